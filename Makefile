@@ -1,0 +1,32 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Everything they need is installed
+# into .venv by the targets below, so a machine needs only Python 3.11+, pip and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/calroulette slots --all --config members.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory lint typecheck
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	@out=$$($(BIN)/lint-imports --no-cache 2>&1) && echo "lint-imports: contracts kept" || { echo "$$out"; exit 1; }
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis outbox *.sqlite

@@ -1,0 +1,5 @@
+"""``python -m calroulette``."""
+
+from calroulette.cli import main
+
+main()

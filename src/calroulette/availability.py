@@ -1,0 +1,301 @@
+"""A member's calendar feed → their free time in one week, as merged UTC intervals.
+
+The rules (member M, week W = [Monday 00:00, next Monday 00:00) in the community zone):
+
+- A: occurrences of events whose SUMMARY contains M's keyword as a whole word (case-insensitive),
+  unless the occurrence is STATUS:CANCELLED;
+- B: occurrences of every other event that blocks time: TRANSP is OPAQUE or absent, STATUS is not
+  CANCELLED, and M is not an ATTENDEE with PARTSTAT=DECLINED;
+- free(M, W) = (A − B) clipped to W.
+
+Parsing is icalendar's and recurrence expansion is recurring-ical-events'; this module only adds
+the rules on top and the conversion of every value to UTC at one edge (:func:`timeutil.to_utc`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import icalendar
+import recurring_ical_events
+
+from .config import Community, Member
+from .errors import FeedError
+from .intervals import Intervals, clip, merge, subtract
+from .timeutil import IsoWeek, to_utc
+
+# Queried around the week, then clipped in UTC: a zone is at most 14 hours from UTC, so a
+# member's local day can start up to a day before (or end a day after) the community's week.
+_PAD = dt.timedelta(days=2)
+_TIME_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+@dataclass(frozen=True, slots=True)
+class FreeTime:
+    """What one member's calendar says about one week."""
+
+    member: str  # email
+    week: IsoWeek
+    free: Intervals  # merged, UTC, inside the week
+    availability_events: int = 0  # occurrences of keyword events that touch the week
+    busy_events: int = 0  # occurrences that block time in the week
+    warnings: tuple[str, ...] = ()
+
+
+def keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive: 'Free for coffee', "I'm free!", 'FREE' — not 'Freelance'."""
+    return re.compile(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", re.IGNORECASE)
+
+
+def parse_calendar(body: bytes, member: str) -> icalendar.Calendar:
+    """Parse a feed body; a :class:`FeedError` with a hint when it is not iCalendar."""
+    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = text[:512].lower()
+    if not text:
+        raise FeedError(member, "calendar", "the feed is empty (check the calendar's iCal address)")
+    if not head.startswith(b"begin:vcalendar"):
+        if b"<html" in head or b"<!doctype" in head or b"<head" in head:
+            raise FeedError(
+                member,
+                "calendar",
+                "this looks like a web page, not a calendar "
+                "(use the calendar's secret iCal address, not its sharing or login page)",
+            )
+        if head.startswith((b"{", b"[")):
+            raise FeedError(
+                member, "calendar", "this is JSON, not iCalendar (use the iCal address)"
+            )
+        raise FeedError(
+            member,
+            "calendar",
+            "not an iCalendar file (it does not start with "
+            "BEGIN:VCALENDAR; use the calendar's iCal address)",
+        )
+    if b"end:vcalendar" not in text[-4096:].lower():
+        raise FeedError(
+            member,
+            "calendar",
+            "the feed is truncated (no END:VCALENDAR); it will be read again on the next run",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            calendar = icalendar.Calendar.from_ical(text)
+    except Exception as exc:  # noqa: BLE001 - icalendar's messages quote the raw feed; never show them
+        raise FeedError(
+            member,
+            "calendar",
+            f"not valid iCalendar ({type(exc).__name__}); re-export the calendar",
+        ) from None
+    if not isinstance(calendar, icalendar.Calendar):
+        raise FeedError(member, "calendar", "not an iCalendar VCALENDAR")
+    return calendar
+
+
+def free_time(
+    calendar: icalendar.Calendar,
+    member: Member,
+    week: IsoWeek,
+    *,
+    keyword: str,
+    week_zone: dt.tzinfo,
+) -> FreeTime:
+    """Compute ``member``'s free time in ``week`` from a parsed calendar.
+
+    Raises :class:`FeedError` when the calendar cannot be expanded or uses a time zone that
+    cannot be resolved in an event that reaches the week.
+    """
+    week_start, week_end = week.bounds(week_zone)
+    zone = member.timezone
+    pattern = keyword_pattern(keyword)
+    notes: list[str] = []
+    free_spans: list[tuple[dt.datetime, dt.datetime]] = []
+    busy_spans: list[tuple[dt.datetime, dt.datetime]] = []
+    uids: set[str] = set()
+    n_free = n_busy = 0
+    local_start = week_start.astimezone(zone).date() - _PAD
+    local_end = week_end.astimezone(zone).date() + _PAD
+    for occurrence in _occurrences(calendar, member.email, local_start, local_end, notes):
+        uids.add(str(occurrence.get("UID", "")))
+        span = _span(occurrence, zone)
+        if span is None or not (span[0] < week_end and span[1] > week_start):
+            continue
+        if _status(occurrence) == "CANCELLED":
+            continue
+        if pattern.search(str(occurrence.get("SUMMARY", ""))):
+            free_spans.append(span)
+            n_free += 1
+        elif _blocks(occurrence, member.email):
+            busy_spans.append(span)
+            n_busy += 1
+    _check_zones(calendar, uids, member.email)
+    free = clip(subtract(merge(free_spans), merge(busy_spans)), week_start, week_end)
+    return FreeTime(member.email, week, free, n_free, n_busy, tuple(dict.fromkeys(notes)))
+
+
+def free_times(
+    community: Community,
+    feeds: Mapping[str, bytes | FeedError],
+    week: IsoWeek,
+) -> dict[str, FreeTime | FeedError]:
+    """Every member's free time in ``week``; a member's failure is a value, never an exception."""
+    out: dict[str, FreeTime | FeedError] = {}
+    for member in community.members:
+        feed = feeds.get(member.email)
+        if feed is None:
+            out[member.email] = FeedError(member.email, "calendar", "not fetched")
+        elif isinstance(feed, FeedError):
+            out[member.email] = feed
+        else:
+            out[member.email] = member_free_time(feed, member, week, community)
+    return out
+
+
+def member_free_time(
+    body: bytes, member: Member, week: IsoWeek, community: Community
+) -> FreeTime | FeedError:
+    """Parse and expand one feed body; errors come back as a value."""
+    try:
+        calendar = parse_calendar(body, member.email)
+        return free_time(
+            calendar,
+            member,
+            week,
+            keyword=community.keyword_for(member),
+            week_zone=community.timezone,
+        )
+    except FeedError as error:
+        return error
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def _status(component: icalendar.cal.Component) -> str:
+    return str(component.get("STATUS", "")).strip().upper()
+
+
+def _blocks(event: icalendar.cal.Component, email: str) -> bool:
+    """Busy: opaque (or TRANSP absent), not cancelled, and not declined by the member."""
+    if str(event.get("TRANSP", "OPAQUE")).strip().upper() == "TRANSPARENT":
+        return False
+    return not _declined_by(event, email)
+
+
+def _declined_by(event: icalendar.cal.Component, email: str) -> bool:
+    attendees = event.get("ATTENDEE")
+    if attendees is None:
+        return False
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    for attendee in attendees:
+        address = str(attendee).strip()
+        if address.lower().startswith("mailto:"):
+            address = address[len("mailto:") :]
+        if address.strip().lower() != email:
+            continue
+        params: Mapping[str, Any] = getattr(attendee, "params", {})
+        if str(params.get("PARTSTAT", "")).strip().upper() == "DECLINED":
+            return True
+    return False
+
+
+def _span(
+    event: icalendar.cal.Component, zone: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime] | None:
+    start_prop = event.get("DTSTART")
+    if start_prop is None:
+        return None
+    start = start_prop.dt
+    end_prop = event.get("DTEND")
+    end = end_prop.dt if end_prop is not None else start
+    start_utc, end_utc = to_utc(start, zone), to_utc(end, zone)
+    if end_utc <= start_utc:
+        return None
+    return start_utc, end_utc
+
+
+# --- expansion ----------------------------------------------------------------------------------
+
+
+def _occurrences(
+    calendar: icalendar.Calendar,
+    email: str,
+    start: dt.date,
+    end: dt.date,
+    notes: list[str],
+) -> Iterator[icalendar.cal.Component]:
+    """Occurrences of VEVENTs overlapping ``[start, end)``, each a component with DTSTART/DTEND.
+
+    The only call into recurring-ical-events (it ships no type information).
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            query: Any = recurring_ical_events.of(calendar)
+            found: list[icalendar.cal.Component] = list(query.between(start, end))
+        notes.extend(_warning_note(w.message) for w in caught)
+    except recurring_ical_events.BadRuleStringFormat:
+        raise FeedError(
+            email,
+            "calendar",
+            "an event has a malformed repeat rule (RRULE); edit or re-create its recurrence",
+        ) from None
+    except recurring_ical_events.PeriodEndBeforeStart:
+        raise FeedError(
+            email, "calendar", "an event ends before it starts; fix its end time"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - library messages may quote the raw feed body
+        raise FeedError(
+            email,
+            "calendar",
+            f"cannot expand the calendar's events ({type(exc).__name__}); re-export the calendar",
+        ) from None
+    yield from found
+
+
+def _warning_note(message: Warning | str) -> str:
+    text = str(message).splitlines()[0] if str(message) else type(message).__name__
+    return text[:200]
+
+
+def _check_zones(calendar: icalendar.Calendar, uids: set[str], email: str) -> None:
+    """An unknown TZID silently parses as a floating time: report it instead of guessing.
+
+    Only events that reach the queried window matter, so an ancient event in an odd zone does
+    not stop a member's availability.
+    """
+    for component in calendar.walk("VEVENT"):
+        if str(component.get("UID", "")) not in uids:
+            continue
+        for name in _TIME_PROPS:
+            for prop in _as_list(component.get(name)):
+                tzid = getattr(prop, "params", {}).get("TZID")
+                if tzid and _is_naive(prop):
+                    raise FeedError(
+                        email,
+                        "timezone",
+                        f"unknown time zone {str(tzid)[:60]!r} in an event "
+                        "(use an IANA zone like 'Europe/Berlin', or export with VTIMEZONE)",
+                    )
+
+
+def _as_list(value: Any) -> Iterable[Any]:
+    if value is None:
+        return ()
+    return value if isinstance(value, list) else (value,)
+
+
+def _is_naive(prop: Any) -> bool:
+    values = [prop.dt] if hasattr(prop, "dt") else [d.dt for d in getattr(prop, "dts", [])]
+    for value in values:
+        if isinstance(value, tuple):
+            value = value[0]
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return True
+    return False

@@ -1,0 +1,79 @@
+"""`calroulette slots`: a member's (or everyone's) free time in a week."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from calroulette import availability, feeds, render
+from calroulette.errors import FeedError, UsageError
+
+from .app import (
+    ConfigOption,
+    JsonOption,
+    WeekOption,
+    app,
+    handle_errors,
+    load,
+    now,
+    resolve_week,
+    stderr,
+    stdout,
+)
+
+
+@app.command()
+@handle_errors
+def slots(
+    member: Annotated[str | None, typer.Argument(help="The member's email or name.")] = None,
+    all_members: Annotated[bool, typer.Option("--all", help="Every member.")] = False,
+    week: WeekOption = None,
+    config: ConfigOption = Path("members.toml"),
+    as_json: JsonOption = False,
+) -> None:
+    """Show when a member is free in a week, read from their calendar.
+
+    Example: calroulette slots ada@example.org --week 2026-W49
+    """
+    at = now()
+    community = load(config)
+    target = resolve_week(week, community, at)
+    if all_members == (member is not None):
+        raise UsageError("give a MEMBER (email or name) or --all, not both")
+    chosen = list(community.members)
+    if member is not None:
+        found = community.member(member)
+        if found is None:
+            raise UsageError(f"{member}: no such member in {config}")
+        chosen = [found]
+    fetched = feeds.fetch_feeds(community, chosen, now=at)
+    bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
+    results = availability.free_times(community, bodies, target)
+    results = {m.email: results[m.email] for m in chosen}
+    errors = [r for r in results.values() if isinstance(r, FeedError)]
+    ok = [(m, results[m.email]) for m in chosen if not isinstance(results[m.email], FeedError)]
+    if as_json:
+        entries = [
+            render.free_time_json(m.email, target, m.timezone, r.free)  # type: ignore[union-attr]
+            for m, r in ok
+        ]
+        if member is not None and entries:
+            payload: object = entries[0]
+        else:
+            payload = {
+                "week": str(target),
+                "members": entries,
+                "errors": [render.error_json(e) for e in errors],
+            }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        out = stdout()
+        for m, r in ok:
+            out.print(render.free_time_list(m.name, target, m.timezone, r.free))  # type: ignore[union-attr]
+    for error in errors:
+        stderr().print(f"error: {error}", markup=False)
+    if errors:
+        raise typer.Exit(1)

@@ -1,0 +1,484 @@
+"""members.toml → a frozen :class:`Community`, with every problem reported at once.
+
+The organizer's whole configuration is one TOML file. Loading never raises on the first mistake:
+it collects a :class:`~calroulette.errors.Problem` for each (naming the member and the field) and
+raises one :class:`~calroulette.errors.ConfigError` holding them all, like khal's loader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import string
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .errors import ConfigError, Problem
+from .redact import SECRETS, is_url
+from .timeutil import IsoWeek, load_zone
+
+EMAIL_RE = re.compile(r"^[^@\s<>,;:\"()\[\]]+@[^@\s<>,;:\"()\[\]]+\.[^@\s<>,;:\"()\[\]]+$")
+
+
+class Frequency(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+    @property
+    def weeks(self) -> int:
+        """A member takes part at most once in this many weeks."""
+        return {"weekly": 1, "biweekly": 2, "monthly": 4}[self.value]
+
+
+class DeliveryMethod(StrEnum):
+    OUTBOX = "outbox"
+    SMTP = "smtp"
+    DISCORD = "discord"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"  # implicit TLS, usually port 465
+    NONE = "none"  # only for a relay on the same host
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    name: str
+    email: str  # lower-cased; the member's unique key everywhere
+    calendar: str  # a URL as written, or an absolute path
+    timezone: ZoneInfo
+    keyword: str | None = None  # overrides the community's
+    paused: bool = False
+    paused_until: dt.date | None = None
+    frequency: Frequency = Frequency.WEEKLY
+    avoid: frozenset[str] = frozenset()  # private: never shown in any output
+    team: str | None = None
+    topics: frozenset[str] = frozenset()
+    discord_id: str | None = None
+
+    def is_paused(self, week: IsoWeek) -> bool:
+        """Paused for ``week``: ``paused = true``, or the week starts before ``paused_until``."""
+        if self.paused:
+            return True
+        return self.paused_until is not None and week.monday() < self.paused_until
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    method: DeliveryMethod = DeliveryMethod.OUTBOX
+    outbox: Path = Path("outbox")
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    rate_limit_per_minute: int = 60
+    discord_webhook_env: str = "CALROULETTE_DISCORD_WEBHOOK"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "calroulette"
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    name: str
+    organizer: str  # "Display Name <address>" as written
+    organizer_email: str
+    timezone: ZoneInfo
+    members: tuple[Member, ...]
+    meeting_minutes: int = 30
+    keyword: str = "free"
+    cooldown_weeks: int = 8
+    database: Path = Path("calroulette.sqlite")
+    slot_minutes: int = 30
+    min_notice_hours: int = 24
+    separate_teams: bool = False
+    allow_triples: bool = True
+    meeting_link: str = "https://meet.jit.si/{community}-{uid}"
+    notify_unmatched: bool = True
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    stale_days: int = 14
+    fetch_concurrency: int = 16
+    delivery: Delivery = field(default_factory=Delivery)
+    path: Path | None = None  # the members.toml this came from
+
+    def member(self, key: str) -> Member | None:
+        """Find a member by email (case-insensitive) or by exact name."""
+        wanted = key.strip().lower()
+        for member in self.members:
+            if member.email == wanted:
+                return member
+        matches = [m for m in self.members if m.name.casefold() == key.strip().casefold()]
+        return matches[0] if len(matches) == 1 else None
+
+    def keyword_for(self, member: Member) -> str:
+        return member.keyword or self.keyword
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_COMMUNITY_KEYS = {
+    "name",
+    "organizer",
+    "timezone",
+    "meeting_minutes",
+    "keyword",
+    "cooldown_weeks",
+    "database",
+    "slot_minutes",
+    "min_notice_hours",
+    "separate_teams",
+    "allow_triples",
+    "meeting_link",
+    "notify_unmatched",
+    "cache_dir",
+    "stale_days",
+    "fetch_concurrency",
+}
+_MEMBER_KEYS = {
+    "name",
+    "email",
+    "calendar",
+    "timezone",
+    "keyword",
+    "paused",
+    "paused_until",
+    "frequency",
+    "avoid",
+    "team",
+    "topics",
+    "discord_id",
+}
+_DELIVERY_KEYS = {
+    "method",
+    "outbox",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "rate_limit_per_minute",
+    "discord_webhook_env",
+}
+_TOP_KEYS = {"community", "members", "delivery"}
+_SLOT_MINUTES = (5, 10, 15, 20, 30, 60)
+_LINK_FIELDS = {"uid", "week", "community"}
+
+
+def load_community(path: str | os.PathLike[str]) -> Community:
+    """Read and validate members.toml; raise :class:`ConfigError` listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem("config", str(file), "file not found (create one with `calroulette init`)")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable UTF-8"
+        raise ConfigError([Problem("config", str(file), reason)]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([Problem("config", str(file), f"not valid TOML: {exc}")]) from None
+    return parse_community(data, base_dir=file.resolve().parent, path=file)
+
+
+def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Community:
+    """Validate already-parsed TOML ``data``; relative paths are taken from ``base_dir``."""
+    p = _Collector()
+    _unknown(p, "config", "", data, _TOP_KEYS)
+    raw = data.get("community")
+    if not isinstance(raw, dict):
+        p.add("community", "[community]", "missing table (name, organizer, timezone ...)")
+        raw = {}
+    _unknown(p, "community", "", raw, _COMMUNITY_KEYS)
+    c = _Fields(p, "community", raw)
+    name = c.text("name", required=True, default="")
+    organizer = c.text("organizer", required=True, default="")
+    organizer_email = ""
+    if organizer:
+        organizer_email = parseaddr(organizer)[1].lower()
+        if not EMAIL_RE.match(organizer_email):
+            p.add(
+                "community",
+                "organizer",
+                f"{organizer!r} has no valid address "
+                "(write it like 'Data Folk Coffee <coffee@example.org>')",
+            )
+    zone = c.zone("timezone", required=True)
+    keyword = c.text("keyword", default="free")
+    if keyword is not None and not keyword.strip():
+        p.add("community", "keyword", "must not be empty")
+    link = c.text("meeting_link", default="https://meet.jit.si/{community}-{uid}") or ""
+    _check_link(p, link)
+    raw_delivery = data.get("delivery", {})
+    if not isinstance(raw_delivery, dict):
+        p.add("delivery", "[delivery]", "must be a table")
+        raw_delivery = {}
+    delivery = _parse_delivery(p, raw_delivery, base_dir)
+
+    members = _parse_members(p, data.get("members"))
+    cache_dir = c.text("cache_dir", default=None)
+    community = Community(
+        name=name or "",
+        organizer=organizer or "",
+        organizer_email=organizer_email,
+        timezone=zone or ZoneInfo("UTC"),
+        members=tuple(_resolve_calendar(m, base_dir) for m in members),
+        meeting_minutes=c.integer("meeting_minutes", 30, 5, 240),
+        keyword=(keyword or "free").strip(),
+        cooldown_weeks=c.integer("cooldown_weeks", 8, 0, 520),
+        database=base_dir / (c.text("database", default="calroulette.sqlite") or "x"),
+        slot_minutes=c.choice_int("slot_minutes", 30, _SLOT_MINUTES),
+        min_notice_hours=c.integer("min_notice_hours", 24, 0, 24 * 28),
+        separate_teams=c.boolean("separate_teams", False),
+        allow_triples=c.boolean("allow_triples", True),
+        meeting_link=link,
+        notify_unmatched=c.boolean("notify_unmatched", True),
+        cache_dir=(base_dir / Path(cache_dir).expanduser()) if cache_dir else default_cache_dir(),
+        stale_days=c.integer("stale_days", 14, 0, 3650),
+        fetch_concurrency=c.integer("fetch_concurrency", 16, 1, 256),
+        delivery=delivery,
+        path=path,
+    )
+    _check_avoid(p, community.members)
+    if p.problems:
+        raise ConfigError(p.problems, str(path) if path else "")
+    for member in community.members:
+        if is_url(member.calendar):
+            SECRETS.add(member.calendar)
+    return community
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, member: str, field_name: str, message: str) -> None:
+        self.problems.append(Problem(member, field_name, message))
+
+
+def _unknown(p: _Collector, who: str, prefix: str, raw: dict[str, Any], known: set[str]) -> None:
+    for key in raw:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        p.add(who, f"{prefix}{key}", f"unknown key{hint}")
+
+
+class _Fields:
+    """Typed access to one TOML table that records a problem instead of raising."""
+
+    def __init__(self, p: _Collector, who: str, raw: dict[str, Any]) -> None:
+        self.p, self.who, self.raw = p, who, raw
+
+    def _get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) and kind is not bool:
+            self.p.add(self.who, key, f"must be {what}, not {value!r}")
+            return None
+        if not isinstance(value, kind):
+            self.p.add(self.who, key, f"must be {what}, not {value!r}")
+            return None
+        return value
+
+    def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self._get(key, str, "a string")
+        if value is None:
+            if required and key not in self.raw:
+                self.p.add(self.who, key, "missing")
+            return default if key not in self.raw else (value or default)
+        if "\r" in value or "\n" in value:
+            self.p.add(self.who, key, "must be on one line (contains a line break)")
+            return default
+        return str(value)
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self._get(key, int, "a whole number")
+        if value is None:
+            return default
+        if not low <= value <= high:
+            self.p.add(self.who, key, f"must be between {low} and {high}, not {value}")
+            return default
+        return int(value)
+
+    def choice_int(self, key: str, default: int, choices: tuple[int, ...]) -> int:
+        value = self._get(key, int, "a whole number")
+        if value is None:
+            return default
+        if value not in choices:
+            allowed = ", ".join(str(c) for c in choices)
+            self.p.add(self.who, key, f"must be one of {allowed}, not {value}")
+            return default
+        return int(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, bool, "true or false")
+        return default if value is None else bool(value)
+
+    def zone(self, key: str, *, required: bool = False) -> ZoneInfo | None:
+        value = self.text(key, required=required)
+        if value is None:
+            return None
+        try:
+            return load_zone(value)
+        except ValueError as exc:
+            self.p.add(self.who, key, str(exc))
+            return None
+
+    def choice(self, key: str, enum: Callable[[str], Any], default: Any, names: str) -> Any:
+        value = self.text(key)
+        if value is None:
+            return default
+        try:
+            return enum(value.strip().lower())
+        except ValueError:
+            self.p.add(self.who, key, f"must be one of {names}, not {value!r}")
+            return default
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, list, "a list of strings")
+        if value is None:
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip() or "\r" in item or "\n" in item:
+                self.p.add(self.who, f"{key}[{i}]", "must be a non-empty one-line string")
+                continue
+            out.append(item.strip())
+        return tuple(out)
+
+
+def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Delivery:
+    _unknown(p, "delivery", "", raw, _DELIVERY_KEYS)
+    d = _Fields(p, "delivery", raw)
+    security = d.choice("smtp_security", SmtpSecurity, SmtpSecurity.STARTTLS, "starttls, tls, none")
+    default_port = 465 if security is SmtpSecurity.TLS else 587
+    return Delivery(
+        method=d.choice("method", DeliveryMethod, DeliveryMethod.OUTBOX, "outbox, smtp, discord"),
+        outbox=base_dir / (d.text("outbox", default="outbox") or "outbox"),
+        smtp_host=d.text("smtp_host", default="localhost") or "localhost",
+        smtp_port=d.integer("smtp_port", default_port, 1, 65535),
+        smtp_security=security,
+        smtp_username=d.text("smtp_username"),
+        rate_limit_per_minute=d.integer("rate_limit_per_minute", 60, 1, 100_000),
+        discord_webhook_env=d.text("discord_webhook_env", default="CALROULETTE_DISCORD_WEBHOOK")
+        or "CALROULETTE_DISCORD_WEBHOOK",
+    )
+
+
+def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
+    if raw_members is None:
+        return []
+    if not isinstance(raw_members, list):
+        p.add("members", "[[members]]", "must be an array of tables ([[members]])")
+        return []
+    members: list[Member] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_members):
+        label = f"members[{index}]"
+        if not isinstance(raw, dict):
+            p.add(label, "[[members]]", "must be a table")
+            continue
+        email_raw = raw.get("email")
+        who = email_raw.strip() if isinstance(email_raw, str) and email_raw.strip() else label
+        f = _Fields(p, who, raw)
+        _unknown(p, who, "", raw, _MEMBER_KEYS)
+        name = f.text("name", required=True)
+        email = (f.text("email", required=True) or "").strip().lower()
+        if email and not EMAIL_RE.match(email):
+            p.add(who, "email", f"{email!r} is not a valid email address")
+        elif email in seen:
+            p.add(who, "email", f"duplicate: also members[{seen[email]}]")
+        elif email:
+            seen[email] = index
+        calendar = f.text("calendar", required=True)
+        if calendar is not None and not calendar.strip():
+            p.add(who, "calendar", "must not be empty (the calendar's secret iCal address)")
+        zone = f.zone("timezone", required=True)
+        keyword = f.text("keyword")
+        if keyword is not None and not keyword.strip():
+            p.add(who, "keyword", "must not be empty (leave it out to use the community's)")
+        paused_until = raw.get("paused_until")
+        if paused_until is not None and (
+            not isinstance(paused_until, dt.date) or isinstance(paused_until, dt.datetime)
+        ):
+            p.add(who, "paused_until", f"must be a date like 2027-01-10, not {paused_until!r}")
+            paused_until = None
+        avoid = []
+        for i, other in enumerate(f.strings("avoid")):
+            if not EMAIL_RE.match(other.lower()):
+                p.add(who, f"avoid[{i}]", "is not a valid email address")
+            avoid.append(other.lower())
+        discord = raw.get("discord_id")
+        if discord is not None and not (
+            isinstance(discord, int | str) and str(discord).strip().isdigit()
+        ):
+            p.add(who, "discord_id", "must be a Discord user id (digits)")
+            discord = None
+        members.append(
+            Member(
+                name=(name or "").strip(),
+                email=email,
+                calendar=(calendar or "").strip(),
+                timezone=zone or ZoneInfo("UTC"),
+                keyword=keyword.strip() if keyword else None,
+                paused=f.boolean("paused", False),
+                paused_until=paused_until,
+                frequency=f.choice(
+                    "frequency", Frequency, Frequency.WEEKLY, "weekly, biweekly, monthly"
+                ),
+                avoid=frozenset(avoid),
+                team=(f.text("team") or "").strip() or None,
+                topics=frozenset(t.lower() for t in f.strings("topics")),
+                discord_id=str(discord).strip() if discord is not None else None,
+            )
+        )
+    return members
+
+
+def _check_avoid(p: _Collector, members: tuple[Member, ...]) -> None:
+    for member in members:
+        if member.email in member.avoid:
+            p.add(member.email, "avoid", "lists the member themself")
+
+
+def _check_link(p: _Collector, link: str) -> None:
+    try:
+        names = {n for _, n, _, _ in string.Formatter().parse(link) if n is not None}
+    except ValueError:
+        p.add("community", "meeting_link", "has an unbalanced { or }")
+        return
+    unknown = names - _LINK_FIELDS
+    if unknown:
+        p.add(
+            "community",
+            "meeting_link",
+            f"unknown placeholder {{{sorted(unknown)[0]}}} (use {{uid}}, {{week}}, {{community}})",
+        )
+    if link and not link.lower().startswith(("https://", "http://")):
+        p.add("community", "meeting_link", "must start with https://")
+
+
+def _resolve_calendar(member: Member, base_dir: Path) -> Member:
+    source = member.calendar
+    if not source or is_url(source):
+        return member
+    if source.startswith("file://"):
+        source = source[len("file://") :]
+    resolved = str((base_dir / Path(source).expanduser()).resolve())
+    return replace(member, calendar=resolved)
