@@ -1,0 +1,133 @@
+"""Pruning VEVENTs as text must never change anyone's free time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calroulette.availability import free_time, parse_calendar
+from calroulette.config import Member
+from calroulette.errors import FeedError
+from calroulette.prune import prune_feed
+from calroulette.timeutil import IsoWeek
+
+from .conftest import CALENDARS, ROOT, SHARED_CALENDARS
+
+ZONE = ZoneInfo("Europe/Berlin")
+_DTSTART = re.compile(rb"DTSTART[^:\r\n]*:(\d{8})")
+
+
+def _weeks_of(body: bytes) -> list[IsoWeek]:
+    """A few weeks the file has events in (first, middle, last), and 2026-W49."""
+    dates = sorted({m.group(1) for m in _DTSTART.finditer(body)})
+    picks = [dates[0], dates[len(dates) // 2], dates[-1]] if dates else []
+    weeks = {IsoWeek.containing(dt.date(int(d[:4]), int(d[4:6]), int(d[6:]))) for d in picks}
+    weeks.add(IsoWeek(2026, 49))
+    return sorted(weeks)
+
+
+def _result(body: bytes, member: Member, week: IsoWeek) -> object:
+    try:
+        calendar = parse_calendar(body, member.email)
+        return free_time(calendar, member, week, keyword="free", week_zone=ZONE)
+    except FeedError as error:
+        return error
+
+
+def _pruned(body: bytes, week: IsoWeek) -> bytes:
+    start, end = week.bounds(ZONE)
+    return prune_feed(body, start.date(), end.date())
+
+
+def _files() -> list[Path]:
+    found = sorted(CALENDARS.glob("*.ics")) + sorted((ROOT / "demo" / "calendars").glob("*.ics"))
+    if SHARED_CALENDARS.is_dir():
+        found += sorted(SHARED_CALENDARS.glob("*/*.ics"))
+    return found
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_pruned_feed_gives_the_same_free_time(path: Path) -> None:
+    """Fixtures, demo calendars and (when present) the real exports in ../shared agree."""
+    body = path.read_bytes()
+    member = Member("M", "m@example.org", str(path), ZoneInfo("America/New_York"))
+    for week in _weeks_of(body):
+        assert _result(_pruned(body, week), member, week) == _result(body, member, week), week
+
+
+def test_generated_community_feeds_agree_pruned_and_unpruned(tmp_path: Path) -> None:
+    """Heavy primary-calendar feeds from the bench generator, where pruning matters most."""
+    spec = importlib.util.spec_from_file_location("community", ROOT / "bench" / "community.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["community"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    module.HEAVY_SHARE = 0.25
+    made = module.generate(16, tmp_path, seed=3, history_weeks=1)
+    shrunk = 0
+    week = IsoWeek(2026, 49)
+    for feed in sorted(made.feeds.iterdir()):
+        body = feed.read_bytes()
+        zone_name = re.search(rb"X-WR-TIMEZONE:(\S+)", body)
+        assert zone_name is not None
+        member = Member("M", "m@example.org", str(feed), ZoneInfo(zone_name.group(1).decode()))
+        pruned = _pruned(body, week)
+        shrunk += len(pruned) < len(body) // 2
+        assert _result(pruned, member, week) == _result(body, member, week), feed.name
+    assert shrunk >= 1, "no heavy feed was generated: the test would prove nothing"
+
+
+def _event(*lines: str) -> str:
+    return "\r\n".join(["BEGIN:VEVENT", *lines, "END:VEVENT"])
+
+
+def _calendar(*events: str) -> bytes:
+    return (
+        "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", *events, "END:VCALENDAR"]) + "\r\n"
+    ).encode()
+
+
+WEEK = (dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+
+
+def test_an_old_override_keeps_its_recurring_master_and_siblings() -> None:
+    body = _calendar(
+        _event("UID:series", "DTSTART:20200106T100000Z", "RRULE:FREQ=WEEKLY"),
+        _event("UID:series", "RECURRENCE-ID:20200113T100000Z", "DTSTART:20200114T100000Z"),
+        _event("UID:lonely-override-sibling", "DTSTART:20200101T100000Z"),
+    )
+    pruned = prune_feed(body, *WEEK)
+    assert pruned.count(b"UID:series") == 2
+    assert b"lonely-override-sibling" not in pruned
+
+
+def test_a_long_event_reaching_into_the_window_is_kept() -> None:
+    body = _calendar(
+        _event("UID:long", "DTSTART;VALUE=DATE:20261101", "DTEND;VALUE=DATE:20261201"),
+        _event("UID:duration", "DTSTART:20261120T100000Z", "DURATION:P10D"),
+        _event("UID:short", "DTSTART:20261120T100000Z", "DURATION:PT1H"),
+    )
+    pruned = prune_feed(body, *WEEK)
+    assert b"UID:long" in pruned and b"UID:duration" in pruned
+    assert b"UID:short" not in pruned
+
+
+def test_unreadable_dates_and_nested_alarms_are_kept_verbatim() -> None:
+    body = _calendar(
+        _event("UID:weird", "DTSTART:2020-01-01"),
+        _event(
+            "UID:alarm",
+            "DTSTART:20261201T100000Z",
+            "BEGIN:VALARM",
+            "TRIGGER:-PT15M",
+            "END:VALARM",
+        ),
+        _event("UID:folded", "DTSTART;TZID=Europe/Ber", " lin:20261201T100000"),
+    )
+    assert prune_feed(body, *WEEK) == body
