@@ -1,0 +1,450 @@
+"""Fetch every member's calendar feed: http(s)://, webcal:// (as https) or a local path.
+
+One shared :class:`requests.Session` (its connection pool sized to ``fetch_concurrency``) and a
+thread pool fetch the feeds concurrently. Retries are urllib3's :class:`~urllib3.util.Retry` on
+the session's adapter (timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
+other 4xx). Everything requests cannot do by itself is here: a total deadline and a size cap
+enforced while the body streams, conditional requests from the validators in the cache, and the
+fall-back to the last good copy.
+
+A failure is a :class:`FetchError` value for that member; it never stops the others. Messages
+show addresses only through :func:`redact_url`, never requests' own text (it holds the full URL).
+
+**What counts as a good copy.** Only a body that passes :func:`calroulette.feedformat.sniff`
+(a VCALENDAR from BEGIN to END) is stored as the last good copy, and a body that fails it is a
+failed fetch (so a login page served in place of the calendar falls back to the cache). This
+module cannot ask :func:`calroulette.availability.parse_calendar` itself, since data flows one
+way (feeds → availability); a caller that wants the full parse to decide passes it as
+``validate`` (``check`` does), at the cost of parsing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util import Retry
+
+from calroulette import __version__
+from calroulette.config import Community, Member
+from calroulette.errors import FeedError
+from calroulette.feedformat import sniff
+from calroulette.redact import SECRETS, is_url, redact_url
+
+from . import hints
+from .cache import CachedFeed, FeedCache
+
+log = logging.getLogger("calroulette.feeds")
+
+MAX_BYTES = 20 * 1024 * 1024
+T = TypeVar("T")
+_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """How long and how much one feed may take. Tests shrink these; cron jobs keep them."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0  # between two bytes
+    deadline: float = 90.0  # the whole body, retries excluded
+    max_bytes: int = MAX_BYTES
+    max_redirects: int = 5
+    retries: int = 3
+    backoff_factor: float = 1.0  # sleeps 0, 2, 4 … s between retries (unless Retry-After)
+    max_retry_after: float = 60.0  # a longer Retry-After is cut to this
+
+
+DEFAULT_LIMITS = FetchLimits()
+
+
+class FeedStatus(StrEnum):
+    FRESH = "fresh"  # downloaded on this run
+    NOT_MODIFIED = "not-modified"  # the server answered 304: the cached copy is current
+    STALE = "stale"  # this run's fetch failed: the last good copy was used
+    LOCAL = "local"  # a file on disk
+
+
+class ErrorKind(StrEnum):
+    HTTP = "http"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too-large"
+    NOT_ICALENDAR = "not-icalendar"
+    CONNECTION = "connection"
+    REDIRECTS = "redirects"
+    FILE = "file"
+    PARSE = "parse"  # the caller's ``validate`` rejected the body
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    member: str
+    body: bytes
+    source: str  # the shown form: redacted URL or path
+    fetched_at: dt.datetime  # when the source last sent or confirmed this body
+    status: FeedStatus = FeedStatus.FRESH
+    problem: str | None = None  # STALE: why this run's fetch failed
+    etag: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.status is FeedStatus.STALE
+
+    def age(self, now: dt.datetime) -> dt.timedelta:
+        """How old the body is: zero when the source sent or confirmed it on this run."""
+        return max(now - self.fetched_at, dt.timedelta(0))
+
+
+class FetchError(FeedError):
+    """A feed that could not be fetched: ``kind`` says how, ``fix`` what to do about it."""
+
+    def __init__(
+        self,
+        member: str,
+        what: str,
+        fix: str,
+        *,
+        kind: ErrorKind,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(member, "calendar", f"{what} ({fix})" if fix else what)
+        self.what = what
+        self.fix = fix
+        self.kind = kind
+        self.http_status = http_status
+
+
+Validate = Callable[[bytes, str], object]
+
+
+def fetch_feeds(
+    community: Community,
+    members: Iterable[Member] | None = None,
+    *,
+    now: dt.datetime,
+    limits: FetchLimits | None = None,
+    validate: Validate | None = None,
+    progress: bool | None = None,
+) -> dict[str, Feed | FetchError]:
+    """Fetch the feeds of ``members`` (default: everyone); one result per member email, in order.
+
+    ``validate(body, email)`` may raise :class:`FeedError` to reject a downloaded body (it is then
+    a failed fetch and the last good copy is used). ``progress``: a progress bar on stderr;
+    ``None`` shows one when stderr is a terminal and the log is not quiet.
+    """
+    chosen = list(community.members if members is None else members)
+    limits = limits or DEFAULT_LIMITS
+    workers = max(1, min(community.fetch_concurrency, len(chosen)))
+    fetcher = _Fetcher(
+        make_session(limits, pool=workers),
+        FeedCache(community.cache_dir),
+        limits,
+        now=now,
+        stale_after=dt.timedelta(days=community.stale_days),
+        validate=validate,
+    )
+    results: dict[str, Feed | FetchError] = {}
+    with fetcher.session, ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
+        futures = {pool.submit(fetcher.fetch, m): m.email for m in chosen}
+        for future in _progress(as_completed(futures), len(futures), progress):
+            results[futures[future]] = future.result()
+    return {m.email: results[m.email] for m in chosen}
+
+
+def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
+    """The shared session: User-Agent, redirect limit, a pool of ``pool`` connections per host
+    and urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = f"calroulette/{__version__}"
+    session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
+    session.max_redirects = limits.max_redirects
+    retry = Retry(
+        total=limits.retries,
+        connect=limits.retries,
+        read=limits.retries,
+        status=limits.retries,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=frozenset({429, 500, 502, 503, 504}),
+        backoff_factor=limits.backoff_factor,
+        respect_retry_after_header=True,
+        retry_after_max=max(int(limits.max_retry_after), 0),
+        raise_on_status=False,  # the last 5xx comes back as a response with its status
+    )
+    adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class _Fetcher:
+    def __init__(
+        self,
+        session: requests.Session,
+        cache: FeedCache,
+        limits: FetchLimits,
+        *,
+        now: dt.datetime,
+        stale_after: dt.timedelta,
+        validate: Validate | None,
+    ) -> None:
+        self.session = session
+        self.cache = cache
+        self.limits = limits
+        self.now = now
+        self.stale_after = stale_after
+        self.validate = validate
+
+    def fetch(self, member: Member) -> Feed | FetchError:
+        source = member.calendar
+        if not is_url(source):
+            return _read_file(member, self.now)
+        SECRETS.add(source)
+        cached = self.cache.load(source)
+        started = time.monotonic()
+        result = self._download(member, source, cached)
+        elapsed = time.monotonic() - started
+        shown = redact_url(source)
+        if isinstance(result, Feed):
+            log.info(
+                "%s: calendar: %s in %.2f s from %s", member.email, result.status, elapsed, shown
+            )
+            return result
+        if cached is None:
+            log.warning("%s", result)
+            return result
+        age = self.now - cached.confirmed_at
+        if age < self.stale_after:
+            log.warning(
+                "%s: calendar: %s; using the last good copy from %s ago",
+                member.email,
+                result.what,
+                _days(age),
+            )
+            return Feed(
+                member.email,
+                cached.body,
+                shown,
+                cached.confirmed_at,
+                FeedStatus.STALE,
+                problem=result.message,
+                etag=cached.etag,
+            )
+        error = FetchError(
+            member.email,
+            f"{result.what}; the last good copy is {_days(age)} old, "
+            f"older than stale_days = {self.stale_after.days}",
+            result.fix,
+            kind=result.kind,
+            http_status=result.http_status,
+        )
+        log.warning("%s", error)
+        return error
+
+    def _download(
+        self, member: Member, source: str, cached: CachedFeed | None
+    ) -> Feed | FetchError:
+        email = member.email
+        url = (
+            "https://" + source.split("://", 1)[1]
+            if source.lower().startswith("webcal")
+            else source
+        )
+        shown = redact_url(source)
+        headers = {}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        limits = self.limits
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                timeout=(limits.connect_timeout, limits.read_timeout),
+                stream=True,
+            )
+            with response:
+                for hop in response.history:  # redirect targets may be secret too
+                    SECRETS.add(hop.headers.get("Location", ""))
+                status = response.status_code
+                if status == 304 and cached is not None:
+                    self.cache.confirm(source, cached, self.now)
+                    return Feed(
+                        email,
+                        cached.body,
+                        shown,
+                        self.now,
+                        FeedStatus.NOT_MODIFIED,
+                        etag=cached.etag,
+                    )
+                if status != 200:
+                    return FetchError(
+                        email,
+                        f"HTTP {status} from {shown}",
+                        hints.status_hint(url, status),
+                        kind=ErrorKind.HTTP,
+                        http_status=status,
+                    )
+                body = _read_body(response, email, shown, limits)
+                if isinstance(body, FetchError):
+                    return body
+                etag = response.headers.get("ETag")
+                last_modified = response.headers.get("Last-Modified")
+        except requests.TooManyRedirects:
+            return FetchError(
+                email,
+                f"more than {limits.max_redirects} redirects from {shown}",
+                "a redirect loop: open the address in a browser, then copy the final iCal address",
+                kind=ErrorKind.REDIRECTS,
+            )
+        except (requests.Timeout, ReadTimeoutError):
+            return FetchError(
+                email,
+                f"timed out fetching {shown}",
+                "the calendar server is slow or down; it is tried again on the next run",
+                kind=ErrorKind.TIMEOUT,
+            )
+        except requests.exceptions.SSLError:
+            return FetchError(
+                email,
+                f"TLS certificate problem with {shown}",
+                "check the address's host; the server's certificate is not trusted",
+                kind=ErrorKind.CONNECTION,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
+            return FetchError(
+                email,
+                f"invalid address {shown}",
+                "copy the iCal address again",
+                kind=ErrorKind.HTTP,
+            )
+        except (requests.RequestException, Urllib3Error) as exc:
+            # Never str(exc): requests and urllib3 quote the full URL in their messages.
+            return FetchError(
+                email,
+                f"cannot connect to {shown} ({type(exc).__name__})",
+                "check the address's host; the server may be down",
+                kind=ErrorKind.CONNECTION,
+            )
+        not_ics = sniff(body)
+        if not_ics is not None:
+            return FetchError(
+                email,
+                f"{not_ics.what}, from {shown}",
+                hints.body_hint(url, not_ics.kind, not_ics.fix),
+                kind=ErrorKind.NOT_ICALENDAR,
+            )
+        if self.validate is not None:
+            try:
+                self.validate(body, email)
+            except FeedError as error:
+                return FetchError(email, error.message, "", kind=ErrorKind.PARSE)
+        self.cache.store(
+            source, body, etag=etag, last_modified=last_modified, confirmed_at=self.now
+        )
+        return Feed(email, body, shown, self.now, FeedStatus.FRESH, etag=etag)
+
+
+def _read_body(
+    response: requests.Response, email: str, shown: str, limits: FetchLimits
+) -> bytes | FetchError:
+    """Stream the (decompressed) body, enforcing the size cap and the total deadline as it comes.
+
+    ``read1`` returns whatever has arrived, so a server trickling a byte at a time cannot hold a
+    thread past the deadline, and the cap counts decompressed bytes (a gzip bomb stops too).
+    """
+    too_large = FetchError(
+        email,
+        f"larger than {limits.max_bytes // (1024 * 1024)} MB: {shown}",
+        "use a calendar with less history, or a dedicated calendar for availability",
+        kind=ErrorKind.TOO_LARGE,
+    )
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limits.max_bytes:
+        return too_large
+    chunks: list[bytes] = []
+    size = 0
+    stop = time.monotonic() + limits.deadline
+    while True:
+        chunk = response.raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limits.max_bytes:
+            return too_large
+        chunks.append(chunk)
+        if time.monotonic() > stop:
+            return FetchError(
+                email,
+                f"took longer than {limits.deadline:g} s to download from {shown}",
+                "the calendar server is very slow; it is tried again on the next run",
+                kind=ErrorKind.TIMEOUT,
+            )
+    return b"".join(chunks)
+
+
+def _read_file(member: Member, now: dt.datetime) -> Feed | FetchError:
+    path = Path(member.calendar)
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        return FetchError(
+            member.email, f"file not found: {path}", "check the path", kind=ErrorKind.FILE
+        )
+    except OSError as exc:
+        return FetchError(
+            member.email,
+            f"cannot read {path}: {exc.strerror}",
+            "check the file's permissions",
+            kind=ErrorKind.FILE,
+        )
+    try:
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        modified = now
+    return Feed(member.email, body, str(path), min(modified, now), FeedStatus.LOCAL)
+
+
+def _days(age: dt.timedelta) -> str:
+    days = age.total_seconds() / 86400
+    if days < 1:
+        return f"{age.total_seconds() / 3600:.0f} hours"
+    return f"{days:.0f} day{'s' if round(days) != 1 else ''}"
+
+
+def _progress(items: Iterable[T], total: int, enabled: bool | None) -> Iterator[T]:
+    """Wrap ``items`` in a progress bar on stderr (only on a terminal, never with --quiet)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    if enabled is None:
+        enabled = (
+            total > 1
+            and console.is_terminal
+            and not console.is_dumb_terminal
+            and sys.stderr.isatty()
+            and log.getEffectiveLevel() <= logging.WARNING
+        )
+    if not enabled:
+        yield from items
+        return
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("fetching calendars", total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
