@@ -18,11 +18,12 @@ import datetime as dt
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import icalendar
 import recurring_ical_events
+from icalendar.parser.ical.component import ComponentIcalParser
 
 from .config import Community, Member
 from .errors import FeedError
@@ -52,49 +53,163 @@ def keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", re.IGNORECASE)
 
 
-def parse_calendar(body: bytes, member: str) -> icalendar.Calendar:
-    """Parse a feed body; a :class:`FeedError` with a hint when it is not iCalendar."""
+def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> icalendar.Calendar:
+    """Parse a feed body; a :class:`FeedError` with a hint when it is not a usable calendar.
+
+    ``body`` is always data, never a file name: it is checked to start with ``BEGIN:VCALENDAR``
+    before icalendar sees it (``Calendar.from_ical`` would read a :class:`~pathlib.Path`).
+
+    Decisions (never guess silently):
+
+    - A malformed VEVENT or VTIMEZONE anywhere in the feed is an error for the member, naming the
+      event and property: it may hide a busy time or a free slot, so no answer is better than a
+      wrong one.
+    - A malformed VALARM, VTODO, VJOURNAL or VFREEBUSY cannot change free time (calroulette never
+      reads them), so it is ignored with a note in ``notes`` (an Outlook reminder written
+      ``TRIGGER:PT-2H`` would otherwise lock a member out for good).
+    - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
+    - icalendar's warnings (e.g. a guessed globally unique TZID) go to ``notes``, never escape.
+    """
     text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     head = text[:512].lower()
     if not text:
         raise FeedError(member, "calendar", "the feed is empty (check the calendar's iCal address)")
     if not head.startswith(b"begin:vcalendar"):
-        if b"<html" in head or b"<!doctype" in head or b"<head" in head:
-            raise FeedError(
-                member,
-                "calendar",
-                "this looks like a web page, not a calendar "
-                "(use the calendar's secret iCal address, not its sharing or login page)",
-            )
-        if head.startswith((b"{", b"[")):
-            raise FeedError(
-                member, "calendar", "this is JSON, not iCalendar (use the iCal address)"
-            )
-        raise FeedError(
-            member,
-            "calendar",
-            "not an iCalendar file (it does not start with "
-            "BEGIN:VCALENDAR; use the calendar's iCal address)",
-        )
+        raise FeedError(member, "calendar", _not_a_calendar(head))
     if b"end:vcalendar" not in text[-4096:].lower():
         raise FeedError(
             member,
             "calendar",
             "the feed is truncated (no END:VCALENDAR); it will be read again on the next run",
         )
+    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            calendar = icalendar.Calendar.from_ical(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            calendar = _FeedCalendar.from_ical(text)
+    except UnicodeDecodeError:
+        raise FeedError(
+            member, "calendar", "the feed is not UTF-8 text; re-export the calendar"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - icalendar's messages quote the raw feed; never show them
         raise FeedError(
             member,
             "calendar",
-            f"not valid iCalendar ({type(exc).__name__}); re-export the calendar",
+            f"not valid iCalendar ({type(exc).__name__} in a property value or line); "
+            "re-export the calendar",
         ) from None
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError(member, "calendar", "not an iCalendar VCALENDAR")
+    found = [_warning_note(w.message) for w in caught]
+    found.extend(_check_components(calendar, member))
+    if notes is not None:
+        notes.extend(found)
     return calendar
+
+
+def _not_a_calendar(head: bytes) -> str:
+    if b"<html" in head or b"<!doctype" in head or b"<head" in head:
+        return (
+            "this looks like a web page, not a calendar "
+            "(use the calendar's secret iCal address, not its sharing or login page)"
+        )
+    if head.startswith((b"{", b"[")):
+        return "this is JSON, not iCalendar (use the calendar's iCal address)"
+    if head.startswith(b"begin:vevent"):
+        return (
+            "this is a single event (BEGIN:VEVENT), not a calendar feed "
+            "(BEGIN:VCALENDAR); use the calendar's iCal address"
+        )
+    return (
+        "not an iCalendar file (it does not start with BEGIN:VCALENDAR; "
+        "use the calendar's iCal address)"
+    )
+
+
+class _TolerantAlarm(icalendar.Alarm):
+    ignore_exceptions = True
+
+
+class _TolerantTodo(icalendar.Todo):
+    ignore_exceptions = True
+
+
+class _TolerantJournal(icalendar.Journal):
+    ignore_exceptions = True
+
+
+class _TolerantFreeBusy(icalendar.FreeBusy):
+    ignore_exceptions = True
+
+
+_FACTORY = icalendar.ComponentFactory()
+for _cls in (_TolerantAlarm, _TolerantTodo, _TolerantJournal, _TolerantFreeBusy):
+    _FACTORY.add_component_class(_cls)
+
+
+class _FeedParser(ComponentIcalParser):
+    """Also tolerates values that parse but cannot be built (a FREEBUSY period ending before it
+    starts) in the components calroulette never reads."""
+
+    def parse_and_add_property(
+        self, name: str, params: Any, val: str, tzid: Any, line: Any
+    ) -> None:
+        try:
+            super().parse_and_add_property(name, params, val, tzid, line)
+        except (ValueError, TypeError) as exc:
+            component = self.component
+            if component is None or str(component.name).upper() not in _IGNORED:
+                raise
+            component.errors.append((name, type(exc).__name__))
+
+
+class _FeedCalendar(icalendar.Calendar):
+    """icalendar's Calendar, parsing the components calroulette never reads error-tolerantly."""
+
+    _components_factory = _FACTORY
+
+    @classmethod
+    def _get_ical_parser(cls, st: str | bytes) -> ComponentIcalParser:
+        return _FeedParser(st, cls._get_component_factory(), cls.types_factory)
+
+
+_IGNORED = {"VALARM", "VTODO", "VJOURNAL", "VFREEBUSY"}
+
+
+def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
+    """Raise for a malformed VEVENT/VTIMEZONE; drop DTSTART-less events; return notes."""
+    notes: list[str] = []
+    for component in calendar.walk():
+        errors = getattr(component, "errors", None)
+        if not errors:
+            continue
+        name = str(component.name).upper()
+        prop = errors[0][0]
+        what = f"a malformed {prop}" if prop else "a line that is not iCalendar"
+        if name in _IGNORED:
+            notes.append(f"ignored a {name} with {what} (it does not affect free time)")
+            continue
+        raise FeedError(
+            member, "calendar", f"{_describe(component)} has {what}; fix or re-create it"
+        )
+    for event in list(calendar.subcomponents):
+        if event.name == "VEVENT" and "DTSTART" not in event:
+            calendar.subcomponents.remove(event)
+            notes.append(f"ignored {_describe(event)}: it has no start time (DTSTART)")
+    return notes
+
+
+def _describe(component: icalendar.cal.Component) -> str:
+    """``event 'uid…'`` (the UID shortened, printable only): names a component, never its body."""
+    kind = {"VEVENT": "event", "VTIMEZONE": "time zone"}.get(
+        str(component.name).upper(), str(component.name)
+    )
+    key = component.get("TZID") if kind == "time zone" else component.get("UID")
+    if key is None:
+        return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+    shown = "".join(ch for ch in str(key) if ch.isprintable())
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return f"{kind} {shown!r}"
 
 
 def free_time(
@@ -160,9 +275,10 @@ def member_free_time(
     body: bytes, member: Member, week: IsoWeek, community: Community
 ) -> FreeTime | FeedError:
     """Parse and expand one feed body; errors come back as a value."""
+    notes: list[str] = []
     try:
-        calendar = parse_calendar(body, member.email)
-        return free_time(
+        calendar = parse_calendar(body, member.email, notes)
+        result = free_time(
             calendar,
             member,
             week,
@@ -171,6 +287,9 @@ def member_free_time(
         )
     except FeedError as error:
         return error
+    if notes:
+        result = replace(result, warnings=tuple(dict.fromkeys([*notes, *result.warnings])))
+    return result
 
 
 # --- rules ------------------------------------------------------------------------------------

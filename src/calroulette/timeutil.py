@@ -35,14 +35,50 @@ def to_utc(value: dt.date | dt.datetime, member_zone: dt.tzinfo) -> dt.datetime:
     - a floating (naive) time is read in the member's zone;
     - an aware time is converted.
 
-    zoneinfo's default ``fold=0`` gives RFC 5545 §3.3.5's answers: a time in a DST gap is read with
-    the offset before the gap (so it moves forward), a repeated time is the first occurrence.
+    Local wall times follow RFC 5545 §3.3.5 whatever the zone's implementation (zoneinfo, or the
+    dateutil zones icalendar builds from a VTIMEZONE, which answer differently): a time that
+    happens twice is the first occurrence; a time in a DST gap is read with the offset before the
+    gap (02:30 on a spring-forward night in New York is 07:30Z, i.e. 03:30 EDT).
+
+    >>> from zoneinfo import ZoneInfo
+    >>> to_utc(dt.datetime(2026, 3, 8, 2, 30), ZoneInfo("America/New_York")).isoformat()
+    '2026-03-08T07:30:00+00:00'
+    >>> to_utc(dt.datetime(2026, 11, 1, 1, 30), ZoneInfo("America/New_York")).isoformat()
+    '2026-11-01T05:30:00+00:00'
+    >>> to_utc(dt.date(2026, 12, 1), ZoneInfo("Asia/Tokyo")).isoformat()
+    '2026-11-30T15:00:00+00:00'
     """
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            value = value.replace(tzinfo=member_zone)
-        return value.astimezone(UTC)
-    return dt.datetime(value.year, value.month, value.day, tzinfo=member_zone).astimezone(UTC)
+        zone = value.tzinfo
+        if zone is None or zone.utcoffset(value) is None:
+            zone = member_zone
+        return _wall_to_utc(value.replace(tzinfo=None, fold=0), zone)
+    midnight = dt.datetime.combine(value, dt.time())
+    return _wall_to_utc(midnight, member_zone)
+
+
+def _wall_to_utc(wall: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """The UTC instant of the naive local time ``wall`` in ``zone``, per RFC 5545 §3.3.5."""
+    if zone is UTC or isinstance(zone, dt.timezone):
+        return wall.replace(tzinfo=zone).astimezone(UTC)
+    day = dt.timedelta(days=1)
+    before = _offset(wall - day, zone)
+    after = _offset(wall + day, zone)
+    valid = []
+    for offset in dict.fromkeys((before, after)):
+        instant = (wall - offset).replace(tzinfo=UTC)
+        if instant.astimezone(zone).replace(tzinfo=None, fold=0) == wall:
+            valid.append(instant)
+    if valid:
+        return min(valid)  # a repeated time: the first occurrence
+    return (wall - before).replace(tzinfo=UTC)  # a gap: the offset before it
+
+
+def _offset(wall: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
+    offset = zone.utcoffset(wall.replace(tzinfo=zone))
+    if offset is None:
+        raise ValueError(f"the zone {zone!r} gives no UTC offset")
+    return offset
 
 
 def ensure_utc(value: dt.datetime) -> dt.datetime:
