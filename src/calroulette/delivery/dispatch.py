@@ -1,0 +1,155 @@
+"""Drain the ledger through a transport: retries with backoff, a rate limit, and a report.
+
+Exactly once, and where that stops:
+
+- **outbox**: exact. The .eml file is renamed into place atomically and its existence is checked
+  before writing, so a crash anywhere neither loses nor repeats a file.
+- **SMTP**: the row is marked sent in its own durable transaction right after the server's 250
+  for the message. A ``kill -9`` in the few microseconds between that 250 and the commit, or a
+  lost connection after the final "." but before the reply (RFC 5321 §4.1.1.4 notes the same
+  ambiguity), makes the next run send that one message again: at most one duplicate per crash,
+  with the **same Message-ID and the same bytes** (the ledger stores them), which Gmail and most
+  mail stores collapse, and which a calendar treats as the same UID and SEQUENCE. SMTP offers no
+  way to ask a server whether it has a message, so no client can close this window.
+- **Discord**: the same window as SMTP, without the Message-ID to collapse a repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from calroulette.invites import Channel, DeliveryKey
+
+from . import ledger
+from .transport import SendError, Transport
+
+log = logging.getLogger(__name__)
+
+EXIT_PENDING = 75  # EX_TEMPFAIL (sysexits.h): try again later
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Per message and run: ``attempts`` tries, waiting ``backoff``, then twice that, …"""
+
+    attempts: int = 4
+    backoff: float = 2.0
+    max_wait: float = 120.0
+
+    def wait(self, attempt: int, error: SendError) -> float:
+        if error.retry_after is not None:
+            return min(max(error.retry_after, 0.0), self.max_wait)
+        return min(self.backoff * 2.0**attempt, self.max_wait)
+
+
+@dataclass(slots=True)
+class Report:
+    sent: list[DeliveryKey] = field(default_factory=list)
+    already: list[DeliveryKey] = field(default_factory=list)  # found delivered by the transport
+    pending: list[tuple[DeliveryKey, str]] = field(default_factory=list)
+    failed: list[tuple[DeliveryKey, str]] = field(default_factory=list)  # permanent, this run
+    stopped: str | None = None  # why the run stopped early (transport down)
+
+    @property
+    def exit_code(self) -> int:
+        if self.pending:
+            return EXIT_PENDING
+        return 1 if self.failed else 0
+
+
+class RateLimit:
+    """At most ``per_minute`` sends a minute, evenly spaced (relays throttle bursts)."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 60.0 / per_minute
+        self.clock, self.sleep = clock, sleep
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+def drain(
+    conn: sqlite3.Connection,
+    transport: Transport,
+    *,
+    week: str | None,
+    channel: Channel,
+    now: dt.datetime,
+    rate_limit_per_minute: int = 60,
+    retry: Retry | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Send every pending delivery of ``week`` (all weeks when None) on ``channel``."""
+    retry = retry or Retry()
+    limit = RateLimit(rate_limit_per_minute, sleep=sleep)
+    report = Report()
+    todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel)
+    try:
+        for index, row in enumerate(todo):
+            if transport.already_delivered(row):
+                ledger.mark_sent(conn, row.key, now)
+                report.already.append(row.key)
+                continue
+            limit.wait()
+            error = _send_with_retries(conn, transport, row, retry, sleep, now)
+            if error is None:
+                report.sent.append(row.key)
+            elif error.transient:
+                report.pending.append((row.key, error.message))
+            elif not error.down:
+                report.failed.append((row.key, error.message))
+            if error is not None and error.down:
+                if not error.transient:
+                    report.pending.append((row.key, error.message))
+                report.stopped = error.message
+                report.pending += [(r.key, "not attempted") for r in todo[index + 1 :]]
+                break
+    finally:
+        transport.close()
+    return report
+
+
+def _send_with_retries(
+    conn: sqlite3.Connection,
+    transport: Transport,
+    row: ledger.Row,
+    retry: Retry,
+    sleep: Callable[[float], None],
+    now: dt.datetime,
+) -> SendError | None:
+    """None once sent; the last error otherwise (the row is updated either way)."""
+    for attempt in range(retry.attempts):
+        try:
+            transport.send(row)
+        except SendError as error:
+            if not error.transient:
+                if not error.down:
+                    ledger.mark_failed(conn, row.key, error.message)
+                return error
+            ledger.note_attempt(conn, row.key, error.message)
+            if attempt + 1 == retry.attempts:
+                return error
+            pause = retry.wait(attempt, error)
+            log.info("%s: %s; retrying in %.1f s", row.key.recipient, error.message, pause)
+            sleep(pause)
+        else:
+            # The crash window of the module docstring is between the line above and this one.
+            ledger.mark_sent(conn, row.key, now)
+            return None
+    raise AssertionError("unreachable: retry.attempts must be at least 1")

@@ -1,0 +1,69 @@
+"""The outbox: each message as an .eml file under ``outbox/<week>/``, plus the meeting's .ics.
+
+The file's existence *is* the delivery record: a message is written to a temporary file in the
+same folder, flushed to disk, then renamed into place (``os.replace`` is atomic on POSIX), so a
+crash leaves either no file or the whole file, and a re-run that finds the file marks the row sent
+without writing it again. Exactly once, with no window at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .ledger import Row
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "x"
+
+
+class Outbox:
+    name = "outbox"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def eml_path(self, row: Row) -> Path:
+        k = row.key
+        return (
+            self.root
+            / _safe(row.week)
+            / f"{_safe(k.meeting_uid)}.{_safe(k.recipient)}.{k.kind}-{k.sequence}.eml"
+        )
+
+    def ics_path(self, row: Row) -> Path:
+        k = row.key
+        return self.root / _safe(row.week) / f"{_safe(k.meeting_uid)}.{k.kind}-{k.sequence}.ics"
+
+    def already_delivered(self, row: Row) -> bool:
+        return self.eml_path(row).exists()
+
+    def send(self, row: Row) -> None:
+        if row.ics is not None:
+            _write_atomic(self.ics_path(row), row.ics)
+        _write_atomic(self.eml_path(row), row.payload)
+
+    def close(self) -> None:
+        return None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a power cut
+    finally:
+        os.close(dir_fd)

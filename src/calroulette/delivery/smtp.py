@@ -1,0 +1,192 @@
+"""SMTP: the prebuilt message, sent with :mod:`smtplib` over verified TLS.
+
+Why smtplib and not yagmail (0.16.0, read in site-packages): its public API builds the message
+itself (``yagmail/message.py``), attaching an .ics as ``text/calendar`` without ``method=`` and
+outside the alternative part, so no calendar shows an invitation; it cannot take a prebuilt
+message; overriding From or Message-ID adds a second header instead of replacing it
+(``headers.py``); its Message-ID is an MD5 of From+To+Subject (``add_message_id``), so two
+different invitations with the same subject share one; and its ``_login`` calls
+``smtp.starttls()`` / ``SMTP_SSL(...)`` without an SSL context, which in smtplib means a context
+that does **not** verify the server's certificate. What yagmail adds on top of smtplib (keyring
+lookup, OAuth2) is a few lines here; Gmail works with an app password, relays with an API key as
+password.
+
+TLS: ``starttls`` (port 587) or implicit ``tls`` (port 465), both with
+``ssl.create_default_context()`` (certificate and host name verified) unless a context is injected
+(tests trust their own self-signed certificate that way). ``none`` is for a relay on localhost.
+The password comes only from ``CALROULETTE_SMTP_PASSWORD`` or the system keyring
+(service ``calroulette``, user = ``smtp_username``), never from members.toml.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+
+from calroulette.config import Delivery, SmtpSecurity
+from calroulette.redact import SECRETS
+
+from .ledger import Row
+from .transport import SendError
+
+log = logging.getLogger(__name__)
+
+PASSWORD_ENV = "CALROULETTE_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+KEYRING_SERVICE = "calroulette"
+
+
+def smtp_password(username: str | None) -> str | None:
+    """``CALROULETTE_SMTP_PASSWORD``, else the keyring entry for ``username``, else None."""
+    password = os.environ.get(PASSWORD_ENV)
+    if not password and username:
+        try:
+            import keyring  # optional: only when the organizer stores the password there
+
+            password = keyring.get_password(KEYRING_SERVICE, username)
+        except Exception:  # noqa: BLE001 - no keyring module or no usable backend: not found
+            password = None
+    if password:
+        SECRETS.add(password)
+    return password or None
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        *,
+        envelope_from: str,
+        password: str | None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.delivery = delivery
+        self.envelope_from = envelope_from
+        self.password = password
+        self.context = ssl_context
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.delivery.smtp_host}:{self.delivery.smtp_port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        d = self.delivery
+        context = self.context or ssl.create_default_context()
+        smtp: smtplib.SMTP
+        try:
+            if d.smtp_security is SmtpSecurity.TLS:
+                smtp = smtplib.SMTP_SSL(
+                    d.smtp_host, d.smtp_port, timeout=self.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(d.smtp_host, d.smtp_port, timeout=self.timeout)
+            smtp.ehlo()
+            if d.smtp_security is SmtpSecurity.STARTTLS:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+        except ssl.SSLError as exc:
+            raise SendError(
+                f"smtp: TLS with {self.where} failed: {exc.reason or 'handshake'} "
+                "(check smtp_host, smtp_port and smtp_security)",
+                transient=False,
+                down=True,
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SendError(
+                f'smtp: {self.where} does not offer STARTTLS (use smtp_security = "tls")',
+                transient=False,
+                down=True,
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _response_error(exc.smtp_code, "connect", self.where) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _connection_error(exc, self.where) from None
+        if d.smtp_username:
+            if not self.password:
+                smtp.close()
+                raise SendError(
+                    f"smtp: no password for {d.smtp_username} (set {PASSWORD_ENV} or store it "
+                    f"with `keyring set {KEYRING_SERVICE} {d.smtp_username}`)",
+                    transient=False,
+                    down=True,
+                )
+            try:
+                smtp.login(d.smtp_username, self.password)
+            except smtplib.SMTPAuthenticationError as exc:
+                smtp.close()
+                raise SendError(
+                    f"smtp: {self.where} refused the login for {d.smtp_username} "
+                    f"({exc.smtp_code}; for Gmail use an app password)",
+                    transient=False,
+                    down=True,
+                ) from None
+            except smtplib.SMTPNotSupportedError:
+                smtp.close()
+                raise SendError(
+                    f"smtp: {self.where} offers no AUTH (before TLS?)", transient=False, down=True
+                ) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                smtp.close()
+                raise _connection_error(exc, self.where) from None
+        return smtp
+
+    def already_delivered(self, row: Row) -> bool:
+        return False  # SMTP cannot be asked; the ledger is the only record
+
+    def send(self, row: Row) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        recipient = row.key.recipient
+        try:
+            self._smtp.sendmail(self.envelope_from, [recipient], row.payload)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, _ = exc.recipients.get(recipient, (550, b""))
+            raise _response_error(code, "recipient", recipient) from None
+        except smtplib.SMTPSenderRefused as exc:
+            self.close()
+            raise SendError(
+                f"smtp: {self.where} refused the sender {self.envelope_from} ({exc.smtp_code}; "
+                "the relay must allow the organizer address)",
+                transient=exc.smtp_code < 500,
+                down=exc.smtp_code >= 500,
+            ) from None
+        except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
+            if exc.smtp_code == 421:  # the server is closing the connection
+                self.close()
+            raise _response_error(exc.smtp_code, "message", recipient) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise _connection_error(exc, self.where) from None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None
+
+
+def _response_error(code: int, stage: str, who: str) -> SendError:
+    if 400 <= code < 500:
+        return SendError(f"{who}: smtp {stage}: temporary failure {code}", transient=True)
+    return SendError(f"{who}: smtp {stage}: rejected with {code}", transient=False)
+
+
+def _connection_error(exc: BaseException, where: str) -> SendError:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        what = "timed out"
+    elif isinstance(exc, ConnectionRefusedError):
+        what = "connection refused"
+    elif isinstance(exc, smtplib.SMTPServerDisconnected):
+        what = "server disconnected"
+    else:
+        what = type(exc).__name__
+    return SendError(f"smtp: {where}: {what}", transient=True, down=True)

@@ -1,0 +1,48 @@
+"""What every transport (outbox, SMTP, Discord) promises, and how it reports a failure."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from calroulette.errors import DeliveryError
+
+from .ledger import Row
+
+
+class SendError(DeliveryError):
+    """One send failed.
+
+    - ``transient``: worth retrying (SMTP 4xx, timeouts, refused connections, HTTP 429/5xx);
+      otherwise permanent for this message (a 5xx recipient rejection) and recorded as failed;
+    - ``down``: the transport itself is unusable (login refused, connection lost after retries,
+      webhook gone): stop the run and leave every remaining message pending;
+    - ``retry_after``: the server said how long to wait (HTTP 429).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        down: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, transient=transient)
+        self.message = message
+        self.down = down
+        self.retry_after = retry_after
+
+
+class Transport(Protocol):
+    name: str
+
+    def already_delivered(self, row: Row) -> bool:
+        """True when the transport itself shows the delivery happened (an outbox file exists)."""
+        ...
+
+    def send(self, row: Row) -> None:
+        """Deliver ``row.payload``; raise :class:`SendError` on failure. Returns only once the
+        receiving side has taken responsibility (SMTP 250 after DATA, HTTP 2xx, file renamed)."""
+        ...
+
+    def close(self) -> None: ...
