@@ -6,6 +6,7 @@ The one edge out for time: UTC values are shown in the reader's zone here, and n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.table import Table
@@ -13,6 +14,8 @@ from rich.text import Text
 
 from .errors import FeedError
 from .intervals import Interval, Intervals
+from .matching import Meeting
+from .overlap import HeatMap, day_times, heat_level
 from .timeutil import IsoWeek, format_utc
 
 
@@ -70,43 +73,137 @@ def free_time_list(name: str, week: IsoWeek, zone: dt.tzinfo, free: Intervals) -
     return table
 
 
+_CELL = 7  # characters per day column: "Mon 30 " fits, so does "30 Nov "
+_FULL, _PART, _NONE = "█████", "▒▒▒▒▒", "  ·  "
+
+
 def week_grid(week: IsoWeek, zone: dt.tzinfo, free: Intervals, *, step_minutes: int = 30) -> Text:
-    """Days across, half-hours down, in ``zone``; only the rows from the first to the last free
-    half-hour of the week are drawn. '█' = free for the whole half-hour."""
-    days = list(_local_week_days(week, zone))
-    steps = 24 * 60 // step_minutes
-    cells = [[False] * steps for _ in days]
-    for col, day in enumerate(days):
-        for row in range(steps):
-            start = dt.datetime.combine(day, dt.time(), zone) + dt.timedelta(
-                minutes=row * step_minutes
-            )
-            end = start + dt.timedelta(minutes=step_minutes)
-            cells[col][row] = _covered(free, start, end)
-    used = [r for r in range(steps) if any(cells[c][r] for c in range(len(days)))]
-    text = Text()
-    text.append("       " + " ".join(d.strftime("%a%d") for d in days) + "\n")
+    """A week of free time as a picture: days across, ``step_minutes`` rows down, in ``zone``.
+
+    Columns are the member's local days that the week touches (seven, or eight when the member's
+    zone is far from the community's); rows run from the first to the last hour with any free
+    time. '█' free for the whole cell, '▒' free for part of it, '·' not free.
+    """
+    days = sorted(set(week.days()) | set(local_days(free, zone)))
+    step = dt.timedelta(minutes=step_minutes)
+    rows = day_times(step_minutes)
+
+    def state(day: dt.date, wall: dt.time) -> int:
+        start, end, exists = _wall_cell(day, wall, zone, step)
+        if not exists:
+            return -1
+        if any(s.start <= start and end <= s.end for s in free):
+            return 2
+        return 1 if any(s.start < end and start < s.end for s in free) else 0
+
+    states = {(day, wall): state(day, wall) for day in days for wall in rows}
+    used = [i for i, wall in enumerate(rows) if any(states[d, wall] > 0 for d in days)]
+    text = _grid_header(days)
     if not used:
-        text.append("       (no free time this week)\n")
+        text.append("(no free time this week)\n", style="dim")
         return text
-    for row in range(used[0], used[-1] + 1):
-        minutes = row * step_minutes
-        text.append(f"{minutes // 60:02d}:{minutes % 60:02d}  ")
-        for col in range(len(days)):
-            text.append(
-                " ████ " if cells[col][row] else " ·    ",
-                style="green" if cells[col][row] else "dim",
-            )
+    for wall in rows[_hour_floor(used[0], step_minutes) : _hour_ceil(used[-1], step_minutes)]:
+        text.append(f"{wall:%H:%M}  ", style="bold" if wall.minute == 0 else "dim")
+        for day in days:
+            value = states[day, wall]
+            if value == 2:
+                text.append(_FULL, style="green")
+            elif value == 1:
+                text.append(_PART, style="yellow")
+            else:
+                text.append(_NONE if value == 0 else "     ", style="dim")
+            text.append(" " * (_CELL - 5))
         text.append("\n")
+    text.append(f"█ free  ▒ partly free  · not free   (times in {zone})\n", style="dim")
     return text
 
 
-def _local_week_days(week: IsoWeek, zone: dt.tzinfo) -> list[dt.date]:
-    return week.days()
+def heat_grid(heat: HeatMap, *, meeting_starts: Iterable[dt.datetime] = ()) -> Text:
+    """The overlap heat map for a terminal: how many members are free in each cell.
+
+    Colour deepens with the count (the numbers carry the meaning without colour, for NO_COLOR
+    and cron mail); '*' marks a cell where a meeting of the round starts.
+    """
+    marks = {id(c) for c in (heat.cell_at(s) for s in meeting_starts) if c is not None}
+    text = _grid_header(list(heat.days))
+    rows = heat.busy_rows()
+    if not rows:
+        text.append("(nobody is free this week)\n", style="dim")
+        return text
+    first = _hour_floor(rows.start, heat.step_minutes)
+    last = _hour_ceil(rows.stop - 1, heat.step_minutes)
+    peak = heat.peak
+    for row in heat.cells[first:last]:
+        wall = row[0].time_local
+        text.append(f"{wall:%H:%M}  ", style="bold" if wall.minute == 0 else "dim")
+        for cell in row:
+            mark = "*" if id(cell) in marks else " "
+            if not cell.exists:
+                text.append("     ")
+            elif cell.count == 0:
+                text.append("  ·  " if mark == " " else "  · *", style="dim")
+            else:
+                label = f"{cell.count:>3} {mark}"
+                text.append(label, style=_HEAT_STYLES[heat_level(cell.count, peak)])
+            text.append(" " * (_CELL - 5))
+        text.append("\n")
+    text.append(
+        f"members free for the whole half-hour, of {heat.members}; peak {peak}"
+        f"{'; * a meeting starts' if marks else ''}   (times in {heat.zone})\n",
+        style="dim",
+    )
+    return text
 
 
-def _covered(free: Intervals, start: dt.datetime, end: dt.datetime) -> bool:
-    return any(s.start <= start and end <= s.end for s in free)
+def round_table(
+    meetings: Iterable[Meeting], names: Mapping[str, str], zone: dt.tzinfo, title: str
+) -> Table:
+    """Who meets whom when, in ``zone`` (the community's), one row per meeting."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("when")
+    table.add_column("who")
+    for meeting in sorted(meetings, key=lambda m: (m.start, m.members)):
+        start = meeting.start.astimezone(zone)
+        end = meeting.end.astimezone(zone)
+        who = " & ".join(names.get(m, m) for m in meeting.members)
+        table.add_row(f"{start:%a %d %b %H:%M}–{end:%H:%M}", who)
+    return table
+
+
+_HEAT_STYLES = (
+    "dim",
+    "black on #c7e9c0",
+    "black on #74c476",
+    "white on #31a354",
+    "bold white on #006d2c",
+)
+
+
+def _grid_header(days: list[dt.date]) -> Text:
+    text = Text()
+    text.append(" " * 7 + "".join(f"{d:%a}".ljust(_CELL) for d in days) + "\n", style="bold")
+    text.append(" " * 7 + "".join(f"{d:%d %b}".ljust(_CELL) for d in days) + "\n", style="dim")
+    return text
+
+
+def _wall_cell(
+    day: dt.date, wall: dt.time, zone: dt.tzinfo, step: dt.timedelta
+) -> tuple[dt.datetime, dt.datetime, bool]:
+    """UTC bounds of the cell starting at a wall-clock time; False when DST skips that time."""
+    local = dt.datetime.combine(day, wall, zone)
+    start = local.astimezone(dt.UTC)
+    exists = start.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None)
+    return start, start + step, exists
+
+
+def _hour_floor(row: int, step_minutes: int) -> int:
+    per_hour = max(1, 60 // step_minutes)
+    return row - row % per_hour
+
+
+def _hour_ceil(row: int, step_minutes: int) -> int:
+    per_hour = max(1, 60 // step_minutes)
+    return row + per_hour - row % per_hour
 
 
 __all__ = [
@@ -114,7 +211,9 @@ __all__ = [
     "error_json",
     "free_time_json",
     "free_time_list",
+    "heat_grid",
     "intervals_json",
     "local_days",
+    "round_table",
     "week_grid",
 ]

@@ -1,0 +1,42 @@
+"""`calroulette init`: start a community with a commented members.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from calroulette import scaffold
+
+from .app import app, handle_errors, stdout
+
+
+@app.command()
+@handle_errors
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write members.toml (created if missing).")
+    ] = Path(),
+    name: Annotated[str | None, typer.Option(help="The community's name.")] = None,
+    organizer: Annotated[
+        str | None,
+        typer.Option(help="Who sends the invitations: 'Name <address>' (a monitored address)."),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The community's IANA time zone, like Europe/Berlin.")
+    ] = None,
+) -> None:
+    """Write a commented members.toml with every setting and one example member.
+
+    Never overwrites an existing file. Every setting is explained in the file itself, with
+    its default.
+
+    Example: calroulette init coffee --name "Data Folk Coffee" --timezone Europe/Berlin
+    """
+    path = scaffold.write_config(directory, name=name, organizer=organizer, timezone=timezone)
+    out = stdout()
+    out.print(f"Wrote {path} (readable only by you: it will hold secret calendar addresses).")
+    out.print("Next steps:")
+    for number, step in enumerate(scaffold.next_steps(path), start=1):
+        out.print(f"  {number}. {step}", markup=False)
