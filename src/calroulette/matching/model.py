@@ -1,0 +1,113 @@
+"""The values a round is made of: the contract with the store, invites, delivery and the CLI.
+
+A :class:`Round` is what :func:`~calroulette.matching.plan_round` returns and what the store
+keeps; :class:`History` is what the store hands back so the next round can respect the past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from calroulette.intervals import Interval
+from calroulette.timeutil import IsoWeek
+
+
+class RoundStatus(StrEnum):
+    PLANNED = "planned"
+    SENT = "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    uid: str  # stable for the meeting: the iCalendar UID of its invitation
+    members: tuple[str, ...]  # emails, two (or three with allow_triples), sorted
+    start: dt.datetime  # UTC
+    end: dt.datetime  # UTC
+    alternatives: tuple[Interval, ...] = ()  # up to three other shared slots, on other days
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    member: str  # email
+    reason: str  # "no shared free time with anyone", "cooldown …", "paused", "feed error: …"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundError:
+    """A member whose calendar could not be used this week (they are also in ``unmatched``)."""
+
+    member: str  # email
+    error: str  # "stage: what happened (how to fix)", already safe to show
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    week: IsoWeek
+    seed: int
+    meetings: tuple[Meeting, ...]
+    unmatched: tuple[Unmatched, ...]
+    status: RoundStatus = RoundStatus.PLANNED
+    errors: tuple[RoundError, ...] = ()
+
+    def meeting_of(self, email: str) -> Meeting | None:
+        """The meeting ``email`` is in, if any."""
+        wanted = email.strip().lower()
+        return next((m for m in self.meetings if wanted in m.members), None)
+
+    def unmatched_reason(self, email: str) -> str | None:
+        wanted = email.strip().lower()
+        return next((u.reason for u in self.unmatched if u.member == wanted), None)
+
+
+Pair = tuple[str, str]  # two emails, sorted
+
+
+def pair(a: str, b: str) -> Pair:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What earlier rounds (strictly before the week being planned) say, as plain values.
+
+    - ``last_met``: every pair that shared a meeting, with the latest week they did;
+    - ``left_out``: members left out of the previous round for lack of a partner (not the paused
+      or those sitting a week out by their own ``frequency``): they come first this time;
+    - ``last_matched``: the latest week each member was in a meeting, for ``frequency``;
+    - ``secret``: a random value kept with the history, so meeting UIDs (and the meeting links
+      made from them) cannot be guessed from the community's name and the week.
+    """
+
+    last_met: Mapping[Pair, IsoWeek] = field(default_factory=dict)
+    left_out: frozenset[str] = frozenset()
+    last_matched: Mapping[str, IsoWeek] = field(default_factory=dict)
+    secret: str = ""
+
+    @classmethod
+    def from_rounds(cls, rounds: list[Round], *, secret: str = "") -> History:
+        """A history from earlier rounds (any order); the latest one decides ``left_out``."""
+        last_met: dict[Pair, IsoWeek] = {}
+        last_matched: dict[str, IsoWeek] = {}
+        for past in sorted(rounds, key=lambda r: r.week):
+            for meeting in past.meetings:
+                for i, a in enumerate(meeting.members):
+                    last_matched[a] = past.week
+                    for b in meeting.members[i + 1 :]:
+                        last_met[pair(a, b)] = past.week
+        latest = max(rounds, key=lambda r: r.week, default=None)
+        left_out = frozenset(
+            u.member for u in (latest.unmatched if latest else ()) if is_left_out_reason(u.reason)
+        )
+        return cls(last_met, left_out, last_matched, secret)
+
+
+# Reasons that mean "no partner this time" rather than the member's own choice or their feed.
+_OWN_CHOICE = ("paused", "frequency")
+
+
+def is_left_out_reason(reason: str) -> bool:
+    """True when a member with this reason should come first in the next round."""
+    return not reason.startswith(_OWN_CHOICE)
