@@ -34,7 +34,7 @@ from typing import TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util import Retry
 
 from calroulette import __version__
@@ -333,6 +333,13 @@ class _Fetcher:
                 kind=ErrorKind.HTTP,
             )
         except (requests.RequestException, Urllib3Error) as exc:
+            if _timed_out(exc):
+                return FetchError(
+                    email,
+                    f"timed out fetching {shown}",
+                    "the calendar server is slow or down; it is tried again on the next run",
+                    kind=ErrorKind.TIMEOUT,
+                )
             # Never str(exc): requests and urllib3 quote the full URL in their messages.
             return FetchError(
                 email,
@@ -395,6 +402,26 @@ def _read_body(
                 kind=ErrorKind.TIMEOUT,
             )
     return b"".join(chunks)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """requests wraps a read timeout that outlived the retries in a ConnectionError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError):  # a subclass of ConnectTimeoutError
+            return False
+        if isinstance(current, requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
+            return True
+        reason = getattr(current, "reason", None)
+        nested = current.args[0] if current.args else None
+        current = (
+            reason
+            if isinstance(reason, BaseException)
+            else (nested if isinstance(nested, BaseException) else None)
+        )
+    return False
 
 
 def _read_file(member: Member, now: dt.datetime) -> Feed | FetchError:

@@ -1,0 +1,475 @@
+"""Fetching against real HTTP servers on loopback: every failure mode gives one clear line for
+that member, and never touches the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from calroulette import availability
+from calroulette.config import Community, parse_community
+from calroulette.feeds import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits, fetch_feeds
+from calroulette.timeutil import UTC, IsoWeek
+
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+WEEK = IsoWeek(2026, 49)
+SECRET = "private-0f9e8d7c6b5a4321"
+# Fast limits so the suite does not wait on back-off or long deadlines.
+FAST = FetchLimits(
+    connect_timeout=1.0,
+    read_timeout=0.5,
+    deadline=1.0,
+    max_bytes=256 * 1024,
+    retries=2,
+    backoff_factor=0.01,
+    max_retry_after=2,
+)
+
+# A weekly "free" slot on Tuesdays, 14:00–17:00 UTC; in 2026-W49 that is 2026-12-01.
+ICS_LF = (
+    "BEGIN:VCALENDAR\n"
+    "VERSION:2.0\n"
+    "PRODID:-//test//calroulette//EN\n"
+    "BEGIN:VEVENT\n"
+    "UID:free-1@test\n"
+    "DTSTAMP:20261101T000000Z\n"
+    "DTSTART:20261103T140000Z\n"
+    "DTEND:20261103T170000Z\n"
+    "RRULE:FREQ=WEEKLY\n"
+    "SUMMARY:Free for coffee\n"
+    "END:VEVENT\n"
+    "END:VCALENDAR\n"
+)
+ICS = ICS_LF.replace("\n", "\r\n").encode()
+TUESDAY_FREE = [
+    (dt.datetime(2026, 12, 1, 14, tzinfo=UTC), dt.datetime(2026, 12, 1, 17, tzinfo=UTC))
+]
+
+
+def secret_path(name: str) -> str:
+    return f"/calendar/ical/{name}.example.org/{SECRET}/basic.ics"
+
+
+def community_of(tmp_path: Path, calendars: dict[str, str], **settings: Any) -> Community:
+    """A community whose members are named by ``calendars``' keys, each with that calendar."""
+    data = {
+        "community": {
+            "name": "Test Coffee",
+            "organizer": "Test Coffee <coffee@example.org>",
+            "timezone": "UTC",
+            "cache_dir": str(tmp_path / "cache"),
+            **settings,
+        },
+        "members": [
+            {"name": name, "email": f"{name}@example.org", "calendar": url, "timezone": "UTC"}
+            for name, url in calendars.items()
+        ],
+    }
+    return parse_community(data, base_dir=tmp_path)
+
+
+def fetch_one(
+    tmp_path: Path, url: str, *, now: dt.datetime = NOW, limits: FetchLimits = FAST, **kw: Any
+) -> Feed | FetchError:
+    return fetch_feeds(community_of(tmp_path, {"ada": url}), now=now, limits=limits, **kw)[
+        "ada@example.org"
+    ]
+
+
+def free_of(feed: Feed | FetchError, community: Community | None = None) -> list[tuple[Any, Any]]:
+    assert isinstance(feed, Feed), feed
+    member = community.members[0] if community else _member()
+    result = availability.member_free_time(feed.body, member, WEEK, community or _community())
+    assert not isinstance(result, Exception), result
+    return [(i.start, i.end) for i in result.free]
+
+
+def _community() -> Community:
+    return community_of(Path("/nonexistent"), {"ada": "https://example.org/x.ics"})
+
+
+def _member() -> Any:
+    return _community().members[0]
+
+
+def error_of(result: Feed | FetchError) -> FetchError:
+    assert isinstance(result, FetchError), result
+    assert SECRET not in str(result)
+    assert "\n" not in str(result)
+    return result
+
+
+# --- a raw server for what werkzeug cannot do: trickling, endless and silent responses ----------
+
+
+class RawServer:
+    """A threaded HTTP/1.1 server on loopback whose routes write to the socket directly."""
+
+    def __init__(self, routes: dict[str, Callable[[BaseHTTPRequestHandler], None]]) -> None:
+        stop = self.stop_event = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                route = routes[self.path.split("?")[0]]
+                try:
+                    route(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        Handler.stop = stop  # type: ignore[attr-defined]
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+    def close(self) -> None:
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(routes: dict[str, Callable[[BaseHTTPRequestHandler], None]]) -> RawServer:
+        servers.append(RawServer(routes))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def trickle(handler: BaseHTTPRequestHandler) -> None:
+    """Headers at once, then one byte every 50 ms: never idle long enough for a read timeout."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/calendar")
+    handler.send_header("Content-Length", str(len(ICS)))
+    handler.end_headers()
+    for byte in ICS:
+        if handler.stop.wait(0.05):  # type: ignore[attr-defined]
+            return
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+
+
+def endless(handler: BaseHTTPRequestHandler) -> None:
+    """A chunked body that never ends (no Content-Length to refuse it up front)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/calendar")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    chunk = b"BEGIN:VCALENDAR\r\n" + b"X-FILLER:" + b"x" * 8000 + b"\r\n"
+    while not handler.stop.is_set():  # type: ignore[attr-defined]
+        handler.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+
+
+def silent(handler: BaseHTTPRequestHandler) -> None:
+    """Accepts the request and never answers."""
+    handler.stop.wait(5)  # type: ignore[attr-defined]
+
+
+# --- status codes --------------------------------------------------------------------------------
+
+
+def test_404_is_one_line_with_the_redacted_address_and_no_retry(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(secret_path("ada")).respond_with_data("nope", status=404)
+    error = error_of(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))))
+    port = httpserver.port
+    assert error.kind is ErrorKind.HTTP and error.http_status == 404
+    assert str(error) == (
+        f"ada@example.org: calendar: HTTP 404 from http://localhost:{port}/…/basic.ics "
+        "(use the secret iCal address; it may have been reset, so copy it again)"
+    )
+    assert len(httpserver.log) == 1  # a 4xx is not retried
+
+
+def test_401_says_access_was_refused(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(secret_path("ada")).respond_with_data("login", status=401)
+    error = error_of(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))))
+    assert error.http_status == 401
+    assert "refused access" in error.fix
+    assert len(httpserver.log) == 1
+
+
+def test_500_then_success_is_retried_into_a_fresh_feed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_oneshot_request(secret_path("ada")).respond_with_data("oops", status=500)
+    httpserver.expect_request(secret_path("ada")).respond_with_data(ICS)
+    feed = fetch_one(tmp_path, httpserver.url_for(secret_path("ada")))
+    assert isinstance(feed, Feed) and feed.status is FeedStatus.FRESH
+    assert len(httpserver.log) == 2
+    assert free_of(feed) == TUESDAY_FREE
+
+
+def test_500_every_time_gives_up_after_the_retries(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(secret_path("ada")).respond_with_data("oops", status=503)
+    error = error_of(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))))
+    assert error.http_status == 503
+    assert "tried again on the next run" in error.fix
+    assert len(httpserver.log) == 1 + FAST.retries
+
+
+def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(secret_path("ada")).respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_request(secret_path("ada")).respond_with_data(ICS)
+    started = time.monotonic()
+    feed = fetch_one(tmp_path, httpserver.url_for(secret_path("ada")))
+    assert isinstance(feed, Feed)
+    assert time.monotonic() - started >= 0.9  # backoff_factor alone would wait 0.01 s
+    assert len(httpserver.log) == 2
+
+
+def test_user_agent_names_calroulette_and_its_version(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    from calroulette import __version__
+
+    httpserver.expect_request(
+        secret_path("ada"), headers={"User-Agent": f"calroulette/{__version__}"}
+    ).respond_with_data(ICS)
+    assert isinstance(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))), Feed)
+
+
+# --- limits --------------------------------------------------------------------------------------
+
+
+def test_trickling_body_stops_at_the_deadline(
+    tmp_path: Path, raw_server: Callable[..., RawServer]
+) -> None:
+    server = raw_server({"/slow.ics": trickle})
+    started = time.monotonic()
+    error = error_of(fetch_one(tmp_path, server.url("/slow.ics")))
+    elapsed = time.monotonic() - started
+    assert error.kind is ErrorKind.TIMEOUT
+    assert "took longer than 1 s" in error.what
+    # The body needs ~18 s at this pace; the 1 s deadline stops it (plus one read's slack).
+    assert elapsed < 3
+
+
+def test_server_that_never_answers_times_out(
+    tmp_path: Path, raw_server: Callable[..., RawServer]
+) -> None:
+    server = raw_server({"/silent.ics": silent})
+    limits = FetchLimits(read_timeout=0.3, retries=0)
+    error = error_of(fetch_one(tmp_path, server.url("/silent.ics"), limits=limits))
+    assert error.kind is ErrorKind.TIMEOUT
+    assert error.what.startswith("timed out fetching http://127.0.0.1:")
+
+
+def test_endless_body_stops_at_the_size_cap(
+    tmp_path: Path, raw_server: Callable[..., RawServer]
+) -> None:
+    server = raw_server({"/big.ics": endless})
+    error = error_of(fetch_one(tmp_path, server.url("/big.ics")))
+    assert error.kind is ErrorKind.TOO_LARGE
+    assert error.what.startswith("larger than 0 MB") or "larger than" in error.what
+
+
+def test_declared_length_over_the_cap_is_refused_before_reading(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/huge.ics").respond_with_data(b"x" * (FAST.max_bytes + 1))
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/huge.ics")))
+    assert error.kind is ErrorKind.TOO_LARGE
+
+
+def test_redirect_loop_is_reported_as_such(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a.ics").respond_with_data(
+        "", status=302, headers={"Location": "/b.ics"}
+    )
+    httpserver.expect_request("/b.ics").respond_with_data(
+        "", status=302, headers={"Location": "/a.ics"}
+    )
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/a.ics")))
+    assert error.kind is ErrorKind.REDIRECTS
+    assert "more than 5 redirects" in error.what
+    assert len(httpserver.log) == 6  # the first request and five redirects
+
+
+def test_a_few_redirects_are_followed(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old.ics").respond_with_data(
+        "", status=301, headers={"Location": "/new.ics"}
+    )
+    httpserver.expect_request("/new.ics").respond_with_data(ICS)
+    assert free_of(fetch_one(tmp_path, httpserver.url_for("/old.ics"))) == TUESDAY_FREE
+
+
+def test_connection_refused_names_the_host_only(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limits = FetchLimits(retries=0)
+    error = error_of(
+        fetch_one(tmp_path, f"http://127.0.0.1:{port}{secret_path('ada')}", limits=limits)
+    )
+    assert error.kind is ErrorKind.CONNECTION
+    assert error.what == f"cannot connect to http://127.0.0.1:{port}/…/basic.ics (ConnectionError)"
+
+
+# --- bodies --------------------------------------------------------------------------------------
+
+
+def test_html_login_page_is_not_a_calendar(tmp_path: Path, httpserver: HTTPServer) -> None:
+    page = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Login</body></html>"
+    httpserver.expect_request(secret_path("ada")).respond_with_data(page, content_type="text/html")
+    error = error_of(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))))
+    assert error.kind is ErrorKind.NOT_ICALENDAR
+    assert error.what.startswith("this looks like a web page, not a calendar, from http://")
+    assert "secret iCal address" in error.fix
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        (b"", "the feed is empty"),
+        (b'{"error": "not found"}', "this is JSON, not iCalendar"),
+        (b"Hello", "not an iCalendar file"),
+    ],
+)
+def test_other_non_calendar_bodies_say_what_they_are(
+    tmp_path: Path, httpserver: HTTPServer, body: bytes, what: str
+) -> None:
+    httpserver.expect_request("/x.ics").respond_with_data(body)
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/x.ics")))
+    assert error.what.startswith(what)
+
+
+def test_wrong_content_type_with_a_calendar_inside_is_fine(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/x.ics").respond_with_data(ICS, content_type="text/html")
+    assert free_of(fetch_one(tmp_path, httpserver.url_for("/x.ics"))) == TUESDAY_FREE
+
+
+def test_gzip_encoded_feed_is_decompressed(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x.ics").respond_with_data(
+        gzip.compress(ICS), headers={"Content-Encoding": "gzip"}
+    )
+    feed = fetch_one(tmp_path, httpserver.url_for("/x.ics"))
+    assert isinstance(feed, Feed) and feed.body == ICS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [ICS, ICS_LF.encode(), b"\xef\xbb\xbf" + ICS],
+    ids=["crlf", "lf", "utf8-bom"],
+)
+def test_line_endings_and_bom_give_the_same_free_time(
+    tmp_path: Path, httpserver: HTTPServer, body: bytes
+) -> None:
+    httpserver.expect_request("/x.ics").respond_with_data(body)
+    assert free_of(fetch_one(tmp_path, httpserver.url_for("/x.ics"))) == TUESDAY_FREE
+
+
+def test_caldav_collection_answering_405_gets_the_export_hint(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    path = "/remote.php/dav/calendars/ada/personal/"
+    httpserver.expect_request(path).respond_with_data("", status=405)
+    error = error_of(fetch_one(tmp_path, httpserver.url_for(path)))
+    assert error.fix == "this looks like a CalDAV collection: add ?export to the address"
+
+
+def test_caldav_multistatus_gets_the_export_hint(tmp_path: Path, httpserver: HTTPServer) -> None:
+    body = '<?xml version="1.0"?><d:multistatus xmlns:d="DAV:"></d:multistatus>'
+    httpserver.expect_request("/dav/cal/").respond_with_data(body, content_type="application/xml")
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/dav/cal/")))
+    assert error.kind is ErrorKind.NOT_ICALENDAR
+    assert "add ?export" in error.fix
+
+
+# --- local files and isolation -----------------------------------------------------------------
+
+
+def test_local_path_relative_to_members_toml_is_read(tmp_path: Path) -> None:
+    (tmp_path / "cals").mkdir()
+    (tmp_path / "cals" / "ada.ics").write_bytes(ICS)
+    community = community_of(tmp_path, {"ada": "cals/ada.ics"})
+    feed = fetch_feeds(community, now=NOW, limits=FAST)["ada@example.org"]
+    assert isinstance(feed, Feed) and feed.status is FeedStatus.LOCAL
+    assert free_of(feed) == TUESDAY_FREE
+
+
+def test_missing_local_file_is_an_error_for_that_member(tmp_path: Path) -> None:
+    community = community_of(tmp_path, {"ada": "cals/missing.ics"})
+    error = error_of(fetch_feeds(community, now=NOW, limits=FAST)["ada@example.org"])
+    assert error.kind is ErrorKind.FILE
+    assert error.what == f"file not found: {tmp_path / 'cals' / 'missing.ics'}"
+
+
+def test_one_broken_member_never_affects_the_others(
+    tmp_path: Path, httpserver: HTTPServer, raw_server: Callable[..., RawServer]
+) -> None:
+    slow = raw_server({"/slow.ics": trickle, "/big.ics": endless})
+    httpserver.expect_request("/ok.ics").respond_with_data(ICS)
+    httpserver.expect_request("/gone.ics").respond_with_data("", status=404)
+    httpserver.expect_request("/login.ics").respond_with_data("<html>login</html>")
+    urls = {
+        "ada": httpserver.url_for("/ok.ics"),
+        "bob": httpserver.url_for("/gone.ics"),
+        "cy": httpserver.url_for("/login.ics"),
+        "dee": slow.url("/slow.ics"),
+        "eve": slow.url("/big.ics"),
+        "fay": httpserver.url_for("/ok.ics"),
+    }
+    community = community_of(tmp_path, urls, fetch_concurrency=4)
+    results = fetch_feeds(community, now=NOW, limits=FAST)
+    assert list(results) == [f"{n}@example.org" for n in urls]  # the members' order
+    kinds = {k: (v.kind if isinstance(v, FetchError) else v.status) for k, v in results.items()}
+    assert kinds == {
+        "ada@example.org": FeedStatus.FRESH,
+        "bob@example.org": ErrorKind.HTTP,
+        "cy@example.org": ErrorKind.NOT_ICALENDAR,
+        "dee@example.org": ErrorKind.TIMEOUT,
+        "eve@example.org": ErrorKind.TOO_LARGE,
+        "fay@example.org": FeedStatus.FRESH,
+    }
+    assert free_of(results["fay@example.org"]) == TUESDAY_FREE
+
+
+def test_fetches_run_concurrently(tmp_path: Path) -> None:
+    """Eight feeds that each take 0.3 s finish in well under 8 × 0.3 s."""
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+
+    def slow_ok(request: Request) -> Response:
+        time.sleep(0.3)
+        return Response(ICS, content_type="text/calendar")
+
+    httpserver.expect_request("/x.ics").respond_with_handler(slow_ok)
+    urls = {f"m{i}": httpserver.url_for("/x.ics") + f"?n={i}" for i in range(8)}
+    community = community_of(tmp_path, urls, fetch_concurrency=8)
+    started = time.monotonic()
+    try:
+        results = fetch_feeds(community, now=NOW, limits=FAST)
+        elapsed = time.monotonic() - started
+    finally:
+        httpserver.stop()
+    assert all(isinstance(r, Feed) for r in results.values())
+    assert elapsed < 1.5
