@@ -3,6 +3,7 @@ that member, and never touches the others."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import socket
@@ -124,10 +125,8 @@ class RawServer:
 
             def do_GET(self) -> None:
                 route = routes[self.path.split("?")[0]]
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

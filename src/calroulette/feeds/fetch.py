@@ -33,8 +33,8 @@ from typing import TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import Retry
 
 from calroulette import __version__
