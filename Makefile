@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/calroulette slots --all --config members.toml
+	$(BIN)/calroulette match --config members.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

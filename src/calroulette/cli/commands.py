@@ -1,5 +1,5 @@
 """Every command module, imported once so that each registers itself on the app."""
 
-from . import init, members, overlap, preview, slots
+from . import history, init, match, members, overlap, preview, slots, why
 
-__all__ = ["init", "members", "overlap", "preview", "slots"]
+__all__ = ["history", "init", "match", "members", "overlap", "preview", "slots", "why"]

@@ -1,0 +1,108 @@
+"""`calroulette match`: plan next week's round and record it in the history database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from calroulette import rounds
+from calroulette.config import Community
+from calroulette.matching import Round
+
+from .app import (
+    ConfigOption,
+    JsonOption,
+    WeekOption,
+    app,
+    handle_errors,
+    load,
+    now,
+    resolve_week,
+    stderr,
+    stdout,
+)
+
+
+@app.command()
+@handle_errors
+def match(
+    week: WeekOption = None,
+    config: ConfigOption = Path("members.toml"),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and show the round; record nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for breaking ties (default: from the community name and week)."),
+    ] = None,
+    rematch: Annotated[
+        bool, typer.Option("--rematch", help="Plan again a round that has not been sent yet.")
+    ] = False,
+) -> None:
+    """Plan a week's round: pair as many members as possible, never repeating recent pairs.
+
+    Running it again for a week that already has a round prints that round and changes nothing.
+
+    Example: calroulette match --week 2026-W49 --dry-run
+    """
+    at = now()
+    community = load(config)
+    target = resolve_week(week, community, at)
+    result = rounds.match_week(community, target, at, seed=seed, dry_run=dry_run, rematch=rematch)
+    err = stderr()
+    if not result.created:
+        err.print(
+            f"{target}: a round is already {result.round.status.value}; showing it unchanged "
+            "(use --rematch to plan it again before it is sent)",
+            markup=False,
+        )
+    elif not result.saved:
+        err.print(f"{target}: dry run, nothing recorded", markup=False)
+    if as_json:
+        typer.echo(json.dumps(rounds.round_json(result.round), indent=2))
+    else:
+        print_round(community, result.round)
+    for error in result.round.errors:
+        err.print(f"warning: {error.member}: {error.error}", markup=False)
+
+
+def print_round(community: Community, round_: Round) -> None:
+    """Meetings with each member's local time, then who is left out and why."""
+    out = stdout()
+    people = {m.email: m for m in community.members}
+    table = Table(
+        title=f"{community.name}: {round_.week} ({round_.status.value}), "
+        f"{len(round_.meetings)} meetings",
+        title_justify="left",
+    )
+    table.add_column("when" + f" ({community.timezone})")
+    table.add_column("members (their local time)")
+    table.add_column("alternatives")
+    for meeting in round_.meetings:
+        when = meeting.start.astimezone(community.timezone)
+        names = []
+        for email in meeting.members:
+            member = people.get(email)
+            if member is None:
+                names.append(email)
+                continue
+            local = meeting.start.astimezone(member.timezone)
+            names.append(f"{member.name} ({local:%a %H:%M} {member.timezone})")
+        alternatives = ", ".join(
+            f"{a.astimezone(community.timezone):%a %H:%M}" for a, _ in meeting.alternatives
+        )
+        table.add_row(f"{when:%a %d %b %H:%M}", "\n".join(names), alternatives or "—")
+    out.print(table)
+    if round_.unmatched:
+        left = Table(title="left out", title_justify="left")
+        left.add_column("member")
+        left.add_column("why")
+        for entry in round_.unmatched:
+            member = people.get(entry.member)
+            left.add_row(member.name if member else entry.member, entry.reason)
+        out.print(left)

@@ -1,0 +1,147 @@
+"""The weekly job behind ``calroulette match`` / ``history`` / ``why``: fetch, compute free time,
+read the history, plan, record. Everything here is a library call; the CLI only renders.
+
+The history database is read before the feeds are fetched and written in one transaction after
+planning, never held open across the network. A week that already has a round is returned as it
+is (planning is idempotent); ``rematch`` replaces a round that has not been sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from . import availability, feeds
+from .availability import FreeTime
+from .config import Community
+from .errors import FeedError, UsageError
+from .matching import History, Meeting, Round, RoundStatus, plan_round
+from .store import open_store
+from .timeutil import IsoWeek, format_utc
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    round: Round
+    created: bool  # False: the week already had this round, nothing changed
+    saved: bool  # True when the round is in the history database (not a dry run)
+
+
+def community_free_time(
+    community: Community, week: IsoWeek, now: dt.datetime
+) -> dict[str, FreeTime | FeedError]:
+    """Fetch every member's feed and compute their free time in ``week``."""
+    fetched = feeds.fetch_feeds(community, now=now)
+    bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
+    return availability.free_times(community, bodies, week)
+
+
+def read_history(community: Community, week: IsoWeek) -> tuple[History, Round | None]:
+    """The history before ``week`` and the week's stored round, without creating anything."""
+    if not community.database.exists():
+        return History(), None
+    with open_store(community.database, readonly=True) as store:
+        return store.history(week), store.load_round(week)
+
+
+def match_week(
+    community: Community,
+    week: IsoWeek,
+    now: dt.datetime,
+    *,
+    seed: int | None = None,
+    dry_run: bool = False,
+    rematch: bool = False,
+    free: dict[str, FreeTime | FeedError] | None = None,
+) -> MatchResult:
+    """Plan ``week``'s round and record it, unless one exists (then return it unchanged).
+
+    ``rematch`` plans again and replaces a round that has not been sent (a sent round raises
+    :class:`UsageError`); ``dry_run`` plans and records nothing; ``free`` skips fetching (tests,
+    benchmarks).
+    """
+    if dry_run:
+        history, existing = read_history(community, week)
+    else:
+        with open_store(community.database) as store:  # creates it (and its secret) when new
+            history, existing = store.history(week), store.load_round(week)
+    if existing is not None and not rematch:
+        return MatchResult(existing, created=False, saved=True)
+    if existing is not None and existing.status is RoundStatus.SENT:
+        raise UsageError(
+            f"{week}: the round was already sent; it cannot be planned again "
+            "(cancel or reschedule single meetings instead)"
+        )
+    if free is None:
+        free = community_free_time(community, week, now)
+    planned = plan_round(community, week, free, now, history, seed)
+    if dry_run:
+        return MatchResult(planned, created=True, saved=False)
+    with open_store(community.database) as store:
+        recorded, created = store.record_round(planned, at=now, replace=rematch)
+    return MatchResult(recorded, created=created, saved=True)
+
+
+# --- what a person reads ---------------------------------------------------------------------
+
+
+def round_json(round_: Round) -> dict[str, Any]:
+    """The documented ``--json`` shape of a round."""
+    return {
+        "week": str(round_.week),
+        "status": round_.status.value,
+        "meetings": [meeting_json(m) for m in round_.meetings],
+        "unmatched": [{"member": u.member, "reason": u.reason} for u in round_.unmatched],
+        "errors": [{"member": e.member, "error": e.error} for e in round_.errors],
+    }
+
+
+def meeting_json(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "uid": meeting.uid,
+        "members": list(meeting.members),
+        "start": format_utc(meeting.start),
+        "end": format_utc(meeting.end),
+        "alternatives": [[format_utc(a), format_utc(b)] for a, b in meeting.alternatives],
+    }
+
+
+def member_rounds(community: Community, member: str | None) -> list[Round]:
+    """Every recorded round (oldest first); with ``member``, those that mention them."""
+    if not community.database.exists():
+        return []
+    with open_store(community.database, readonly=True) as store:
+        return store.rounds(member)
+
+
+def explain(community: Community, round_: Round, email: str, *, saved: bool) -> str:
+    """One member's outcome in ``round_`` as a sentence (local times in their zone)."""
+    member = community.member(email)
+    name = member.name if member else email
+    zone = member.timezone if member else community.timezone
+    state = (
+        f"{round_.week} ({round_.status.value})"
+        if saved
+        else f"{round_.week} (not planned yet: what `calroulette match` would decide now)"
+    )
+    meeting = round_.meeting_of(email)
+    if meeting is not None:
+        others = [_name(community, e) for e in meeting.members if e != email]
+        start = meeting.start.astimezone(zone)
+        end = meeting.end.astimezone(zone)
+        alternatives = len(meeting.alternatives)
+        extra = f"; {alternatives} other shared time(s) kept" if alternatives else ""
+        return (
+            f"{state}: {name} meets {' and '.join(others)} on "
+            f"{start:%a %d %b %H:%M}–{end:%H:%M} ({zone}){extra}."
+        )
+    reason = round_.unmatched_reason(email)
+    if reason is not None:
+        return f"{state}: {name} is left out: {reason}."
+    return f"{state}: {name} was not a member when this round was planned."
+
+
+def _name(community: Community, email: str) -> str:
+    member = community.member(email)
+    return member.name if member else email
