@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 _ELLIPSIS = "…"
 
@@ -40,8 +40,9 @@ def redact_url(source: str) -> str:
         return f"{source.split(':', 1)[0]}://{_ELLIPSIS}"
     segments = [s for s in parts.path.split("/") if s]
     last = segments[-1] if segments else ""
-    # A last segment that looks like a token (long, no extension) is a secret too.
-    if last and "." not in last and len(last) > 12:
+    # Only a file name (basic.ics, calendar.ics) is shown: a last segment without an extension
+    # is often the token itself (iCloud's published/2/<token>, Nextcloud's …/<calendar>).
+    if last and ("." not in last or len(last) > 40):
         last = ""
     tail = f"/{_ELLIPSIS}/{last}" if last else f"/{_ELLIPSIS}"
     if not segments:
@@ -57,10 +58,20 @@ class SecretRegistry:
         self._secrets: dict[str, str] = {}
 
     def add(self, secret: str, shown_as: str | None = None) -> None:
+        """Never show ``secret``; for a URL, never show its secret parts on their own either.
+
+        Libraries log pieces of a URL (urllib3: the path and query; werkzeug: the decoded
+        path), so the path up to the shown last segment, the query and the password are
+        registered too.
+        """
         if not secret or len(secret) < 6:
             return
         with self._lock:
             self._secrets[secret] = shown_as or (redact_url(secret) if is_url(secret) else "***")
+            if is_url(secret):
+                for part in _secret_parts(secret):
+                    if len(part) >= 6:
+                        self._secrets.setdefault(part, _ELLIPSIS)
 
     def mask(self, text: str) -> str:
         with self._lock:
@@ -69,6 +80,26 @@ class SecretRegistry:
             if secret in text:
                 text = text.replace(secret, shown)
         return text
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The pieces of ``url`` that :func:`redact_url` hides, as they may appear on their own.
+
+    >>> _secret_parts("https://u:pw-123456@h.example/cal/ada%40x/private-1/basic.ics?t=9a8b7c")
+    ['/cal/ada%40x/private-1', '/cal/ada@x/private-1', 't=9a8b7c', 'pw-123456']
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    shown = redact_url(url)
+    path = parts.path
+    directory, last = path.rsplit("/", 1) if "/" in path else ("", path)
+    last_shown = bool(last) and shown.endswith("/" + last)
+    hidden = directory if last_shown else path
+    found = [hidden, unquote(hidden), parts.query, unquote(parts.query), password or ""]
+    return [p for p in dict.fromkeys(found) if p]
 
 
 SECRETS = SecretRegistry()
@@ -83,4 +114,11 @@ class SecretFilter(logging.Filter):
         if masked != message or record.args:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Tracebacks quote exception messages, and requests' hold the full URL.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = SECRETS.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = SECRETS.mask(record.stack_info)
         return True

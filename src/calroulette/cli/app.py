@@ -118,7 +118,12 @@ def _root(
 
 
 def setup_logging(*, verbose: int, quiet: bool, log_file: Path | None) -> None:
-    """Logs go to stderr (results go to stdout); every handler masks registered secrets."""
+    """Logs go to stderr (results go to stdout); every handler masks registered secrets.
+
+    Plain text, never colour or progress bars: cron mails it. urllib3's own records (retries,
+    and with -vv every request line) go through the same masking handlers, since they quote
+    the URL's path.
+    """
     level = (
         logging.ERROR
         if quiet
@@ -126,17 +131,24 @@ def setup_logging(*, verbose: int, quiet: bool, log_file: Path | None) -> None:
         if verbose > 1
         else (logging.INFO if verbose else logging.WARNING)
     )
-    root = logging.getLogger("calroulette")
-    root.setLevel(level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot open {log_file}: {exc.strerror}") from None
     for handler in handlers:
         handler.addFilter(SecretFilter())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+    for name, name_level in (("calroulette", level), ("urllib3", max(level, logging.WARNING))):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if name == "urllib3" and verbose > 1 else name_level)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+            if old not in handlers and isinstance(old, logging.FileHandler):
+                old.close()
+        for handler in handlers:
+            logger.addHandler(handler)
 
 
 def main() -> None:

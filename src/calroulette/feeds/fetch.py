@@ -257,11 +257,10 @@ class _Fetcher:
         self, member: Member, source: str, cached: CachedFeed | None
     ) -> Feed | FetchError:
         email = member.email
-        url = (
-            "https://" + source.split("://", 1)[1]
-            if source.lower().startswith("webcal")
-            else source
-        )
+        url = source
+        if source.lower().startswith("webcal"):
+            url = "https://" + source.split("://", 1)[1]
+            SECRETS.add(url)
         shown = redact_url(source)
         headers = {}
         if cached is not None:
