@@ -27,6 +27,7 @@ from icalendar.parser.ical.component import ComponentIcalParser
 
 from .config import Community, Member
 from .errors import FeedError
+from .feedformat import sniff, strip_preamble
 from .intervals import Intervals, clip, merge, subtract
 from .timeutil import IsoWeek, to_utc
 
@@ -70,18 +71,10 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
     - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
     - icalendar's warnings (e.g. a guessed globally unique TZID) go to ``notes``, never escape.
     """
-    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
-    head = text[:512].lower()
-    if not text:
-        raise FeedError(member, "calendar", "the feed is empty (check the calendar's iCal address)")
-    if not head.startswith(b"begin:vcalendar"):
-        raise FeedError(member, "calendar", _not_a_calendar(head))
-    if b"end:vcalendar" not in text[-4096:].lower():
-        raise FeedError(
-            member,
-            "calendar",
-            "the feed is truncated (no END:VCALENDAR); it will be read again on the next run",
-        )
+    text = strip_preamble(body)
+    problem = sniff(text)  # shared with feeds, which must not store a non-calendar as good
+    if problem is not None:
+        raise FeedError(member, "calendar", str(problem))
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -100,30 +93,15 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         ) from None
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError(member, "calendar", "not an iCalendar VCALENDAR")
-    found = [_warning_note(w.message) for w in caught]
+    found = [
+        _warning_note(w.message)
+        for w in caught
+        if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
+    ]
     found.extend(_check_components(calendar, member))
     if notes is not None:
         notes.extend(found)
     return calendar
-
-
-def _not_a_calendar(head: bytes) -> str:
-    if b"<html" in head or b"<!doctype" in head or b"<head" in head:
-        return (
-            "this looks like a web page, not a calendar "
-            "(use the calendar's secret iCal address, not its sharing or login page)"
-        )
-    if head.startswith((b"{", b"[")):
-        return "this is JSON, not iCalendar (use the calendar's iCal address)"
-    if head.startswith(b"begin:vevent"):
-        return (
-            "this is a single event (BEGIN:VEVENT), not a calendar feed "
-            "(BEGIN:VCALENDAR); use the calendar's iCal address"
-        )
-    return (
-        "not an iCalendar file (it does not start with BEGIN:VCALENDAR; "
-        "use the calendar's iCal address)"
-    )
 
 
 class _TolerantAlarm(icalendar.Alarm):
@@ -248,7 +226,7 @@ def free_time(
         elif _blocks(occurrence, member.email):
             busy_spans.append(span)
             n_busy += 1
-    _check_zones(calendar, uids, member.email)
+    _check_zones(calendar, uids, member.email, notes)
     free = clip(subtract(merge(free_spans), merge(busy_spans)), week_start, week_end)
     return FreeTime(member.email, week, free, n_free, n_busy, tuple(dict.fromkeys(notes)))
 
@@ -383,12 +361,20 @@ def _warning_note(message: Warning | str) -> str:
     return text[:200]
 
 
-def _check_zones(calendar: icalendar.Calendar, uids: set[str], email: str) -> None:
+def _check_zones(
+    calendar: icalendar.Calendar, uids: set[str], email: str, notes: list[str]
+) -> None:
     """An unknown TZID silently parses as a floating time: report it instead of guessing.
 
     Only events that reach the queried window matter, so an ancient event in an odd zone does
-    not stop a member's availability.
+    not stop a member's availability. (Sound because the query is padded by two days: an unknown
+    zone is at most ~26 hours from the floating reading.)
+
+    A "globally unique" TZID (``/freeassociation.sourceforge.net/Europe/Berlin``) that icalendar
+    resolved by dropping the vendor prefix is noted: icalendar warns only on its first lookup in a
+    process, so the note is made here, every time.
     """
+    defined = {str(tz.get("TZID")) for tz in calendar.walk("VTIMEZONE")}
     for component in calendar.walk("VEVENT"):
         if str(component.get("UID", "")) not in uids:
             continue
@@ -401,6 +387,12 @@ def _check_zones(calendar: icalendar.Calendar, uids: set[str], email: str) -> No
                         "timezone",
                         f"unknown time zone {str(tzid)[:60]!r} in an event "
                         "(use an IANA zone like 'Europe/Berlin', or export with VTIMEZONE)",
+                    )
+                if tzid and str(tzid).startswith("/") and str(tzid) not in defined:
+                    zone = getattr(getattr(prop, "dt", None), "tzinfo", None)
+                    notes.append(
+                        f"time zone {str(tzid)[:60]!r} read as {str(zone)!r} "
+                        "(a guess from a globally unique TZID)"
                     )
 
 

@@ -36,9 +36,10 @@ class NotICalendar:
     kind: BodyKind
     what: str
     fix: str
+    joined: str = "({fix})"  # how the fix follows ``what`` in the one-line message
 
     def __str__(self) -> str:
-        return f"{self.what} ({self.fix})"
+        return f"{self.what} {self.joined.format(fix=self.fix)}"
 
 
 def strip_preamble(body: bytes) -> bytes:
@@ -67,7 +68,14 @@ def sniff(body: bytes) -> NotICalendar | None:
             )
         if head.startswith((b"{", b"[")):
             return NotICalendar(
-                BodyKind.JSON, "this is JSON, not iCalendar", "use the iCal address"
+                BodyKind.JSON, "this is JSON, not iCalendar", "use the calendar's iCal address"
+            )
+        if head.startswith(b"begin:vevent"):
+            return NotICalendar(
+                BodyKind.OTHER,
+                "this is a single event (BEGIN:VEVENT), not a calendar feed (BEGIN:VCALENDAR);",
+                "use the calendar's iCal address",
+                "{fix}",
             )
         if head.startswith(b"<?xml") or b"multistatus" in head:
             return NotICalendar(
@@ -83,8 +91,9 @@ def sniff(body: bytes) -> NotICalendar | None:
     if b"end:vcalendar" not in text[-4096:].lower():
         return NotICalendar(
             BodyKind.TRUNCATED,
-            "the feed is truncated",
-            "no END:VCALENDAR; it will be read again on the next run",
+            "the feed is truncated (no END:VCALENDAR);",
+            "it will be read again on the next run",
+            "{fix}",
         )
     return None
 

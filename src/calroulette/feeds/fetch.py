@@ -350,7 +350,7 @@ class _Fetcher:
         if not_ics is not None:
             return FetchError(
                 email,
-                f"{not_ics.what}, from {shown}",
+                f"{not_ics.what.rstrip(';')}, from {shown}",
                 hints.body_hint(url, not_ics.kind, not_ics.fix),
                 kind=ErrorKind.NOT_ICALENDAR,
             )
