@@ -14,6 +14,7 @@ from calroulette.errors import FeedError
 from calroulette.matching import Meeting
 from calroulette.overlap import heat_map
 from calroulette.roster import write_atomically
+from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
 from .app import (
@@ -64,9 +65,10 @@ def overlap(
     meetings = stored_meetings(community, target)
     names = {m.email: m.name for m in community.members}
     out = stdout()
+    unread = f", {len(errors)} calendar{'s' if len(errors) != 1 else ''} not read" if errors else ""
     out.print(
         f"{community.name}: members free in {target} ({len(free)} counted, "
-        f"{len(community.members) - len(counted)} paused)",
+        f"{len(community.members) - len(counted)} paused{unread})",
         markup=False,
     )
     out.print(render.heat_grid(heat, meeting_starts=[m.start for m in meetings]))
@@ -92,5 +94,12 @@ def overlap(
 
 
 def stored_meetings(community: Community, week: IsoWeek) -> tuple[Meeting, ...]:
-    """The meetings of the round stored for ``week``, if the history database has one."""
-    return ()
+    """The meetings of the round stored for ``week``, if the history database has one.
+
+    Read-only: looking never creates a database.
+    """
+    if not community.database.exists():
+        return ()
+    with open_store(community.database, readonly=True) as store:
+        found = store.load_round(week)
+    return found.meetings if found is not None else ()

@@ -1,0 +1,68 @@
+"""History as a calendar: every scheduled meeting as one published iCalendar file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import icalendar
+
+from calroulette.export import history_calendar
+from calroulette.matching import Meeting, Round, RoundStatus
+from calroulette.timeutil import IsoWeek
+
+UTC = dt.UTC
+
+
+def _meeting(uid: str, members: tuple[str, ...], start: str) -> Meeting:
+    begin = dt.datetime.fromisoformat(start).replace(tzinfo=UTC)
+    return Meeting(uid, members, begin, begin + dt.timedelta(minutes=30))
+
+
+ROUNDS = [
+    Round(
+        IsoWeek(2026, 49),
+        1,
+        (
+            _meeting("m2", ("ada@x.org", "grace@x.org"), "2026-12-01T14:00"),
+            _meeting("m1", ("alan@x.org", "gone@x.org", "linus@x.org"), "2026-11-30T09:00"),
+        ),
+        (),
+        RoundStatus.SENT,
+    ),
+    Round(
+        IsoWeek(2026, 50), 2, (_meeting("m3", ("ada@x.org", "alan@x.org"), "2026-12-08T10:30"),), ()
+    ),
+]
+NAMES = {"ada@x.org": "Ada", "grace@x.org": "Grace", "alan@x.org": "Alan", "linus@x.org": "Linus"}
+
+
+def _events() -> list[icalendar.Event]:
+    calendar = history_calendar(
+        ROUNDS, community="Data Folk", names=NAMES, generated=dt.datetime(2026, 11, 24, tzinfo=UTC)
+    )
+    parsed = icalendar.Calendar.from_ical(calendar.to_ical())
+    assert str(parsed["METHOD"]) == "PUBLISH"
+    assert str(parsed["X-WR-CALNAME"]) == "Data Folk: coffee meetings"
+    return list(parsed.walk("VEVENT"))
+
+
+def test_every_meeting_becomes_one_event_in_time_order() -> None:
+    events = _events()
+    assert [str(e["UID"]) for e in events] == ["history-m1", "history-m2", "history-m3"]
+    assert events[0].decoded("DTSTART") == dt.datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert events[0].decoded("DTEND") == dt.datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+def test_events_name_the_members_and_say_whether_the_round_was_sent() -> None:
+    events = _events()
+    assert str(events[0]["SUMMARY"]) == "☕ Data Folk: Alan & gone@x.org & Linus"
+    assert str(events[1]["SUMMARY"]) == "☕ Data Folk: Ada & Grace"
+    assert [str(e["STATUS"]) for e in events] == ["CONFIRMED", "CONFIRMED", "TENTATIVE"]
+    assert "Grace <grace@x.org>" in str(events[1]["DESCRIPTION"])
+
+
+def test_the_export_invites_nobody() -> None:
+    for event in _events():
+        assert "ATTENDEE" not in event
+        assert "ORGANIZER" not in event
+        assert str(event["TRANSP"]) == "TRANSPARENT"
