@@ -133,7 +133,7 @@ class IsoWeek:
         return cls.containing(today_local + dt.timedelta(days=7))
 
     def __str__(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
+        return f"{self.year:04d}-W{self.week:02d}"
 
     def monday(self) -> dt.date:
         return dt.date.fromisocalendar(self.year, self.week, 1)
