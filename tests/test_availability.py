@@ -16,8 +16,15 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from calroulette.availability import FreeTime, free_time, parse_calendar
-from calroulette.config import Member
+from calroulette.availability import (
+    FreeTime,
+    free_time,
+    free_times,
+    keyword_pattern,
+    member_free_time,
+    parse_calendar,
+)
+from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.timeutil import IsoWeek, parse_utc
 
@@ -103,3 +110,229 @@ def test_fixture_free_time_matches_the_hand_written_expectation(case: Case, reve
         return
     result = compute(case, reverse=reverse)
     assert list(result.free) == _expected_free(case)
+
+
+# --- bad feeds: one clear line each, and never a problem for the other members -----------------
+
+GOOD = (CALENDARS / "google_keyword_whole_word.ics").read_bytes()
+WEEK = IsoWeek(2026, 49)
+
+
+def _community(*members: Member, zone: str = "UTC") -> Community:
+    return Community(
+        name="Test",
+        organizer="Test <t@example.org>",
+        organizer_email="t@example.org",
+        timezone=ZoneInfo(zone),
+        members=members,
+    )
+
+
+def _member(email: str = EMAIL, zone: str = "UTC", keyword: str | None = None) -> Member:
+    return Member("Ada", email, "/nowhere.ics", ZoneInfo(zone), keyword=keyword)
+
+
+BAD_FEEDS = {
+    "empty": (b"", "the feed is empty"),
+    "only-whitespace": (b" \r\n\t\n", "the feed is empty"),
+    "html-login-page": (
+        b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in</body></html>",
+        "looks like a web page",
+    ),
+    "html-lowercase": (b"\n\n<html lang=en><body>Not found</body></html>", "looks like a web page"),
+    "json-error": (b'{"error": {"code": 404, "message": "Not Found"}}', "this is JSON"),
+    "json-list": (b"[]", "this is JSON"),
+    "truncated": (GOOD[: len(GOOD) // 2], "truncated (no END:VCALENDAR)"),
+    "a-path-not-a-body": (b"/etc/passwd", "not an iCalendar file"),
+    "a-calendar-path": (str(CALENDARS / "google_keyword_whole_word.ics").encode(), "not an iCal"),
+    "bare-vevent": (
+        b"BEGIN:VEVENT\nUID:x\nDTSTART:20261201T100000Z\nEND:VEVENT\n",
+        "a single event (BEGIN:VEVENT)",
+    ),
+    "unknown-tzid": (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:1\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART;TZID=Mars/Olympus:20261201T100000\nDTEND;TZID=Mars/Olympus:20261201T110000\n"
+        b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n",
+        "unknown time zone 'Mars/Olympus'",
+    ),
+    "two-calendars": (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nEND:VCALENDAR\n"
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:y\nEND:VCALENDAR\n",
+        "not valid iCalendar",
+    ),
+    "end-without-begin": (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nEND:VEVENT\nEND:VCALENDAR\n",
+        "not valid iCalendar",
+    ),
+    "malformed-rrule": (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:r1\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nRRULE:FREQ=SOMETIMES\n"
+        b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n",
+        "event 'r1' has a malformed RRULE",
+    ),
+    "ends-before-it-starts": (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:e1\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART:20261201T100000Z\nDTEND:20261201T090000Z\nSUMMARY:free\nEND:VEVENT\n"
+        b"END:VCALENDAR\n",
+        "event 'e1' ends before it starts",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FEEDS))
+def test_a_bad_feed_is_one_line_for_that_member_only(name: str) -> None:
+    body, message = BAD_FEEDS[name]
+    ada, bob = _member(), _member("bob@example.org")
+    results = free_times(_community(ada, bob), {ada.email: body, bob.email: GOOD}, WEEK)
+    bad = results[ada.email]
+    assert isinstance(bad, FeedError), bad
+    line = str(bad)
+    assert line.startswith(f"{EMAIL}: ") and message in line and "\n" not in line
+    assert "passwd" not in line and "Sign in" not in line  # the body is never quoted
+    good = results[bob.email]
+    assert isinstance(good, FreeTime) and len(good.free) == 4
+
+
+def test_a_feed_error_value_from_fetching_passes_through_and_others_are_still_computed() -> None:
+    ada, bob = _member(), _member("bob@example.org")
+    failed = FeedError(ada.email, "calendar", "HTTP 404 from https://cal.example/…/basic.ics")
+    results = free_times(_community(ada, bob), {ada.email: failed, bob.email: GOOD}, WEEK)
+    assert results[ada.email] is failed
+    assert isinstance(results[bob.email], FreeTime)
+
+
+def test_a_member_without_a_fetched_feed_gets_an_error_not_a_crash() -> None:
+    ada = _member()
+    result = free_times(_community(ada), {}, WEEK)[ada.email]
+    assert isinstance(result, FeedError) and "not fetched" in str(result)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        pytest.param(lambda b: b"\xef\xbb\xbf" + b, id="utf8-bom"),
+        pytest.param(lambda b: b.replace(b"\r\n", b"\n"), id="lf"),
+        pytest.param(lambda b: b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), id="crlf"),
+        pytest.param(lambda b: b"\r\n\r\n  " + b + b"\r\n\r\n", id="blank-lines-around"),
+    ],
+)
+def test_bom_and_line_endings_do_not_change_the_answer(transform: Any) -> None:
+    ada = _member()
+    result = member_free_time(transform(GOOD), ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [
+        ("30 09", "30 10"),
+        ("30 11", "30 12"),
+        ("30 13", "30 14"),
+        ("01 09", "01 10"),
+    ]
+
+
+def test_a_members_keyword_overrides_the_communitys() -> None:
+    ada = _member(keyword="coffee")
+    community = _community(ada)
+    assert community.keyword_for(ada) == "coffee"
+    result = member_free_time(GOOD, ada, WEEK, community)
+    assert isinstance(result, FreeTime)
+    assert [f"{a:%d %H}" for a, _ in result.free] == ["30 09", "01 09", "01 13"]
+
+
+def test_an_unknown_tzid_is_reported_even_when_x_wr_timezone_would_localise_it() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nX-WR-TIMEZONE:Europe/Berlin\nBEGIN:VEVENT\n"
+        b"UID:1\nDTSTAMP:20261120T000000Z\nDTSTART;TZID=LOLOLOL:20261201T100000\n"
+        b"DTEND;TZID=LOLOLOL:20261201T110000\nSUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FeedError)
+    assert "unknown time zone 'LOLOLOL'" in str(result)
+
+
+def test_an_unknown_tzid_in_an_event_far_from_the_week_does_not_matter() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:old\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART;TZID=LOLOLOL:20190101T100000\nDTEND;TZID=LOLOLOL:20190101T110000\n"
+        b"SUMMARY:Old\nEND:VEVENT\nBEGIN:VEVENT\nUID:new\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nSUMMARY:free\nEND:VEVENT\n"
+        b"END:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
+
+
+def test_a_malformed_alarm_is_ignored_with_a_note_because_it_cannot_change_free_time() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:1\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nSUMMARY:free\nBEGIN:VALARM\n"
+        b"ACTION:DISPLAY\nTRIGGER;RELATED=START:PT-2H\nEND:VALARM\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
+    assert any("VALARM" in w for w in result.warnings)
+
+
+def test_an_event_without_dtstart_is_ignored_with_a_note() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nMETHOD:REQUEST\nBEGIN:VEVENT\nUID:nostart\n"
+        b"DTSTAMP:20261120T000000Z\nSUMMARY:Meeting\nEND:VEVENT\nBEGIN:VEVENT\nUID:1\n"
+        b"DTSTAMP:20261120T000000Z\nDTSTART:20261201T100000Z\nDTEND:20261201T110000Z\n"
+        b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert len(result.free) == 1
+    assert any("no start time" in w and "'nostart'" in w for w in result.warnings)
+
+
+def test_an_empty_calendar_is_no_free_time_not_an_error() -> None:
+    body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n"
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime) and result.free == ()
+
+
+def test_an_all_day_event_without_dtend_blocks_its_one_local_day() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:w\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART;TZID=Pacific/Auckland:20261130T000000\n"
+        b"DTEND;TZID=Pacific/Auckland:20261203T000000\nSUMMARY:free\nEND:VEVENT\n"
+        b"BEGIN:VEVENT\nUID:d\nDTSTAMP:20261120T000000Z\nDTSTART;VALUE=DATE:20261201\n"
+        b"SUMMARY:Holiday\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    # Auckland is on NZDT (+13:00): free 29 Nov 11:00Z – 2 Dec 11:00Z; the DATE-only holiday
+    # covers Auckland's 1 December = 30 Nov 11:00Z – 1 Dec 11:00Z. The week is UTC's.
+    kiwi = _member(zone="Pacific/Auckland")
+    result = member_free_time(body, kiwi, WEEK, _community(kiwi))
+    assert isinstance(result, FreeTime)
+    assert [(a.isoformat(), b.isoformat()) for a, b in result.free] == [
+        ("2026-11-30T00:00:00+00:00", "2026-11-30T11:00:00+00:00"),
+        ("2026-12-01T11:00:00+00:00", "2026-12-02T11:00:00+00:00"),
+    ]
+
+
+def test_keyword_pattern_is_whole_word_and_case_insensitive() -> None:
+    pattern = keyword_pattern("free")
+    for text in ["Free for coffee", "I'm free!", "FREE", "free-time", "(free)", "free"]:
+        assert pattern.search(text), text
+    for text in ["Freelance", "carefree", "freedom", "free_time", "", "fre e"]:
+        assert not pattern.search(text), text
+    assert keyword_pattern("coffee chat").search("Coffee Chat?")
+    assert keyword_pattern("c++").search("c++ free")  # special characters are literal
+
+
+def test_a_latin_1_summary_is_read_leniently_because_it_cannot_move_a_time() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+        b"DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\nSUMMARY:Caf\xe9 free\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]

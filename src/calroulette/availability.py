@@ -171,10 +171,32 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
             member, "calendar", f"{_describe(component)} has {what}; fix or re-create it"
         )
     for event in list(calendar.subcomponents):
-        if event.name == "VEVENT" and "DTSTART" not in event:
+        if event.name != "VEVENT":
+            continue
+        if "DTSTART" not in event:
             calendar.subcomponents.remove(event)
             notes.append(f"ignored {_describe(event)}: it has no start time (DTSTART)")
+        elif _ends_before_start(event):
+            # recurring-ical-events would silently swap the two: a guess about a typo.
+            raise FeedError(
+                member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
+            )
     return notes
+
+
+def _ends_before_start(event: icalendar.cal.Component) -> bool:
+    """DTEND before DTSTART, compared only when both are the same kind of value."""
+    start_prop, end_prop = event.get("DTSTART"), event.get("DTEND")
+    if end_prop is None:
+        return False
+    start, end = start_prop.dt, end_prop.dt
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            return False
+        return bool(end < start)
+    if type(start) is dt.date and type(end) is dt.date:
+        return end < start
+    return False
 
 
 def _describe(component: icalendar.cal.Component) -> str:
