@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import icalendar
+from typer.testing import CliRunner
 
+from calroulette.cli import app
 from calroulette.export import history_calendar
 from calroulette.matching import Meeting, Round, RoundStatus
+from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
 UTC = dt.UTC
@@ -66,3 +70,31 @@ def test_the_export_invites_nobody() -> None:
         assert "ATTENDEE" not in event
         assert "ORGANIZER" not in event
         assert str(event["TRANSP"]) == "TRANSPARENT"
+
+
+def test_history_ics_writes_every_stored_meeting(tmp_path: Path, now_env: str) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text(
+        '[community]\nname = "Data Folk"\norganizer = "D <d@x.org>"\ntimezone = "UTC"\n'
+        '[[members]]\nname = "Ada"\nemail = "ada@x.org"\ncalendar = "a.ics"\ntimezone = "UTC"\n',
+        encoding="utf-8",
+    )
+    with open_store(tmp_path / "calroulette.sqlite") as store:
+        for round_ in ROUNDS:
+            store.save_round(round_, at=dt.datetime(2026, 11, 24, tzinfo=UTC))
+    target = tmp_path / "meetings.ics"
+    result = CliRunner().invoke(app, ["history", "-c", str(config), "--ics", str(target)])
+    assert result.exit_code == 0, result.output
+    parsed = icalendar.Calendar.from_ical(target.read_bytes())
+    uids = [str(e["UID"]) for e in parsed.walk("VEVENT")]
+    assert uids == ["history-m1", "history-m2", "history-m3"]
+    summaries = [str(e["SUMMARY"]) for e in parsed.walk("VEVENT")]
+    assert summaries[1] == "☕ Data Folk: Ada & grace@x.org", "left members appear by email"
+
+    mine = tmp_path / "ada.ics"
+    result = CliRunner().invoke(
+        app, ["history", "-c", str(config), "--member", "ada@x.org", "--ics", str(mine)]
+    )
+    assert result.exit_code == 0, result.output
+    parsed = icalendar.Calendar.from_ical(mine.read_bytes())
+    assert [str(e["UID"]) for e in parsed.walk("VEVENT")] == ["history-m2", "history-m3"]

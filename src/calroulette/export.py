@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import icalendar
 
+from .config import Community
 from .matching import Meeting, Round, RoundStatus
 
 PRODID = "-//calroulette//history//EN"
@@ -46,6 +48,23 @@ def history_calendar(
                 _event(meeting, round_, community=community, names=names, stamp=generated)
             )
     return calendar
+
+
+def history_ics(
+    rounds: Iterable[Round],
+    *,
+    community: Community,
+    generated: dt.datetime,
+    member: str | None = None,
+) -> str:
+    """``rounds`` as the text of an .ics file; with ``member`` (an email), only their meetings."""
+    chosen = [
+        replace(r, meetings=tuple(m for m in r.meetings if member is None or member in m.members))
+        for r in rounds
+    ]
+    names = {m.email: m.name for m in community.members}
+    calendar = history_calendar(chosen, community=community.name, names=names, generated=generated)
+    return bytes(calendar.to_ical()).decode("utf-8")
 
 
 def _event(

@@ -88,7 +88,8 @@ def overlap_page(
     out += _legend(heat.peak, bool(marks))
     out += _table(heat, names, marks)
     if meetings:
-        out.append(f"<h2>The round: who meets whom ({len(meetings)} meetings)</h2>")
+        count = f"{len(meetings)} meeting{'s' if len(meetings) != 1 else ''}"
+        out.append(f"<h2>The round: who meets whom ({count})</h2>")
         out.append('<ol class="round">')
         for meeting in sorted(meetings, key=lambda m: (m.start, m.members)):
             start = meeting.start.astimezone(heat.zone)

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from calroulette import rounds
+from calroulette import export, rounds
 from calroulette.errors import UsageError
+from calroulette.roster import write_atomically
 
-from .app import ConfigOption, JsonOption, app, handle_errors, load, stdout
+from .app import ConfigOption, JsonOption, app, handle_errors, load, now, stderr, stdout
 
 
 @app.command()
@@ -23,10 +24,18 @@ def history(
     ] = None,
     config: ConfigOption = Path("members.toml"),
     as_json: JsonOption = False,
+    ics: Annotated[
+        Path | None,
+        typer.Option("--ics", help="Also write every meeting as one .ics calendar to this file."),
+    ] = None,
 ) -> None:
     """Show past rounds from the history database: who met whom, when, and who was left out.
 
+    With --ics FILE, every scheduled meeting is also written as one calendar the organizer can
+    import or subscribe to.
+
     Example: calroulette history --member ada@example.org
+    Example: calroulette history --ics meetings.ics
     """
     community = load(config)
     email = None
@@ -36,6 +45,10 @@ def history(
         if "@" not in email:
             raise UsageError(f"{member}: no such member in {config} (give an email)")
     past = rounds.member_rounds(community, email)
+    if ics is not None:
+        text = export.history_ics(past, community=community, generated=now(), member=email)
+        write_atomically(ics, text, new_mode=0o644)
+        stderr().print(f"Wrote {ics}", markup=False)
     if as_json:
         payload: dict[str, Any] = {"rounds": [rounds.round_json(r) for r in past]}
         if email is not None:
