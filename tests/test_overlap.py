@@ -272,3 +272,15 @@ def test_overlap_reports_a_broken_calendar_and_counts_the_others(club: Path) -> 
     assert "error: cy@example.org: calendar:" in result.stderr
     assert "(2 counted, 1 paused, 1 calendar not read)" in result.stdout
     assert grid_rows(result.stdout)["10:30"][1] == "  2  "
+
+
+def test_slots_shows_the_members_week_as_a_grid(now_env: str) -> None:
+    """The demo's Ada is free 14:00-17:00 UTC (= London in winter) on Tuesday and Thursday."""
+    from .conftest import ROOT
+
+    result = runner.invoke(app, ["slots", "ada@example.org", "-c", str(ROOT / "members.toml")])
+    assert result.exit_code == 0, result.output
+    rows = grid_rows(result.stdout)
+    assert list(rows) == ["14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
+    assert all(cells[1] == cells[3] == "█████" for cells in rows.values())
+    assert all(cells[0] == "  ·  " for cells in rows.values())

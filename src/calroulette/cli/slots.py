@@ -73,6 +73,7 @@ def slots(
         out = stdout()
         for m, r in ok:
             out.print(render.free_time_list(m.name, target, m.timezone, r.free))  # type: ignore[union-attr]
+            out.print(render.week_grid(target, m.timezone, r.free))  # type: ignore[union-attr]
     for error in errors:
         stderr().print(f"error: {error}", markup=False)
     if errors:
