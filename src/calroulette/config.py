@@ -389,13 +389,17 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
         return []
     members: list[Member] = []
     seen: dict[str, int] = {}
+    emails = [_email_of(raw) for raw in raw_members]
     for index, raw in enumerate(raw_members):
         label = f"members[{index}]"
         if not isinstance(raw, dict):
             p.add(label, "[[members]]", "must be a table")
             continue
-        email_raw = raw.get("email")
-        who = email_raw.strip() if isinstance(email_raw, str) and email_raw.strip() else label
+        # Problems name the member by email (lower-cased, as everywhere else); by position when
+        # the email is missing or malformed, and by both when two members share it.
+        who = emails[index] or label
+        if emails[index] and emails.count(emails[index]) > 1:
+            who = f"{emails[index]} ({label})"
         f = _Fields(p, who, raw)
         _unknown(p, who, "", raw, _MEMBER_KEYS)
         name = f.text("name", required=True)
@@ -449,6 +453,13 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
             )
         )
     return members
+
+
+def _email_of(raw: Any) -> str:
+    email = raw.get("email") if isinstance(raw, dict) else None
+    if isinstance(email, str) and EMAIL_RE.match(email.strip().lower()):
+        return email.strip().lower()
+    return ""
 
 
 def _check_avoid(p: _Collector, members: tuple[Member, ...]) -> None:

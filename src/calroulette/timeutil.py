@@ -7,9 +7,10 @@ invites call ``astimezone(member_zone)`` as the one edge out.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = dt.UTC
 
@@ -17,15 +18,27 @@ _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def load_zone(name: str) -> ZoneInfo:
-    """Return the IANA zone ``name``; ``ValueError`` with a readable reason otherwise."""
+    """Return the IANA zone ``name``; ``ValueError`` with a readable reason otherwise.
+
+    >>> load_zone("America/New_Yrok")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown time zone 'America/New_Yrok' (did you mean 'America/New_York'?)
+    """
     if not name or name != name.strip() or name.startswith("/") or ".." in name:
-        raise ValueError(f"unknown time zone {name!r}")
+        raise ValueError(f"unknown time zone {name!r}{_zone_hint(name)}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like 'Europe/London')"
-        ) from None
+        raise ValueError(f"unknown time zone {name!r}{_zone_hint(name)}") from None
+
+
+def _zone_hint(name: str) -> str:
+    known = {zone.casefold(): zone for zone in available_timezones()}
+    close = difflib.get_close_matches(name.strip().casefold(), list(known), n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean {known[close[0]]!r}?)"
+    return " (use an IANA name like 'Europe/London')"
 
 
 def to_utc(value: dt.date | dt.datetime, member_zone: dt.tzinfo) -> dt.datetime:
