@@ -371,22 +371,24 @@ def random_case(seed: int, n_max: int = 60) -> Case:
 
 
 def reference_participants(
-    c: Community, spans: dict[str, FreeTime | FeedError], history: History
+    c: Community, spans: dict[str, FreeTime | FeedError], history: History, week: IsoWeek = WEEK
 ) -> list[Member]:
     out = []
     for m in c.members:
         last = history.last_matched.get(m.email)
-        too_soon = last is not None and WEEK.weeks_since(last) < m.frequency.weeks
-        if m.is_paused(WEEK) or too_soon or isinstance(spans[m.email], FeedError):
+        too_soon = last is not None and week.weeks_since(last) < m.frequency.weeks
+        if m.is_paused(week) or too_soon or isinstance(spans[m.email], FeedError):
             continue
         out.append(m)
     return out
 
 
-def reference_starts(c: Community, window: FreeTime, now: dt.datetime) -> set[dt.datetime]:
+def reference_starts(
+    c: Community, window: FreeTime, now: dt.datetime, week: IsoWeek = WEEK
+) -> set[dt.datetime]:
     """Every allowed meeting start inside the member's free time, walking the grid one slot at
     a time from the top of the UTC hour before the week starts."""
-    week_start, week_end = WEEK.bounds(c.timezone)
+    week_start, week_end = week.bounds(c.timezone)
     step = dt.timedelta(minutes=c.slot_minutes)
     length = dt.timedelta(minutes=c.meeting_minutes)
     earliest = now + dt.timedelta(hours=c.min_notice_hours)
@@ -401,16 +403,20 @@ def reference_starts(c: Community, window: FreeTime, now: dt.datetime) -> set[dt
 
 
 def reference_graph(
-    c: Community, spans: dict[str, FreeTime | FeedError], history: History, now: dt.datetime
+    c: Community,
+    spans: dict[str, FreeTime | FeedError],
+    history: History,
+    now: dt.datetime,
+    week: IsoWeek = WEEK,
 ) -> tuple[nx.Graph, dict[str, set[dt.datetime]]]:
-    people = reference_participants(c, spans, history)
-    starts = {m.email: reference_starts(c, spans[m.email], now) for m in people}  # type: ignore[arg-type]
+    people = reference_participants(c, spans, history, week)
+    starts = {m.email: reference_starts(c, spans[m.email], now, week) for m in people}  # type: ignore[arg-type]
     graph = nx.Graph()
     graph.add_nodes_from(m.email for m in people)
     for i, a in enumerate(people):
         for b in people[i + 1 :]:
             met = history.last_met.get(pair(a.email, b.email))
-            if met is not None and WEEK.weeks_since(met) <= c.cooldown_weeks:
+            if met is not None and week.weeks_since(met) <= c.cooldown_weeks:
                 continue
             if a.email in b.avoid or b.email in a.avoid:
                 continue
@@ -427,8 +433,9 @@ def check_round(
     history: History,
     now: dt.datetime,
     r: Round,
+    week: IsoWeek = WEEK,
 ) -> None:
-    graph, starts = reference_graph(c, spans, history, now)
+    graph, starts = reference_graph(c, spans, history, now, week)
     maximum = len(nx.max_weight_matching(graph, maxcardinality=True))
     assert len(r.meetings) == maximum, "not a maximum matching"
     seen: list[str] = []
