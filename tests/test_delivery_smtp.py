@@ -1,0 +1,248 @@
+"""SMTP delivery against a real aiosmtpd server on loopback: STARTTLS, AUTH, failures, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from calroulette import delivery
+from calroulette.config import Community
+from calroulette.delivery import Retry, ledger
+from calroulette.delivery.dispatch import EXIT_PENDING, RateLimit
+from calroulette.intervals import Interval
+from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.timeutil import IsoWeek
+
+from .mailkit import PASSWORD, USER, Mailbox, client_context, make_cert, make_community, smtp_server
+
+UTC = dt.UTC
+WEEK = IsoWeek(2026, 49)
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+START = dt.datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+FAST = Retry(attempts=3, backoff=0.0)
+ROUND = Round(
+    WEEK,
+    7,
+    (
+        Meeting(
+            "uid-ada-grace@test",
+            ("ada@example.org", "grace@example.org"),
+            START,
+            START + dt.timedelta(minutes=30),
+            (
+                Interval(
+                    dt.datetime(2026, 12, 2, 15, tzinfo=UTC),
+                    dt.datetime(2026, 12, 2, 15, 30, tzinfo=UTC),
+                ),
+            ),
+        ),
+    ),
+    (Unmatched("zoe@example.org", "everyone compatible is already paired"),),
+)
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(autouse=True)
+def password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALROULETTE_SMTP_PASSWORD", PASSWORD)
+
+
+def smtp_community(tmp_path: Path, port: int, security: str = "starttls") -> Community:
+    return make_community(
+        tmp_path,
+        method="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security=security,
+        smtp_username=USER,
+        rate_limit_per_minute=100_000,
+    )
+
+
+def send(community: Community, cert: Path, round_: Round = ROUND, **kw: object) -> delivery.Report:
+    conn = ledger.connect(community.database)
+    try:
+        transport = delivery.open_transport(community, ssl_context=client_context(cert))
+        return delivery.send_round(
+            conn,
+            community,
+            round_,
+            now=NOW,
+            transport=transport,
+            retry=kw.pop("retry", FAST),  # type: ignore[arg-type]
+            sleep=kw.pop("sleep", lambda s: None),  # type: ignore[arg-type]
+        )
+    finally:
+        conn.close()
+
+
+def statuses(community: Community) -> dict[str, str]:
+    conn = ledger.connect(community.database)
+    try:
+        return {r.key.recipient: str(r.status) for r in ledger.rows(conn)}
+    finally:
+        conn.close()
+
+
+def test_starttls_auth_delivers_one_parsable_invitation_per_recipient(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    with smtp_server(*cert) as (port, box):
+        community = smtp_community(tmp_path, port)
+        report = send(community, cert[0])
+        assert report.exit_code == 0
+        assert len(report.sent) == 3
+        assert [r.rcpt_tos for r in box.received] == [
+            ["ada@example.org"],
+            ["grace@example.org"],
+            ["zoe@example.org"],
+        ]
+        assert all(r.tls and r.user == USER for r in box.received)
+        assert all(r.mail_from == "coffee@example.org" for r in box.received)
+
+        by_rcpt = {r.rcpt_tos[0]: r.message() for r in box.received}
+        expected_local = {
+            "ada@example.org": ("Tuesday 1 December 2026, 14:00–14:30 GMT", "Grace: 09:00"),
+            "grace@example.org": ("Tuesday 1 December 2026, 09:00–09:30 EST", "Ada: 14:00"),
+        }
+        for rcpt, (when, partner) in expected_local.items():
+            msg = by_rcpt[rcpt]
+            assert msg["To"].addresses[0].addr_spec == rcpt
+            assert msg["From"] == "Data Folk Coffee <coffee@example.org>"
+            text = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+            assert when in text.get_content()
+            assert partner in text.get_content()
+            part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+            assert part.get_param("method") == "REQUEST"
+            cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            (event,) = cal.walk("VEVENT")
+            assert str(event["UID"]) == "uid-ada-grace@test"
+            assert event["SEQUENCE"] == 0
+            assert event.decoded("DTSTART") == START
+            assert str(event["ORGANIZER"]) == "mailto:coffee@example.org"
+            attendees = sorted(str(a) for a in event["ATTENDEE"])
+            assert attendees == ["mailto:ada@example.org", "mailto:grace@example.org"]
+        note = by_rcpt["zoe@example.org"]
+        assert "everyone compatible is already paired" in str(note.get_body(("plain",)))
+
+        # running it again sends nothing
+        again = send(community, cert[0])
+        assert again.sent == [] and again.exit_code == 0
+        assert len(box.received) == 3
+    assert set(statuses(community).values()) == {"sent"}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_implicit_tls_on_its_own_port(tmp_path: Path, cert: tuple[Path, Path]) -> None:
+    with smtp_server(*cert, implicit_tls=True) as (port, box):
+        community = smtp_community(tmp_path, port, security="tls")
+        assert send(community, cert[0]).exit_code == 0
+        assert len(box.received) == 3 and all(r.tls for r in box.received)
+
+
+def test_an_untrusted_certificate_is_refused_by_the_default_context(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    """Without an injected context the system trust store applies: a self-signed server fails."""
+    with smtp_server(*cert) as (port, box):
+        community = smtp_community(tmp_path, port)
+        conn = ledger.connect(community.database)
+        report = delivery.send_round(conn, community, ROUND, now=NOW, retry=FAST)
+        assert report.exit_code == EXIT_PENDING
+        assert report.stopped is not None and "TLS" in report.stopped
+        assert box.received == []
+        assert set(statuses(community).values()) == {"pending"}
+
+
+def test_a_wrong_password_stops_the_run_and_keeps_everything_pending(
+    tmp_path: Path, cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALROULETTE_SMTP_PASSWORD", "wrong")
+    with smtp_server(*cert) as (port, box):
+        community = smtp_community(tmp_path, port)
+        report = send(community, cert[0])
+        assert report.stopped is not None and "refused the login" in report.stopped
+        assert "wrong" not in report.stopped
+        assert len(report.pending) == 3 and report.exit_code == EXIT_PENDING
+        assert box.received == []
+
+
+def test_451_is_retried_then_accepted(tmp_path: Path, cert: tuple[Path, Path]) -> None:
+    waits: list[float] = []
+    with smtp_server(*cert, mailbox=Mailbox(tempfail_data=2)) as (port, box):
+        community = smtp_community(tmp_path, port)
+        report = send(community, cert[0], retry=Retry(attempts=3, backoff=0.5), sleep=waits.append)
+        assert report.exit_code == 0 and len(report.sent) == 3
+        assert len(box.received) == 3
+        assert waits == [0.5, 1.0]  # backoff doubles
+    conn = ledger.connect(community.database)
+    first = ledger.rows(conn)[0]
+    assert first.attempts == 3 and first.last_error is None
+
+
+def test_persistent_451_stays_pending_and_goes_out_on_a_later_run(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    with smtp_server(*cert, mailbox=Mailbox(tempfail_data=100)) as (port, box):
+        community = smtp_community(tmp_path, port)
+        report = send(community, cert[0])
+        assert report.exit_code == EXIT_PENDING
+        assert len(report.pending) == 3
+        assert "temporary failure 451" in report.pending[0][1]
+        box.tempfail_data = 0
+        later = send(community, cert[0])
+        assert later.exit_code == 0 and len(later.sent) == 3
+        assert len(box.received) == 3
+
+
+def test_a_550_recipient_is_recorded_as_failed_and_never_retried(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    with smtp_server(*cert, mailbox=Mailbox(reject={"grace@example.org"})) as (port, box):
+        community = smtp_community(tmp_path, port)
+        report = send(community, cert[0])
+        assert [k.recipient for k, _ in report.failed] == ["grace@example.org"]
+        assert "rejected with 550" in report.failed[0][1]
+        assert report.exit_code == 1
+        assert sorted(r.rcpt_tos[0] for r in box.received) == ["ada@example.org", "zoe@example.org"]
+        again = send(community, cert[0])
+        assert again.sent == [] and again.failed == [] and again.exit_code == 0
+        assert len(box.received) == 2
+    assert statuses(community)["grace@example.org"] == "failed"
+
+
+def test_a_refused_connection_is_retried_with_backoff_then_left_pending(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    from .mailkit import free_port
+
+    community = smtp_community(tmp_path, free_port())
+    waits: list[float] = []
+    report = send(community, cert[0], retry=Retry(attempts=3, backoff=1.0), sleep=waits.append)
+    assert waits == [1.0, 2.0]  # one message tried 3 times, then the run stops
+    assert report.stopped is not None and "connection refused" in report.stopped
+    assert len(report.pending) == 3 and report.exit_code == EXIT_PENDING
+
+
+def test_rate_limit_spaces_messages_evenly() -> None:
+    clock = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    limit = RateLimit(6, clock=lambda: clock[0], sleep=sleep)  # one every 10 s
+    for _ in range(3):
+        limit.wait()
+    assert waits == [10.0, 10.0]
+    clock[0] += 25  # idle longer than the interval: no wait
+    limit.wait()
+    assert waits == [10.0, 10.0]

@@ -1,0 +1,310 @@
+"""Invitations: the iCalendar object and one email per recipient, in the recipient's zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import urllib.parse
+from dataclasses import replace
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+
+from calroulette import invites
+from calroulette.config import Community
+from calroulette.intervals import Interval
+from calroulette.invites import Channel, DeliveryKey, Kind, Outgoing
+from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.timeutil import IsoWeek
+
+from .mailkit import make_community
+
+UTC = dt.UTC
+WEEK = IsoWeek(2026, 49)
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+START = dt.datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # Tuesday
+MEETING = Meeting(
+    uid="m-49-ada-grace@calroulette.test",
+    members=("ada@example.org", "grace@example.org"),
+    start=START,
+    end=START + dt.timedelta(minutes=30),
+    alternatives=(
+        Interval(
+            dt.datetime(2026, 12, 2, 15, 0, tzinfo=UTC),
+            dt.datetime(2026, 12, 2, 15, 30, tzinfo=UTC),
+        ),
+        Interval(
+            dt.datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+            dt.datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+        ),
+    ),
+)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def calendar_part(msg: EmailMessage) -> tuple[EmailMessage, icalendar.Calendar]:
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    return part, icalendar.Calendar.from_ical(part.get_payload(decode=True))  # type: ignore[arg-type]
+
+
+def body_text(msg: EmailMessage) -> str:
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+    return str(part.get_content())
+
+
+@pytest.fixture
+def community(tmp_path: Path) -> Community:
+    return make_community(tmp_path)
+
+
+def emails(community: Community, meeting: Meeting = MEETING, **kw: Any) -> dict[str, Outgoing]:
+    out = invites.meeting_emails(
+        meeting, community, WEEK, sequence=kw.pop("sequence", 0), now=NOW, **kw
+    )
+    return {o.key.recipient: o for o in out}
+
+
+def test_calendar_is_an_rfc5546_request_with_every_field(community: Community) -> None:
+    link = invites.meeting_link(community, WEEK, MEETING.uid)
+    cal = invites.build_calendar(MEETING, community, link=link, sequence=0, dtstamp=NOW)
+    parsed = icalendar.Calendar.from_ical(cal.to_ical())
+    assert parsed["METHOD"] == "REQUEST"
+    assert parsed["VERSION"] == "2.0"
+    (event,) = parsed.walk("VEVENT")
+    assert event["UID"] == "m-49-ada-grace@calroulette.test"
+    assert event["SEQUENCE"] == 0
+    assert event.decoded("DTSTAMP") == NOW
+    assert event.decoded("DTSTART") == dt.datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == dt.datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
+    assert b"DTSTART:20261201T140000Z" in cal.to_ical()
+    assert str(event["SUMMARY"]) == "☕ Data Folk Coffee: Ada & Grace"
+    assert "Ada Lovelace and Grace Hopper" in str(event["DESCRIPTION"])
+    assert str(event["LOCATION"]) == link
+    assert str(event["URL"]) == link
+    assert str(event["STATUS"]) == "CONFIRMED"
+    organizer = event["ORGANIZER"]
+    assert str(organizer) == "mailto:coffee@example.org"
+    assert organizer.params["CN"] == "Data Folk Coffee"
+    attendees = {str(a): a.params for a in event["ATTENDEE"]}
+    assert set(attendees) == {"mailto:ada@example.org", "mailto:grace@example.org"}
+    assert attendees["mailto:ada@example.org"]["CN"] == "Ada Lovelace"
+    for params in attendees.values():
+        assert params["ROLE"] == "REQ-PARTICIPANT"
+        assert params["PARTSTAT"] == "NEEDS-ACTION"
+        assert params["RSVP"] == "TRUE"
+
+
+def test_calendar_bytes_are_reproducible(community: Community) -> None:
+    """The same meeting, sequence and stamp give the same bytes (no random UID on VCALENDAR)."""
+    a = emails(community)["ada@example.org"].ics
+    b = emails(community)["ada@example.org"].ics
+    assert a == b
+    assert a is not None and a.count(b"UID:") == 1
+
+
+def test_default_link_is_a_url_safe_jitsi_room_without_the_uid(community: Community) -> None:
+    link = invites.meeting_link(community, WEEK, MEETING.uid)
+    assert link.startswith("https://meet.jit.si/data-folk-coffee-")
+    room = link.rsplit("/", 1)[1]
+    assert urllib.parse.quote(room, safe="") == room
+    assert "calroulette" not in room and "@" not in link
+    assert len(room) >= len("data-folk-coffee-") + 20  # ≥ 100 bits of token
+    assert invites.meeting_link(community, WEEK, "another-uid") != link
+
+
+def test_custom_link_template_fills_week_and_community(community: Community) -> None:
+    custom = replace(community, meeting_link="https://meet.example.org/{community}/{week}/{uid}")
+    link = invites.meeting_link(custom, WEEK, MEETING.uid)
+    assert link.startswith("https://meet.example.org/data-folk-coffee/2026-W49/")
+    assert link.rsplit("/", 1)[1].isalnum()
+
+
+def test_one_email_per_recipient_addressed_to_that_recipient_only(community: Community) -> None:
+    out = emails(community)
+    assert set(out) == {"ada@example.org", "grace@example.org"}
+    ada, grace = parse(out["ada@example.org"].payload), parse(out["grace@example.org"].payload)
+    assert ada["To"] == "Ada Lovelace <ada@example.org>"
+    assert grace["To"] == "Grace Hopper <grace@example.org>"
+    for msg in (ada, grace):
+        assert msg["From"] == "Data Folk Coffee <coffee@example.org>"
+        assert msg["Reply-To"] == "Ada Lovelace <ada@example.org>, Grace Hopper <grace@example.org>"
+        assert msg["Date"] == "Tue, 24 Nov 2026 12:00:00 +0000"
+        assert msg["List-Unsubscribe"] == "<mailto:coffee@example.org?subject=unsubscribe>"
+        assert msg["Message-ID"].endswith("@example.org>")
+        assert "Cc" not in msg and "Bcc" not in msg
+    assert ada["Message-ID"] != grace["Message-ID"]
+    # deterministic: a re-render after a crash carries the same Message-ID
+    assert parse(emails(community)["ada@example.org"].payload)["Message-ID"] == ada["Message-ID"]
+
+
+def test_mime_is_mixed_alternative_with_calendar_and_attachment(
+    community: Community,
+) -> None:
+    msg = parse(emails(community)["ada@example.org"].payload)
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attachment = msg.get_payload()  # type: ignore[misc]
+    assert alternative.get_content_type() == "multipart/alternative"
+    types = [p.get_content_type() for p in alternative.get_payload()]
+    assert types == ["text/plain", "text/html", "text/calendar"]
+    cal_part = alternative.get_payload()[2]
+    assert cal_part.get_param("method") == "REQUEST"
+    assert cal_part.get_param("charset").upper() == "UTF-8"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_payload(decode=True) == cal_part.get_payload(decode=True)
+    cal = icalendar.Calendar.from_ical(attachment.get_payload(decode=True))
+    assert cal["METHOD"] == "REQUEST"
+
+
+def test_each_email_speaks_in_the_recipients_zone(community: Community) -> None:
+    """14:00Z on Tue 1 Dec 2026: 14:00 GMT in London, 09:00 EST in New York (hand-derived)."""
+    out = emails(community)
+    ada = parse(out["ada@example.org"].payload)
+    text = body_text(ada)
+    assert "Hi Ada," in text
+    assert "Grace Hopper" in text
+    assert "Tuesday 1 December 2026, 14:00–14:30 GMT (Europe/London)" in text
+    assert "Grace: 09:00 on Tuesday (America/New_York)" in text
+    assert "Wednesday 2 December 2026, 15:00–15:30 GMT" in text
+    assert "Thursday 3 December 2026, 09:00–09:30 GMT" in text
+    assert invites.meeting_link(community, WEEK, MEETING.uid) in text
+    assert "reply to all" in text.lower()
+    assert ada["Subject"] == "☕ Data Folk Coffee: Ada & Grace · Tue 1 Dec, 14:00 GMT"
+
+    grace = body_text(parse(out["grace@example.org"].payload))
+    assert "Tuesday 1 December 2026, 09:00–09:30 EST (America/New_York)" in grace
+    assert "Ada: 14:00 on Tuesday (Europe/London)" in grace
+    assert "Wednesday 2 December 2026, 10:00–10:30 EST" in grace
+    assert "Thursday 3 December 2026, 04:00–04:30 EST" in grace
+
+
+def test_half_hour_zone_and_non_ascii_names_are_encoded(community: Community) -> None:
+    """Zoë Ødegård in Kolkata (+05:30): 19:30 IST; her name is RFC 2047-encoded in headers."""
+    meeting = replace(MEETING, members=("ada@example.org", "zoe@example.org"), alternatives=())
+    out = emails(community, meeting)
+    raw = out["zoe@example.org"].payload
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # every header is 7-bit
+    assert b"=?utf-8?" in head
+    msg = parse(raw)
+    assert msg["To"] == "Zoë Ødegård <zoe@example.org>"
+    assert "Tuesday 1 December 2026, 19:30–20:00 IST (Asia/Kolkata)" in body_text(msg)
+    assert "Ada: 14:00 on Tuesday (Europe/London)" in body_text(msg)
+    assert "If that time doesn't suit" not in body_text(msg)
+    _, cal = calendar_part(msg)
+    (event,) = cal.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "☕ Data Folk Coffee: Ada & Zoë"
+    assert {a.params["CN"] for a in event["ATTENDEE"]} == {"Ada Lovelace", "Zoë Ødegård"}
+
+
+def test_a_line_break_in_a_name_cannot_inject_a_header(community: Community) -> None:
+    evil = replace(community.members[0], name="Ada\r\nBcc: victim@example.com")
+    bad = replace(community, members=(evil, *community.members[1:]))
+    with pytest.raises(ValueError, match=r"linefeed|carriage|CR|LF"):
+        emails(bad)
+
+
+def test_triples_name_everyone(community: Community) -> None:
+    meeting = replace(MEETING, members=("ada@example.org", "alan@example.org", "grace@example.org"))
+    out = emails(community, meeting)
+    assert len(out) == 3
+    alan = parse(out["alan@example.org"].payload)
+    assert alan["Subject"].startswith("☕ Data Folk Coffee: Ada, Alan & Grace")
+    text = body_text(alan)
+    assert "Tuesday 1 December 2026, 15:00–15:30 CET (Europe/Berlin)" in text
+    assert "Ada Lovelace and Grace Hopper" in text
+    assert len(alan["Reply-To"].addresses) == 3
+
+
+def test_cancel_is_method_cancel_same_uid_and_status_cancelled(community: Community) -> None:
+    out = emails(community, kind=Kind.CANCEL, sequence=1)
+    msg = parse(out["grace@example.org"].payload)
+    assert msg["Subject"].startswith("Cancelled: ☕ Data Folk Coffee")
+    part, cal = calendar_part(msg)
+    assert part.get_param("method") == "CANCEL"
+    assert cal["METHOD"] == "CANCEL"
+    (event,) = cal.walk("VEVENT")
+    assert (str(event["UID"]), event["SEQUENCE"], str(event["STATUS"])) == (
+        MEETING.uid,
+        1,
+        "CANCELLED",
+    )
+    assert out["grace@example.org"].key.kind is Kind.CANCEL
+
+
+def test_updated_request_says_so_and_keeps_the_uid(community: Community) -> None:
+    moved = replace(
+        MEETING, start=START + dt.timedelta(days=1), end=START + dt.timedelta(days=1, minutes=30)
+    )
+    msg = parse(emails(community, moved, sequence=2)["ada@example.org"].payload)
+    assert msg["Subject"].startswith("Updated: ☕ Data Folk Coffee")
+    _, cal = calendar_part(msg)
+    (event,) = cal.walk("VEVENT")
+    assert (str(event["UID"]), event["SEQUENCE"]) == (MEETING.uid, 2)
+    assert event.decoded("DTSTART") == dt.datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+
+
+def test_delivery_keys_differ_by_kind_sequence_and_recipient() -> None:
+    base = DeliveryKey("u", "a@example.org", Channel.EMAIL, Kind.REQUEST, 0)
+    others = [
+        replace(base, sequence=1),
+        replace(base, kind=Kind.CANCEL),
+        replace(base, recipient="b@example.org"),
+        replace(base, channel=Channel.DISCORD),
+    ]
+    ids = {k.message_id("example.org") for k in [base, *others]}
+    assert len(ids) == 5
+
+
+def test_unmatched_members_get_a_kind_note_with_the_reason(community: Community) -> None:
+    round_ = Round(
+        WEEK,
+        1,
+        (MEETING,),
+        (Unmatched("zoe@example.org", "no shared free time with anyone"),),
+    )
+    out = invites.round_emails(round_, community, sequences={}, now=NOW)
+    assert [o.key.recipient for o in out] == [
+        "ada@example.org",
+        "grace@example.org",
+        "zoe@example.org",
+    ]
+    note = out[-1]
+    assert note.key.kind is Kind.UNMATCHED and note.ics is None
+    msg = parse(note.payload)
+    assert msg["To"] == "Zoë Ødegård <zoe@example.org>"
+    text = body_text(msg)
+    assert "no shared free time with anyone" in text
+    assert "You come first next week" in text
+    assert "Monday 30 November (2026-W49)" in text
+    assert not any(p.get_content_type() == "text/calendar" for p in msg.walk())
+
+    quiet = replace(community, notify_unmatched=False)
+    assert len(invites.round_emails(round_, quiet, sequences={}, now=NOW)) == 2
+
+
+def test_discord_post_mentions_members_and_uses_a_discord_timestamp(community: Community) -> None:
+    meeting = replace(MEETING, members=("grace@example.org", "zoe@example.org"))
+    post = invites.discord_post(meeting, community, WEEK, sequence=0, now=NOW)
+    body = json.loads(post.payload)
+    unix = (dt.date(2026, 12, 1) - dt.date(1970, 1, 1)).days * 86400 + 14 * 3600
+    assert f"<t:{unix}:F>" in body["content"]
+    assert "<@222222222222222222>" in body["content"]
+    assert "<@333333333333333333>" in body["content"]
+    assert invites.meeting_link(community, WEEK, MEETING.uid) in body["content"]
+    assert body["allowed_mentions"] == {
+        "parse": [],
+        "users": ["222222222222222222", "333333333333333333"],
+    }
+    assert post.ics is not None and b"METHOD:REQUEST" in post.ics
+    # a member without a Discord id is named, not mentioned
+    plain = invites.discord_post(MEETING, community, WEEK, sequence=0, now=NOW)
+    assert "Ada Lovelace & <@222222222222222222>" in json.loads(plain.payload)["content"]
