@@ -1,0 +1,165 @@
+"""`calroulette match`, `history` and `why` on the demo community, with the history database in a
+temporary directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from calroulette.cli import app
+from calroulette.store import open_store
+from calroulette.timeutil import IsoWeek
+
+from .conftest import ROOT
+
+runner = CliRunner()
+W49 = IsoWeek(2026, 49)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The demo members.toml with absolute calendar paths and the database under tmp_path."""
+    text = (ROOT / "members.toml").read_text(encoding="utf-8")
+    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
+    text = re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
+    path = tmp_path / "members.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def counts(db: Path) -> tuple[int, ...]:
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("rounds", "meetings", "meeting_members", "unmatched")
+        )
+    finally:
+        conn.close()
+
+
+def test_match_json_plans_and_records_the_demo_round(config: Path, now_env: str) -> None:
+    code, out, err = run("match", "--json", "-c", str(config))
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload) == {"week", "status", "meetings", "unmatched", "errors"}
+    assert (payload["week"], payload["status"]) == ("2026-W49", "planned")
+    # 8 demo members, all free on Tuesday or Wednesday afternoons (UTC): four pairs
+    assert len(payload["meetings"]) == 4
+    assert payload["unmatched"] == [] and payload["errors"] == []
+    seen = [e for m in payload["meetings"] for e in m["members"]]
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == 8
+    first = payload["meetings"][0]
+    assert set(first) == {"uid", "members", "start", "end", "alternatives"}
+    assert first["uid"].endswith("@calroulette")
+    assert re.fullmatch(r"2026-12-0\dT\d\d:\d\d:00Z", first["start"])
+    assert all(len(a) == 2 for a in first["alternatives"])
+    assert counts(config.parent / "calroulette.sqlite") == (1, 4, 8, 0)
+
+
+def test_running_match_again_prints_the_same_round_and_changes_nothing(
+    config: Path, now_env: str
+) -> None:
+    _, first, _ = run("match", "--json", "-c", str(config))
+    db = config.parent / "calroulette.sqlite"
+    before = counts(db)
+    code, again, err = run("match", "--json", "-c", str(config), "--seed", "99")
+    assert code == 0
+    assert again == first
+    assert "already planned" in err and "--rematch" in err
+    assert counts(db) == before
+
+
+def test_dry_run_records_nothing(config: Path, now_env: str) -> None:
+    code, out, err = run("match", "--dry-run", "--json", "-c", str(config))
+    assert code == 0
+    assert len(json.loads(out)["meetings"]) == 4
+    assert "dry run" in err
+    assert not (config.parent / "calroulette.sqlite").exists()
+
+
+def test_rematch_replans_an_unsent_round_and_refuses_a_sent_one(config: Path, now_env: str) -> None:
+    run("match", "--json", "-c", str(config))
+    code, out, _ = run("match", "--json", "--rematch", "--seed", "7", "-c", str(config))
+    assert code == 0
+    db = config.parent / "calroulette.sqlite"
+    with open_store(db) as store:
+        stored = store.load_round(W49)
+        assert stored is not None and stored.seed == 7
+        assert [m.uid for m in stored.meetings] == [m["uid"] for m in json.loads(out)["meetings"]]
+        store.mark_sent(W49)
+    code, _, err = run("match", "--rematch", "-c", str(config))
+    assert code == 2
+    assert "already sent" in err
+    assert counts(db)[0] == 1
+
+
+def test_human_output_shows_local_times_and_who_is_left_out(
+    config: Path, now_env: str, tmp_path: Path
+) -> None:
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('email = "radia@example.org"', 'email = "radia@example.org"\npaused = true')
+    config.write_text(text, encoding="utf-8")
+    code, out, _ = run("match", "-c", str(config))
+    assert code == 0
+    assert "2026-W49" in out
+    assert "Europe/London" in out  # Ada's own zone next to her local time
+    assert "left out" in out and "Radia Perlman" in out and "paused" in out
+
+
+def test_history_lists_rounds_and_one_members_meetings(config: Path, now_env: str) -> None:
+    code, out, _ = run("history", "-c", str(config))
+    assert code == 0 and "no rounds recorded yet" in out
+    _, planned, _ = run("match", "--json", "-c", str(config))
+    code, out, _ = run("history", "--json", "-c", str(config))
+    assert json.loads(out) == {"rounds": [json.loads(planned)]}
+    code, out, _ = run("history", "--json", "--member", "Ada Lovelace", "-c", str(config))
+    mine = json.loads(out)
+    assert mine["member"] == "ada@example.org"
+    (entry,) = mine["rounds"]
+    assert entry["week"] == "2026-W49" and entry["reason"] is None
+    assert "ada@example.org" in entry["meeting"]["members"]
+    code, out, _ = run("history", "--member", "ada@example.org", "-c", str(config))
+    assert code == 0 and "Ada Lovelace" in out and "2026-W49" in out
+
+
+def test_why_explains_a_meeting_and_a_reason(config: Path, now_env: str) -> None:
+    code, out, _ = run("why", "ada@example.org", "-c", str(config))
+    assert code == 0
+    assert "not planned yet" in out and "Ada Lovelace meets" in out
+    assert not (config.parent / "calroulette.sqlite").exists()
+    run("match", "-c", str(config))
+    code, out, _ = run("why", "ada@example.org", "--week", "2026-W49", "-c", str(config))
+    assert code == 0 and "2026-W49 (planned)" in out and "(Europe/London)" in out
+    code, _, err = run("why", "nobody@example.org", "-c", str(config))
+    assert code == 2 and "no such member" in err
+
+
+@pytest.mark.slow
+def test_the_demo_command_works_twice_from_a_fresh_directory(config: Path, now_env: str) -> None:
+    """What `make demo` runs, as a subprocess: exit 0 both times, the same round printed."""
+    outputs = []
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-m", "calroulette", "match", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=config.parent,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1] and "4 meetings" in outputs[0]
