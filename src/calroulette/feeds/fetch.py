@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -186,7 +187,16 @@ def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.hooks["response"].append(_register_redirect_target)
     return session
+
+
+def _register_redirect_target(response: requests.Response, *args: object, **kwargs: object) -> None:
+    """A redirect's target is as secret as its source; register it before it is requested
+    (and logged by urllib3)."""
+    location = response.headers.get("Location")
+    if location and response.is_redirect:
+        SECRETS.add(urljoin(response.url, location))
 
 
 class _Fetcher:
@@ -277,8 +287,6 @@ class _Fetcher:
                 stream=True,
             )
             with response:
-                for hop in response.history:  # redirect targets may be secret too
-                    SECRETS.add(hop.headers.get("Location", ""))
                 status = response.status_code
                 if status == 304 and cached is not None:
                     self.cache.confirm(source, cached, self.now)
