@@ -11,7 +11,7 @@ import typer
 
 from calroulette.config import Community, Member
 from calroulette.errors import UsageError
-from calroulette.redact import SECRETS, redact_url
+from calroulette.redact import SECRETS, is_url, redact_url
 from calroulette.timeutil import IsoWeek, load_zone
 
 from .app import WeekOption, app, handle_errors, now, stderr
@@ -51,8 +51,9 @@ def preview(
     if not keyword.strip():
         raise UsageError("--keyword: must not be empty")
     source = calendar.strip()
-    SECRETS.add(source)
-    if not (source.lower().startswith(("http://", "https://", "webcal://", "webcals://"))):
+    if is_url(source):
+        SECRETS.add(source)  # a secret address: masked in any log line from here on
+    else:
         source = str(Path(source).expanduser().resolve())
     member = Member(name="This calendar", email=PREVIEW, calendar=source, timezone=zone)
     try:
