@@ -3,40 +3,232 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from calroulette.cli import app
 
-from .conftest import ROOT
+from .conftest import CALENDARS, ROOT
 
 runner = CliRunner()
+DEMO = str(ROOT / "members.toml")
 
 
-def test_slots_json_for_the_demo_member_lists_utc_intervals(now_env: str) -> None:
+def community(tmp_path: Path, *members: tuple[str, str, str]) -> Path:
+    """A members.toml in ``tmp_path`` with (email, calendar path, zone) members; New York weeks."""
+    lines = [
+        "[community]",
+        'name = "Test Coffee"',
+        'organizer = "Test Coffee <coffee@example.org>"',
+        'timezone = "America/New_York"',
+        f'cache_dir = "{tmp_path / "cache"}"',
+    ]
+    for email, calendar, zone in members:
+        name = email.split("@")[0].title()
+        lines += [
+            "[[members]]",
+            f'name = "{name}"',
+            f'email = "{email}"',
+            f'calendar = "{calendar}"',
+            f'timezone = "{zone}"',
+        ]
+    path = tmp_path / "members.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_slots_json_for_one_member_has_exactly_the_documented_shape(now_env: str) -> None:
+    result = runner.invoke(app, ["slots", "ada@example.org", "--json", "-c", DEMO])
+    assert result.exit_code == 0, result.output
+    # demo/calendars/ada.ics: free Tue and Thu 14:00–17:00 London (GMT in December = UTC); the
+    # default week is the one after 2026-11-24 in New York: 2026-W49.
+    assert json.loads(result.stdout) == {
+        "member": "ada@example.org",
+        "week": "2026-W49",
+        "timezone": "Europe/London",
+        "free": [
+            ["2026-12-01T14:00:00Z", "2026-12-01T17:00:00Z"],
+            ["2026-12-03T14:00:00Z", "2026-12-03T17:00:00Z"],
+        ],
+    }
+
+
+def test_slots_finds_a_member_by_name_and_takes_an_explicit_week(now_env: str) -> None:
     result = runner.invoke(
-        app, ["slots", "ada@example.org", "--json", "-c", str(ROOT / "members.toml")]
+        app, ["slots", "Ada Lovelace", "--week", "2026-W50", "--json", "-c", DEMO]
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["member"] == "ada@example.org"
-    assert payload["week"] == "2026-W49"
-    assert payload["free"][0] == ["2026-12-01T14:00:00Z", "2026-12-01T17:00:00Z"]
+    assert payload["week"] == "2026-W50"
+    assert payload["free"][0] == ["2026-12-08T14:00:00Z", "2026-12-08T17:00:00Z"]
 
 
-def test_invalid_config_exits_2_with_one_line_per_problem(tmp_path: object) -> None:
-    from pathlib import Path
+def test_slots_all_json_lists_every_member_in_config_order_and_no_errors(now_env: str) -> None:
+    result = runner.invoke(app, ["slots", "--all", "--json", "-c", DEMO])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"week", "members", "errors"}
+    assert payload["week"] == "2026-W49" and payload["errors"] == []
+    emails = [m["email"] for m in _members(DEMO)]
+    assert [m["member"] for m in payload["members"]] == emails
+    for entry in payload["members"]:
+        assert set(entry) == {"member", "week", "timezone", "free"}
+        assert all(a.endswith("Z") and b.endswith("Z") and a < b for a, b in entry["free"])
 
-    config = Path(str(tmp_path)) / "members.toml"
-    config.write_text('[community]\nname = "x"\ntimezon = "Mars/Olympus"\n', encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "calroulette", "slots", "--all", "-c", str(config)],
+
+def _members(config: str) -> list[dict[str, str]]:
+    import tomllib
+
+    return list(tomllib.loads(Path(config).read_text(encoding="utf-8"))["members"])
+
+
+def test_a_broken_feed_exits_1_with_one_line_while_the_others_are_printed(
+    tmp_path: Path, now_env: str
+) -> None:
+    html = tmp_path / "login.html"
+    html.write_text("<!DOCTYPE html><html><body>Sign in</body></html>", encoding="utf-8")
+    config = community(
+        tmp_path,
+        ("good@example.org", str(CALENDARS / "google_keyword_whole_word.ics"), "UTC"),
+        ("web@example.org", str(html), "UTC"),
+        ("gone@example.org", str(tmp_path / "missing.ics"), "UTC"),
+        ("tz@example.org", str(CALENDARS / "outlook_display_name_tzid_unknown.ics"), "UTC"),
+    )
+    result = runner.invoke(app, ["slots", "--all", "--json", "-c", str(config)])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [m["member"] for m in payload["members"]] == ["good@example.org"]
+    # google_keyword_whole_word.ics: four one-hour "free" events on 30 Nov and 1 Dec (UTC)
+    assert len(payload["members"][0]["free"]) == 4
+    errors = {e["member"]: e["error"] for e in payload["errors"]}
+    assert list(errors) == ["web@example.org", "gone@example.org", "tz@example.org"]
+    assert "looks like a web page" in errors["web@example.org"]
+    assert "missing.ics" in errors["gone@example.org"]
+    assert "unknown time zone" in errors["tz@example.org"]
+    assert all("\n" not in e for e in errors.values())
+    stderr_lines = result.stderr.strip().splitlines()
+    assert len(stderr_lines) == 3
+    assert all(line.startswith("error: ") for line in stderr_lines)
+
+
+def test_a_single_failing_member_prints_nothing_on_stdout_and_exits_1(
+    tmp_path: Path, now_env: str
+) -> None:
+    config = community(tmp_path, ("gone@example.org", str(tmp_path / "missing.ics"), "UTC"))
+    result = runner.invoke(app, ["slots", "gone@example.org", "--json", "-c", str(config)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: gone@example.org: calendar: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["slots", "nobody@example.org"], "nobody@example.org: no such member"),
+        (["slots", "ada@example.org", "--all"], "give a MEMBER (email or name) or --all"),
+        (["slots"], "give a MEMBER (email or name) or --all"),
+        (["slots", "ada@example.org", "--week", "2026-49"], "--week: '2026-49' is not an ISO week"),
+        (["slots", "ada@example.org", "--week", "2027-W53"], "not a week of that year"),
+    ],
+)
+def test_usage_mistakes_exit_2_with_one_line(args: list[str], message: str, now_env: str) -> None:
+    result = runner.invoke(app, [*args, "-c", DEMO])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_human_output_is_in_the_members_local_time(tmp_path: Path, now_env: str) -> None:
+    config = community(
+        tmp_path,
+        (
+            "kenji@example.org",
+            str(CALENDARS / "google_all_day_events_member_zone.ics"),
+            "Asia/Tokyo",
+        ),
+    )
+    result = runner.invoke(app, ["slots", "kenji@example.org", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Asia/Tokyo" in out
+    # Free weekdays 08:00–20:00 JST. The New York week is 30 Nov 05:00Z (14:00 JST) to 7 Dec
+    # 05:00Z (14:00 JST); all-day events block Tokyo's Wed 2 Dec and Fri 4 – Sun 6 Dec.
+    rows = re.findall(r"(\w{3} \d\d \w{3})\s*│\s*([\d:–, ]+?)\s*│\s*(\d+)", out)
+    assert rows == [
+        ("Mon 30 Nov", "14:00–20:00", "6"),
+        ("Tue 01 Dec", "08:00–20:00", "12"),
+        ("Thu 03 Dec", "08:00–20:00", "12"),
+        ("Mon 07 Dec", "08:00–14:00", "6"),
+    ]
+
+
+def test_the_default_week_is_the_next_one_in_the_community_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sunday 6 Dec 23:30 in New York = Monday 7 Dec 04:30Z: "next week" is New York's W50.
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-12-07T04:30:00Z")
+    result = runner.invoke(app, ["slots", "ada@example.org", "--json", "-c", DEMO])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["week"] == "2026-W50"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CALROULETTE_NOW": "2026-11-24T12:00:00Z"}
+    return subprocess.run(
+        [sys.executable, "-m", "calroulette", *args],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
+
+
+def test_subprocess_all_members_exit_0_and_json_on_stdout_only() -> None:
+    proc = _run("slots", "--all", "--json", "-c", DEMO)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["errors"] == []
+    assert "Traceback" not in proc.stderr
+
+
+def test_subprocess_a_broken_member_exits_1_without_a_traceback(tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.ics"
+    body = (CALENDARS / "google_keyword_whole_word.ics").read_bytes()
+    truncated.write_bytes(body[: len(body) // 2])
+    config = community(
+        tmp_path,
+        ("good@example.org", str(CALENDARS / "google_keyword_whole_word.ics"), "UTC"),
+        ("cut@example.org", str(truncated), "UTC"),
+    )
+    proc = _run("slots", "--all", "--json", "-c", str(config))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    payload = json.loads(proc.stdout)
+    assert [m["member"] for m in payload["members"]] == ["good@example.org"]
+    assert payload["errors"] == [
+        {
+            "member": "cut@example.org",
+            "error": "calendar: the feed is truncated (no END:VCALENDAR); "
+            "it will be read again on the next run",
+        }
+    ]
+    assert proc.stderr.strip() == (
+        "error: cut@example.org: calendar: the feed is truncated (no END:VCALENDAR); "
+        "it will be read again on the next run"
+    )
+
+
+def test_invalid_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text('[community]\nname = "x"\ntimezon = "Mars/Olympus"\n', encoding="utf-8")
+    proc = _run("slots", "--all", "-c", str(config))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "timezon: unknown key (did you mean 'timezone'?)" in proc.stderr

@@ -16,7 +16,7 @@ from .errors import FeedError
 from .intervals import Interval, Intervals
 from .matching import Meeting
 from .overlap import HeatMap, day_times, heat_level
-from .timeutil import IsoWeek, format_utc
+from .timeutil import IsoWeek, format_utc, to_utc
 
 
 def intervals_json(spans: Intervals) -> list[list[str]]:
@@ -39,21 +39,36 @@ def error_json(error: FeedError) -> dict[str, str]:
 def local_days(
     spans: Intervals, zone: dt.tzinfo
 ) -> dict[dt.date, list[tuple[dt.datetime, dt.datetime]]]:
-    """Split UTC spans at local midnights in ``zone``: what a person sees on each day."""
+    """Split UTC spans at local midnights in ``zone``: what a person sees on each day.
+
+    Cuts are computed in UTC (aware times in one zone compare as wall clocks, which goes wrong
+    in the repeated hour of a DST change); only the pieces are shown in ``zone``.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> def utc(hour): return dt.datetime(2026, 11, 1, hour, tzinfo=dt.UTC)
+    >>> span = Interval(utc(5), utc(6))  # New York's repeated hour, 01:00 EDT to 01:00 EST
+    >>> [(a.strftime("%H:%M %Z"), b.strftime("%H:%M %Z"))
+    ...  for a, b in local_days((span,), ZoneInfo("America/New_York"))[dt.date(2026, 11, 1)]]
+    [('01:00 EDT', '01:00 EST')]
+    """
     days: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
     for span in spans:
-        start = span.start.astimezone(zone)
-        end = span.end.astimezone(zone)
-        while start < end:
-            midnight = dt.datetime.combine(start.date() + dt.timedelta(days=1), dt.time(), zone)
-            piece_end = min(end, midnight)
-            days.setdefault(start.date(), []).append((start, piece_end))
-            start = piece_end
+        cursor = span.start
+        while cursor < span.end:
+            local = cursor.astimezone(zone)
+            midnight = to_utc(local.date() + dt.timedelta(days=1), zone)
+            piece_end = min(span.end, midnight)
+            days.setdefault(local.date(), []).append((local, piece_end.astimezone(zone)))
+            cursor = piece_end
     return days
 
 
 def _hm(value: dt.datetime, day: dt.date) -> str:
     return "24:00" if value.date() > day else value.strftime("%H:%M")
+
+
+def _elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    return end.astimezone(dt.UTC) - start.astimezone(dt.UTC)
 
 
 def free_time_list(name: str, week: IsoWeek, zone: dt.tzinfo, free: Intervals) -> Table:
@@ -66,7 +81,8 @@ def free_time_list(name: str, week: IsoWeek, zone: dt.tzinfo, free: Intervals) -
     for day in sorted(days):
         pieces = days[day]
         text = ", ".join(f"{_hm(a, day)}–{_hm(b, day)}" for a, b in pieces)
-        hours = sum(((b - a) for a, b in pieces), dt.timedelta()).total_seconds() / 3600
+        # Subtract in UTC: two times in the same zone subtract as wall clocks, wrong on DST days.
+        hours = sum((_elapsed(a, b) for a, b in pieces), dt.timedelta()).total_seconds() / 3600
         table.add_row(day.strftime("%a %d %b"), text, f"{hours:g}")
     if not days:
         table.add_row("—", "no free time this week", "0")

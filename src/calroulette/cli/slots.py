@@ -52,29 +52,37 @@ def slots(
     fetched = feeds.fetch_feeds(community, chosen, now=at)
     bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
     results = availability.free_times(community, bodies, target)
-    results = {m.email: results[m.email] for m in chosen}
-    errors = [r for r in results.values() if isinstance(r, FeedError)]
-    ok = [(m, results[m.email]) for m in chosen if not isinstance(results[m.email], FeedError)]
+    errors = [r for m in chosen if isinstance(r := results[m.email], FeedError)]
+    ok = [(m, r) for m in chosen if isinstance(r := results[m.email], availability.FreeTime)]
     if as_json:
-        entries = [
-            render.free_time_json(m.email, target, m.timezone, r.free)  # type: ignore[union-attr]
-            for m, r in ok
-        ]
-        if member is not None and entries:
-            payload: object = entries[0]
+        entries = [render.free_time_json(m.email, target, m.timezone, r.free) for m, r in ok]
+        if member is not None:
+            if entries:  # a failed single member prints nothing on stdout, its line on stderr
+                typer.echo(json.dumps(entries[0], indent=2))
         else:
             payload = {
                 "week": str(target),
                 "members": entries,
                 "errors": [render.error_json(e) for e in errors],
             }
-        typer.echo(json.dumps(payload, indent=2))
+            typer.echo(json.dumps(payload, indent=2))
     else:
         out = stdout()
         for m, r in ok:
-            out.print(render.free_time_list(m.name, target, m.timezone, r.free))  # type: ignore[union-attr]
-            out.print(render.week_grid(target, m.timezone, r.free))  # type: ignore[union-attr]
+            out.print(render.free_time_list(m.name, target, m.timezone, r.free))
+            out.print(render.week_grid(target, m.timezone, r.free))
+    err = stderr()
+    for m, r in ok:
+        feed = fetched.get(m.email)
+        if isinstance(feed, feeds.Feed) and feed.stale:
+            err.print(
+                f"warning: {m.email}: calendar: using the copy fetched "
+                f"{feed.fetched_at:%Y-%m-%d %H:%M}Z ({feed.problem})",
+                markup=False,
+            )
+        for note in r.warnings:
+            err.print(f"warning: {m.email}: calendar: {note}", markup=False)
     for error in errors:
-        stderr().print(f"error: {error}", markup=False)
+        err.print(f"error: {error}", markup=False)
     if errors:
         raise typer.Exit(1)
