@@ -231,6 +231,72 @@ class Store:
         rounds = [r for r in (self.load_round(w) for w in before) if r is not None]
         return History.from_rounds(rounds, secret=self.secret)
 
+    # --- deliveries: sent rounds, sequences, cancel and reschedule -------------------------------
+    # (the invites issue; the ledger itself is calroulette.delivery.ledger on this connection)
+    # These write inside the caller's transaction, so that a meeting's new SEQUENCE and the pending
+    # deliveries that carry it are recorded together or not at all.
+
+    def set_sent(self, week: IsoWeek, at: dt.datetime) -> None:
+        """Mark the week's round sent, inside the caller's :meth:`transaction`."""
+        done = self.conn.execute(
+            "UPDATE rounds SET status = 'sent', sent_at = coalesce(sent_at, ?) WHERE week = ?",
+            (format_utc(at), str(week)),
+        )
+        if done.rowcount == 0:
+            raise UsageError(f"{week}: no round planned (run `calroulette match` first)")
+
+    def sequences(self, week: IsoWeek) -> dict[str, int]:
+        """Each meeting's current iCalendar SEQUENCE in ``week``."""
+        return {
+            uid: int(seq)
+            for uid, seq in self.conn.execute(
+                "SELECT uid, sequence FROM meetings WHERE week = ?", (str(week),)
+            )
+        }
+
+    def find_meetings(
+        self, key: str, week: IsoWeek | None = None
+    ) -> list[tuple[IsoWeek, Meeting, int, str]]:
+        """Meetings by UID, or by a member's email (optionally in ``week``), cancelled ones too:
+        ``(week, meeting, sequence, status)``, latest first."""
+        wanted = key.strip()
+        rows = self.conn.execute(
+            "SELECT DISTINCT week, uid, sequence, status FROM meetings "
+            "LEFT JOIN meeting_members USING (uid) "
+            "WHERE (uid = ?1 OR email = lower(?1)) AND (?2 IS NULL OR week = ?2) "
+            "ORDER BY week DESC, start DESC",
+            (wanted, str(week) if week else None),
+        ).fetchall()
+        found = []
+        for w, uid, seq, state in rows:
+            stored = self.load_round(IsoWeek.parse(w), include_cancelled=True)
+            meeting = next((m for m in stored.meetings if m.uid == uid), None) if stored else None
+            if meeting is not None:
+                found.append((IsoWeek.parse(w), meeting, int(seq), str(state)))
+        return found
+
+    def change_meeting(
+        self,
+        uid: str,
+        *,
+        sequence: int,
+        cancelled: bool = False,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> None:
+        """Record a cancel or a new time with its SEQUENCE, inside the caller's transaction."""
+        self.conn.execute(
+            "UPDATE meetings SET sequence = ?, status = ?, start = coalesce(?, start), "
+            "end = coalesce(?, end) WHERE uid = ?",
+            (
+                sequence,
+                "cancelled" if cancelled else "scheduled",
+                format_utc(start) if start else None,
+                format_utc(end) if end else None,
+                uid,
+            ),
+        )
+
     # --- rows -----------------------------------------------------------------------------------
 
     def _insert(self, round_: Round, at: dt.datetime) -> None:
