@@ -288,3 +288,16 @@ def test_an_invalid_members_toml_is_not_edited(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "timezon: unknown key" in result.stderr
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_removing_the_last_member_then_adding_one_keeps_a_clean_file(club: Path) -> None:
+    assert (
+        runner.invoke(app, ["members", "remove", "-c", str(club), "ada@example.org"]).exit_code == 0
+    )
+    text = club.read_text(encoding="utf-8")
+    assert "members" not in text.split("[community]")[0], "no `members = []` above the tables"
+    assert load_community(club).members == ()
+    result = _add_local(club, "Ada Again", "ada@example.org", str(club.parent / "ada.ics"), "UTC")
+    assert result.exit_code == 0, result.output
+    assert [m.name for m in load_community(club).members] == ["Ada Again"]
+    assert "[[members]]" in club.read_text(encoding="utf-8")

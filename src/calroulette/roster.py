@@ -19,7 +19,7 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Array, Table
 from tomlkit.toml_document import TOMLDocument
 
 from .config import Community, parse_community
@@ -111,7 +111,12 @@ class Roster:
         """Remove a member; their history stays in the database. Returns their name."""
         index, table = self._require(email)
         name = str(table.get("name", email))
-        del self._members()[index]
+        members = self._members()
+        if len(members) == 1:
+            # tomlkit writes an empty array of tables as `members = []` at the top of the file.
+            del self.document["members"]
+        else:
+            del members[index]
         self._validate_edit(email)
         return name
 
@@ -150,8 +155,12 @@ class Roster:
 
     def _members(self, *, create: bool = False) -> AoT:
         members = self.document.get("members")
+        if create and isinstance(members, Array) and len(members) == 0:  # `members = []`
+            del self.document["members"]
+            members = None
         if members is None and create:
             members = tomlkit.aot()
+            self.document.add(tomlkit.nl())
             self.document.append("members", members)
             members = self.document["members"]
         if not isinstance(members, AoT):
