@@ -3,6 +3,7 @@ written over."""
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -130,3 +131,63 @@ def test_commented_out_settings_show_the_real_defaults(tmp_path: Path) -> None:
     assert (d.rate_limit_per_minute, d.discord_webhook_env) == (60, "CALROULETTE_DISCORD_WEBHOOK")
     member = c.members[0]
     assert (member.paused, member.frequency) == (False, Frequency.WEEKLY)
+
+
+def _add_args(config: str, name: str, email: str, calendar: Path, zone: str) -> list[str]:
+    person = ["--name", name, "--email", email, "--calendar", str(calendar), "--timezone", zone]
+    return ["members", "add", "-c", config, *person]
+
+
+def test_from_init_to_a_planned_round_as_the_organizer_guide_says(
+    tmp_path: Path, now_env: str
+) -> None:
+    """docs/organizer.md's path: init, members add, remove the example, check, match."""
+    from .test_members_cli import FREE_TUESDAYS
+    from .test_overlap import BOB_TUESDAYS
+
+    (tmp_path / "ann.ics").write_bytes(FREE_TUESDAYS)  # Tuesdays 09:00-10:30 UTC
+    (tmp_path / "bob.ics").write_bytes(BOB_TUESDAYS)  # Tuesdays 09:30-11:00 UTC
+    config = str(tmp_path / "members.toml")
+    steps = [
+        ["init", str(tmp_path), "--name", "Our Coffee", "--timezone", "Europe/London"],
+        [
+            "members",
+            "add",
+            "-c",
+            config,
+            "--name",
+            "Ann",
+            "--email",
+            "ann@example.org",
+            "--calendar",
+            str(tmp_path / "ann.ics"),
+            "--timezone",
+            "Europe/London",
+        ],
+        [
+            "members",
+            "add",
+            "-c",
+            config,
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.org",
+            "--calendar",
+            str(tmp_path / "bob.ics"),
+            "--timezone",
+            "Europe/Paris",
+        ],
+        ["members", "remove", "-c", config, "ada@example.org"],
+        ["check", "-c", config],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+    result = runner.invoke(app, ["match", "-c", config, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["week"] == "2026-W49"
+    assert [(m["members"], m["start"]) for m in payload["meetings"]] == [
+        (["ann@example.org", "bob@example.org"], "2026-12-01T09:30:00Z")
+    ]
