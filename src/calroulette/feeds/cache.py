@@ -93,31 +93,51 @@ class FeedCache:
         confirmed_at: dt.datetime,
     ) -> None:
         """Keep ``body`` as the last good copy of ``address``."""
-        body_path, meta_path = self._paths(address)
+        body_path, _ = self._paths(address)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _write_atomic(body_path, body)
+        except OSError as exc:
+            log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
+            return
+        self._write_meta(address, _digest(body), len(body), etag, last_modified, confirmed_at)
+
+    def confirm(self, address: str, cached: CachedFeed, at: dt.datetime) -> None:
+        """The server said 304 at ``at``: the cached copy is current as of then.
+
+        Only the small metadata file is rewritten; the body on disk is already this one.
+        """
+        self._write_meta(
+            address,
+            _digest(cached.body),
+            len(cached.body),
+            cached.etag,
+            cached.last_modified,
+            at,
+        )
+
+    def _write_meta(
+        self,
+        address: str,
+        digest: str,
+        size: int,
+        etag: str | None,
+        last_modified: str | None,
+        confirmed_at: dt.datetime,
+    ) -> None:
+        _, meta_path = self._paths(address)
         meta = {
             "version": _VERSION,
             "etag": etag,
             "last_modified": last_modified,
             "confirmed_at": format_utc(confirmed_at),
-            "sha256": _digest(body),
-            "size": len(body),
+            "sha256": digest,
+            "size": size,
         }
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_atomic(body_path, body)
             _write_atomic(meta_path, json.dumps(meta, indent=1).encode("utf-8"))
         except OSError as exc:
             log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
-
-    def confirm(self, address: str, cached: CachedFeed, at: dt.datetime) -> None:
-        """The server said 304 at ``at``: the cached copy is current as of then."""
-        self.store(
-            address,
-            cached.body,
-            etag=cached.etag,
-            last_modified=cached.last_modified,
-            confirmed_at=at,
-        )
 
 
 def _digest(body: bytes) -> str:
