@@ -86,3 +86,26 @@ def test_organizer_guide_describes_every_setting() -> None:
     keys = config._COMMUNITY_KEYS | config._MEMBER_KEYS | config._DELIVERY_KEYS
     missing = sorted(k for k in keys if f"`{k}`" not in guide)
     assert missing == [], "settings not described in docs/organizer.md"
+
+
+def test_shell_completion_completes_commands_and_subcommands() -> None:
+    """What bash runs on <Tab> (typer's completion protocol), against the installed command."""
+    import os
+    import subprocess
+    import sys
+
+    def complete(words: str) -> list[str]:
+        env = dict(
+            os.environ,
+            COMP_WORDS=words,
+            COMP_CWORD=str(len(words.split()) - 1),
+            _CALROULETTE_COMPLETE="complete_bash",
+        )
+        script = "from calroulette.cli import main; main()"
+        proc = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+        )
+        return proc.stdout.split()
+
+    assert complete("calroulette mem") == ["members"]
+    assert complete("calroulette members re") == ["remove", "resume"]
