@@ -1,5 +1,33 @@
 """Every command module, imported once so that each registers itself on the app."""
 
-from . import check, history, init, match, members, overlap, preview, slots, why
+from . import (
+    cancel,
+    check,
+    history,
+    init,
+    match,
+    members,
+    overlap,
+    preview,
+    reschedule,
+    run,
+    send,
+    slots,
+    why,
+)
 
-__all__ = ["check", "history", "init", "match", "members", "overlap", "preview", "slots", "why"]
+__all__ = [
+    "cancel",
+    "check",
+    "history",
+    "init",
+    "match",
+    "members",
+    "overlap",
+    "preview",
+    "reschedule",
+    "run",
+    "send",
+    "slots",
+    "why",
+]

@@ -33,6 +33,7 @@ def webhook_url(env_name: str) -> str:
 
 class DiscordTransport:
     name = "discord"
+    rate_limited = True
 
     def __init__(self, url: str, *, timeout: float = 15.0) -> None:
         self.url = url

@@ -106,7 +106,8 @@ def drain(
                 ledger.mark_sent(conn, row.key, now)
                 report.already.append(row.key)
                 continue
-            limit.wait()
+            if transport.rate_limited:
+                limit.wait()
             error = _send_with_retries(conn, transport, row, retry, sleep, now)
             if error is None:
                 report.sent.append(row.key)

@@ -83,35 +83,41 @@ def record(conn: sqlite3.Connection, week: str, items: Iterable[Outgoing], now: 
 
     Returns how many rows were new.
     """
-    created = format_utc(now)
-    new = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for item in items:
-            k = item.key
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO deliveries (key, week, meeting_uid, recipient, channel,"
-                " kind, sequence, message_id, payload, ics, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(k),
-                    week,
-                    k.meeting_uid,
-                    k.recipient,
-                    str(k.channel),
-                    str(k.kind),
-                    k.sequence,
-                    item.message_id,
-                    item.payload,
-                    item.ics,
-                    created,
-                ),
-            )
-            new += cursor.rowcount
+        new = insert(conn, week, items, now)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return new
+
+
+def insert(conn: sqlite3.Connection, week: str, items: Iterable[Outgoing], now: dt.datetime) -> int:
+    """:func:`record` inside the caller's transaction."""
+    created = format_utc(now)
+    new = 0
+    for item in items:
+        k = item.key
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO deliveries (key, week, meeting_uid, recipient, channel,"
+            " kind, sequence, message_id, payload, ics, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(k),
+                week,
+                k.meeting_uid,
+                k.recipient,
+                str(k.channel),
+                str(k.kind),
+                k.sequence,
+                item.message_id,
+                item.payload,
+                item.ics,
+                created,
+            ),
+        )
+        new += cursor.rowcount
     return new
 
 

@@ -22,6 +22,7 @@ def _safe(text: str) -> str:
 
 class Outbox:
     name = "outbox"
+    rate_limited = False  # files on a local disk: no relay to keep happy
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -55,6 +55,7 @@ def smtp_password(username: str | None) -> str | None:
 
 class SmtpTransport:
     name = "smtp"
+    rate_limited = True
 
     def __init__(
         self,

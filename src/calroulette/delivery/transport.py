@@ -35,6 +35,7 @@ class SendError(DeliveryError):
 
 class Transport(Protocol):
     name: str
+    rate_limited: bool  # False: delivery.rate_limit_per_minute does not apply (the outbox)
 
     def already_delivered(self, row: Row) -> bool:
         """True when the transport itself shows the delivery happened (an outbox file exists)."""

@@ -1,0 +1,45 @@
+"""`calroulette reschedule`: move one meeting to a time when every member is free."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from calroulette.delivery.weekly import reschedule_meeting
+from calroulette.errors import UsageError
+from calroulette.timeutil import parse_utc
+
+from .app import ConfigOption, JsonOption, app, handle_errors, load, now, stdout
+from .send import finish
+
+
+@app.command()
+@handle_errors
+def reschedule(
+    meeting: Annotated[str, typer.Argument(help="The meeting's UID (see `calroulette history`).")],
+    to: Annotated[
+        str, typer.Option("--to", help="The new start, with Z or an offset: 2026-12-02T15:00Z.")
+    ],
+    config: ConfigOption = Path("members.toml"),
+    as_json: JsonOption = False,
+) -> None:
+    """Move a meeting: checks every member is free then, and sends the updated invitation.
+
+    Example: calroulette reschedule 3f2a…@calroulette --to 2026-12-02T15:00Z
+    """
+    at = now()
+    community = load(config)
+    try:
+        start = parse_utc(to)
+    except ValueError as exc:
+        raise UsageError(f"--to: {exc}") from None
+    outcome = reschedule_meeting(community, meeting, start, now=at)
+    if outcome.meeting is not None and not as_json and not outcome.note:
+        local = outcome.meeting.start.astimezone(community.timezone)
+        stdout().print(
+            f"moved {outcome.meeting.uid} to {local:%a %d %b %H:%M} ({community.timezone.key})",
+            markup=False,
+        )
+    finish(community, outcome, as_json=as_json)
