@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/calroulette match --config members.toml
+	$(BIN)/calroulette send --config members.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
