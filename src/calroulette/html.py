@@ -68,7 +68,7 @@ def overlap_page(
     """The whole page as a string. ``names`` maps emails to display names (emails are shown
     when a name is missing); ``notes`` are one-line remarks such as feeds that failed."""
     zone = str(heat.zone)
-    marks = {id(c): m for m in meetings if (c := heat.cell_at(m.start)) is not None}
+    marks = {c: m for m in meetings if (c := heat.cell_at(m.start)) is not None}
     out: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -123,7 +123,7 @@ def _legend(peak: int, with_meetings: bool) -> list[str]:
     return items
 
 
-def _table(heat: HeatMap, names: Mapping[str, str], marks: Mapping[int, Meeting]) -> list[str]:
+def _table(heat: HeatMap, names: Mapping[str, str], marks: Mapping[Cell, Meeting]) -> list[str]:
     rows = heat.busy_rows()
     if not rows:
         return ["<p>Nobody is free this week.</p>"]
@@ -137,7 +137,7 @@ def _table(heat: HeatMap, names: Mapping[str, str], marks: Mapping[int, Meeting]
         wall = row[0].time_local
         hour = ' class="hour"' if wall.minute == 0 else ""
         out.append(f"<tr><th{hour}>{wall:%H:%M}</th>")
-        out += [_cell(cell, heat.peak, names, marks.get(id(cell))) for cell in row]
+        out += [_cell(cell, heat.peak, names, marks.get(cell)) for cell in row]
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return out

@@ -140,7 +140,7 @@ def heat_grid(heat: HeatMap, *, meeting_starts: Iterable[dt.datetime] = ()) -> T
     Colour deepens with the count (the numbers carry the meaning without colour, for NO_COLOR
     and cron mail); '*' marks a cell where a meeting of the round starts.
     """
-    marks = {id(c) for c in (heat.cell_at(s) for s in meeting_starts) if c is not None}
+    marks = {c for c in (heat.cell_at(s) for s in meeting_starts) if c is not None}
     text = _grid_header(list(heat.days))
     rows = heat.busy_rows()
     if not rows:
@@ -153,7 +153,7 @@ def heat_grid(heat: HeatMap, *, meeting_starts: Iterable[dt.datetime] = ()) -> T
         wall = row[0].time_local
         text.append(f"{wall:%H:%M}  ", style="bold" if wall.minute == 0 else "dim")
         for cell in row:
-            mark = "*" if id(cell) in marks else " "
+            mark = "*" if cell in marks else " "
             if not cell.exists:
                 text.append("     ")
             elif cell.count == 0:

@@ -48,7 +48,7 @@ def overlap(
     week, the meetings are marked on the map and listed: who meets whom when.
 
     Members who are paused that week, and members whose calendar failed, are not counted; the
-    failures are listed on stderr.
+    failures are listed on stderr and make the exit code 1.
 
     Example: calroulette overlap --week 2026-W49 --html overlap.html
     """
