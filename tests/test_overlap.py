@@ -284,3 +284,13 @@ def test_slots_shows_the_members_week_as_a_grid(now_env: str) -> None:
     assert list(rows) == ["14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
     assert all(cells[1] == cells[3] == "█████" for cells in rows.values())
     assert all(cells[0] == "  ·  " for cells in rows.values())
+
+
+def test_html_cell_tooltips_name_at_most_twelve_members() -> None:
+    from calroulette.html import overlap_page
+
+    free = {f"m{i:02d}@x.org": (span("2026-12-01T10:00", "2026-12-01T10:30"),) for i in range(15)}
+    page = overlap_page(heat_map(free, W49, ZoneInfo("UTC")), community="Big", names={})
+    assert 'title="Tue 01 Dec 10:00: m00@x.org, m01@x.org,' in page
+    assert "m11@x.org and 3 more" in page
+    assert "m12@x.org" not in page

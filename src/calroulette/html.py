@@ -15,6 +15,9 @@ from .matching import Meeting
 from .overlap import Cell, HeatMap, heat_level
 from .timeutil import format_utc
 
+# A cell's tooltip names at most this many members: a large community's page stays small.
+_NAMES_PER_CELL = 12
+
 _CSS = """
 :root { color-scheme: light; --ink: #1b1f23; --muted: #5b636b; --line: #e3e6e8; }
 * { box-sizing: border-box; }
@@ -147,7 +150,9 @@ def _cell(cell: Cell, peak: int, names: Mapping[str, str], meeting: Meeting | No
     if not cell.exists:
         return '<td class="gap" title="skipped by the clock change"></td>'
     when = f"{cell.day:%a %d %b} {cell.time_local:%H:%M}"
-    who = ", ".join(names.get(e, e) for e in cell.free) or "nobody"
+    shown = [names.get(e, e) for e in cell.free[:_NAMES_PER_CELL]]
+    more = len(cell.free) - len(shown)
+    who = ", ".join(shown) + (f" and {more} more" if more > 0 else "") or "nobody"
     classes = f"l{heat_level(cell.count, peak)}" + (" meet" if meeting else "")
     title = f"{when}: {who}"
     text = str(cell.count) if cell.count else "·"
