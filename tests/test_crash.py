@@ -1,0 +1,149 @@
+"""Exactly once under kill -9: `calroulette send` for a round of 20 meetings, killed with SIGKILL at
+several points of the SMTP conversation, then run again until it finishes.
+
+The SMTP server (aiosmtpd, STARTTLS + AUTH, in this process) does the killing, so each kill lands
+at a chosen point rather than at a lucky moment:
+
+- ``mail``: when the next message starts: everything before it was accepted and recorded;
+- ``data-before``: after the message's data arrived but before the server kept it;
+- ``data-after``: after the server kept the message, before the client saw the 250. This is the
+  window no SMTP client can close: the next run sends that message again, with the same bytes and
+  Message-ID (mail stores collapse it), and the test counts exactly that one extra transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import icalendar
+import pytest
+import tomlkit
+
+from calroulette.delivery import ledger
+from calroulette.matching import Meeting, Round
+from calroulette.store import open_store
+from calroulette.timeutil import IsoWeek
+
+from .mailkit import PASSWORD, USER, Mailbox, make_cert, smtp_server
+
+UTC = dt.UTC
+WEEK = IsoWeek(2026, 49)
+ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "Europe/Berlin", "Australia/Sydney"]
+CALROULETTE = Path(sys.executable).with_name("calroulette")
+
+
+def write_community(tmp_path: Path, port: int) -> tuple[Path, list[str]]:
+    emails = [f"member{i:02d}@example.org" for i in range(40)]
+    doc = {
+        "community": {
+            "name": "Crash Test Coffee",
+            "organizer": "Crash Test Coffee <coffee@example.org>",
+            "timezone": "Europe/London",
+            "database": "history.sqlite",
+        },
+        "delivery": {
+            "method": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_security": "starttls",
+            "smtp_username": USER,
+            "rate_limit_per_minute": 100_000,
+        },
+        "members": [
+            {
+                "name": f"Member {i:02d}",
+                "email": e,
+                "calendar": "unused.ics",
+                "timezone": ZONES[i % len(ZONES)],
+            }
+            for i, e in enumerate(emails)
+        ],
+    }
+    path = tmp_path / "members.toml"
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return path, emails
+
+
+def plan(tmp_path: Path, emails: list[str]) -> Round:
+    start = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    meetings = tuple(
+        Meeting(
+            f"crash-{i:02d}@calroulette.test",
+            (emails[2 * i], emails[2 * i + 1]),
+            start + dt.timedelta(hours=i),
+            start + dt.timedelta(hours=i, minutes=30),
+        )
+        for i in range(20)
+    )
+    round_ = Round(WEEK, 1, meetings, ())
+    with open_store(tmp_path / "history.sqlite") as store:
+        store.save_round(round_, at=dt.datetime(2026, 11, 24, 12, tzinfo=UTC))
+    return round_
+
+
+def send(config: Path, box: Mailbox, cert: Path, kill_at: tuple[str, int] | None) -> int:
+    env = {
+        **os.environ,
+        "CALROULETTE_NOW": "2026-11-24T12:00:00Z",
+        "CALROULETTE_SMTP_PASSWORD": PASSWORD,
+        "SSL_CERT_FILE": str(cert),  # the production default context, trusting the test cert
+    }
+    box.kill_at = kill_at
+    proc = subprocess.Popen(
+        [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    box.victim = proc.pid
+    _out, err = proc.communicate(timeout=120)
+    box.victim = None
+    if kill_at is None:
+        assert proc.returncode == 0, err.decode()
+    return proc.returncode
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_point_of_sending_delivers_each_invitation_once(tmp_path: Path) -> None:
+    cert, key = make_cert(tmp_path)
+    box = Mailbox()
+    with smtp_server(cert, key, mailbox=box) as (port, box):
+        config, emails = write_community(tmp_path, port)
+        round_ = plan(tmp_path, emails)
+        schedule = [("mail", 5), ("data-after", 9), ("data-before", 14), ("mail", 30), None]
+        for point in schedule:
+            code = send(config, box, cert, point)
+            if point is not None:
+                assert code == -9, f"the server did not kill the run at {point}"
+        assert box.kills == ["mail", "data-after", "data-before", "mail"]
+        delivered = len(box.received)
+        assert send(config, box, cert, None) == 0  # a run after the end sends nothing
+        assert len(box.received) == delivered
+
+    # Every recipient holds exactly one invitation (one Message-ID) per meeting, for the right UID.
+    copies: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+    for received in box.received:
+        msg = received.message()
+        (rcpt,) = received.rcpt_tos
+        part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+        cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+        uid = str(cal.walk("VEVENT")[0]["UID"])
+        assert rcpt in [str(a).removeprefix("mailto:") for a in cal.walk("VEVENT")[0]["ATTENDEE"]]
+        copies[(rcpt, msg["Message-ID"])].append(received.data)
+        assert uid == next(m.uid for m in round_.meetings if rcpt in m.members)
+    assert {rcpt for rcpt, _ in copies} == set(emails)
+    assert len(copies) == 40  # one Message-ID per recipient and meeting
+    # The one message in flight at the data-after kill went out twice, byte for byte the same.
+    repeated = [data for data in copies.values() if len(data) > 1]
+    assert len(repeated) == 1 and repeated[0][0] == repeated[0][1]
+    assert len(box.received) == 41
+
+    conn = ledger.connect(tmp_path / "history.sqlite")
+    rows = ledger.rows(conn, week=str(WEEK))
+    assert len(rows) == 40 and {r.status for r in rows} == {ledger.Status.SENT}
+    conn.close()
