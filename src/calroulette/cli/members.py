@@ -74,8 +74,8 @@ def add(
     week = _next_week(community, at)
     err = stderr()
     err.print(f"Reading {member.email}'s calendar ({redact_url(calendar)})…", markup=False)
-    result = _free_time(community, member, week, at)
-    found = _show_week(member, week, community, result)
+    result = read_week(community, member, week, at)
+    found = show_week(member, week, community, result)
     for warning in found.warnings:
         err.print(f"warning: {warning}", markup=False)
     if found.blocking is not None:
@@ -207,14 +207,14 @@ def _shown_calendar(calendar: str, base: Path) -> str:
     return shown
 
 
-# --- helpers shared with `calroulette preview` ---------------------------------------------------
+# --- shared with `calroulette preview` ----------------------------------------------------------
 
 
 def _next_week(community: Community, at: dt.datetime) -> IsoWeek:
     return IsoWeek.next_after(at, community.timezone)
 
 
-def _free_time(
+def read_week(
     community: Community, member: Member, week: IsoWeek, at: dt.datetime
 ) -> FreeTime | FeedError:
     fetched = feeds.fetch_feeds(
@@ -240,7 +240,7 @@ class WeekCheck:
         return self.error or self.no_events
 
 
-def _show_week(
+def show_week(
     member: Member, week: IsoWeek, community: Community, result: FreeTime | FeedError
 ) -> WeekCheck:
     """Print the member's week as a grid and say what is wrong with it, if anything."""

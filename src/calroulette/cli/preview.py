@@ -15,7 +15,7 @@ from calroulette.redact import SECRETS, is_url, redact_url
 from calroulette.timeutil import IsoWeek, load_zone
 
 from .app import WeekOption, app, handle_errors, now, stderr
-from .members import _free_time, _show_week
+from .members import read_week, show_week
 
 PREVIEW = "preview"  # stands in for the member's email in messages
 
@@ -63,8 +63,8 @@ def preview(
     stderr().print(f"Reading {redact_url(source)}…", markup=False)
     with tempfile.TemporaryDirectory(prefix="calroulette-preview-") as cache:
         community = _community(member, zone, keyword.strip(), Path(cache))
-        result = _free_time(community, member, target, at)
-    found = _show_week(member, target, community, result)
+        result = read_week(community, member, target, at)
+    found = show_week(member, target, community, result)
     err = stderr()
     if found.error is not None:
         err.print(f"error: {found.error}", markup=False)
