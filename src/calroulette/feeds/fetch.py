@@ -289,6 +289,7 @@ class _Fetcher:
             with response:
                 status = response.status_code
                 if status == 304 and cached is not None:
+                    _keep_alive(response)
                     self.cache.confirm(source, cached, self.now)
                     return Feed(
                         email,
@@ -309,6 +310,7 @@ class _Fetcher:
                 body = _read_body(response, email, shown, limits)
                 if isinstance(body, FetchError):
                     return body
+                _keep_alive(response)
                 etag = response.headers.get("ETag")
                 last_modified = response.headers.get("Last-Modified")
         except requests.TooManyRedirects:
@@ -371,6 +373,13 @@ class _Fetcher:
             source, body, etag=etag, last_modified=last_modified, confirmed_at=self.now
         )
         return Feed(email, body, shown, self.now, FeedStatus.FRESH, etag=etag)
+
+
+def _keep_alive(response: requests.Response) -> None:
+    """Hand a fully read connection back to the pool before ``close()``: requests closes the
+    socket of a streamed response it did not read itself, and a new TCP connection per feed
+    costs more than the whole 304."""
+    response.raw.release_conn()
 
 
 def _read_body(
