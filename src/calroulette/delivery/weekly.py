@@ -91,7 +91,12 @@ def send_week(
                 store.set_sent(week, now)
             round_ = replace(round_, status=RoundStatus.SENT)
         report = _drain(store, community, week, now, how)
-    note = "" if recorded else f"{week}: already sent; finishing what is pending"
+    note = ""
+    if not recorded:
+        busy = report.sent or report.pending or report.failed or report.already
+        note = f"{week}: already sent; " + (
+            "sending what is still pending" if busy else "nothing new to send"
+        )
     return Outcome(week, report, recorded, note, round=round_)
 
 

@@ -1,0 +1,150 @@
+"""`calroulette run`, `send`, `cancel` and `reschedule` on the demo community (outbox delivery),
+with the history database and the outbox in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import icalendar
+import pytest
+from typer.testing import CliRunner
+
+from calroulette.cli import app
+from calroulette.store import open_store
+from calroulette.timeutil import IsoWeek, parse_utc
+
+from .conftest import ROOT
+
+runner = CliRunner()
+W49 = IsoWeek(2026, 49)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    text = (ROOT / "members.toml").read_text(encoding="utf-8")
+    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
+    text = re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
+    path = tmp_path / "members.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*")) if p.is_file()}
+
+
+def event_of(path: Path) -> tuple[str, icalendar.Event]:
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    return str(cal["METHOD"]), cal.walk("VEVENT")[0]
+
+
+def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
+    config: Path, now_env: str
+) -> None:
+    code, out, err = cli("run", "-c", str(config))
+    assert code == 0, err
+    assert "2026-W49: 8 delivered" in out
+    folder = config.parent / "outbox" / "2026-W49"
+    first = snapshot(folder)
+    assert len([n for n in first if n.endswith(".eml")]) == 8
+    assert len([n for n in first if n.endswith(".ics")]) == 4
+    with open_store(config.parent / "calroulette.sqlite") as store:
+        stored = store.load_round(W49)
+    assert stored is not None and stored.status == "sent"
+
+    code, out, err = cli("run", "-c", str(config))
+    assert code == 0, err
+    assert "0 delivered" in out and "nothing new to send" in err
+    assert snapshot(folder) == first
+
+
+def test_send_without_a_round_says_to_match_first(config: Path, now_env: str) -> None:
+    code, _, err = cli("send", "-c", str(config), "--week", "2026-W49")
+    assert code == 2
+    assert "no round planned (run `calroulette match` first)" in err
+
+
+def test_match_then_send_json_lists_every_delivery(config: Path, now_env: str) -> None:
+    assert cli("match", "-c", str(config))[0] == 0
+    code, out, err = cli("send", "-c", str(config), "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["week"] == "2026-W49"
+    assert len(payload["sent"]) == 8 and payload["pending"] == [] and payload["failed"] == []
+    assert {d["kind"] for d in payload["sent"]} == {"request"}
+
+
+def _sent_round(config: Path) -> dict[str, object]:
+    code, out, err = cli("match", "--json", "-c", str(config))
+    assert code == 0, err
+    assert cli("send", "-c", str(config))[0] == 0
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_cancel_by_email_sends_method_cancel_with_the_next_sequence(
+    config: Path, now_env: str
+) -> None:
+    planned = _sent_round(config)
+    meeting = planned["meetings"][0]  # type: ignore[index]
+    who = meeting["members"][0]
+    code, out, err = cli("cancel", who, "--week", "2026-W49", "-c", str(config))
+    assert code == 0, err
+    assert f"cancelled {meeting['uid']}" in out
+    folder = config.parent / "outbox" / "2026-W49"
+    cancels = sorted(folder.glob("*.cancel-1.eml"))
+    assert len(cancels) == 2
+    method, event = event_of(next(folder.glob("*.cancel-1.ics")))
+    assert method == "CANCEL"
+    assert (str(event["UID"]), event["SEQUENCE"], str(event["STATUS"])) == (
+        meeting["uid"],
+        1,
+        "CANCELLED",
+    )
+    assert sorted(str(a).removeprefix("mailto:") for a in event["ATTENDEE"]) == meeting["members"]
+    with open_store(config.parent / "calroulette.sqlite") as store:
+        ((_, _, sequence, status),) = store.find_meetings(meeting["uid"])
+    assert (sequence, status) == (1, "cancelled")
+
+    before = snapshot(folder)
+    code, _, err = cli("cancel", meeting["uid"], "-c", str(config))
+    assert code == 0 and "already cancelled" in err
+    assert snapshot(folder) == before
+
+
+def test_reschedule_to_a_shared_free_slot_sends_an_updated_request(
+    config: Path, now_env: str
+) -> None:
+    planned = _sent_round(config)
+    meeting = next(m for m in planned["meetings"] if m["alternatives"])  # type: ignore[attr-defined]
+    new_start = meeting["alternatives"][0][0]  # a slot the matcher found both members free in
+    code, out, err = cli("reschedule", meeting["uid"], "--to", new_start, "-c", str(config))
+    assert code == 0, err
+    assert f"moved {meeting['uid']}" in out
+    folder = config.parent / "outbox" / "2026-W49"
+    assert len(list(folder.glob("*.request-1.eml"))) == 2
+    method, event = event_of(next(folder.glob("*.request-1.ics")))
+    assert method == "REQUEST"
+    assert (str(event["UID"]), event["SEQUENCE"]) == (meeting["uid"], 1)
+    assert event.decoded("DTSTART") == parse_utc(new_start)
+
+    # the sequence is persisted: a later cancel carries SEQUENCE 2
+    assert cli("cancel", meeting["uid"], "-c", str(config))[0] == 0
+    _, cancelled = event_of(next(folder.glob("*.cancel-2.ics")))
+    assert cancelled["SEQUENCE"] == 2
+
+
+def test_reschedule_refuses_a_time_a_member_is_not_free(config: Path, now_env: str) -> None:
+    planned = _sent_round(config)
+    meeting = planned["meetings"][0]  # type: ignore[index]
+    code, _, err = cli("reschedule", meeting["uid"], "--to", "2026-12-06T03:00Z", "-c", str(config))
+    assert code == 2
+    assert "not free at" in err
+    folder = config.parent / "outbox" / "2026-W49"
+    assert not list(folder.glob("*.request-1.*"))
