@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,26 @@ def test_invalid_config_exits_2(tmp_path: Path, now_env: str) -> None:
     payload = json.loads(out)
     assert payload["status"] == "invalid-config"
     assert "community: organizer: missing" in payload["problems"]
+
+
+def test_in_a_pipe_there_is_no_colour_and_no_progress_bar(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """What cron mails: plain rows on stdout, plain log lines on stderr."""
+    calendars = {f"m{i}": serve(httpserver, f"/m{i}.ics", FREE) for i in range(3)}
+    calendars["bob"] = serve(httpserver, "/bob.ics", "", status=404)
+    config = write_config(tmp_path, calendars)
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env["CALROULETTE_NOW"] = "2026-11-24T12:00:00Z"
+    proc = subprocess.run(
+        [sys.executable, "-m", "calroulette", "check", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "\x1b[" not in proc.stdout and "\x1b[" not in proc.stderr
+    assert "fetching calendars" not in proc.stderr
+    assert "ERROR bob@example.org: HTTP 404" in proc.stdout  # results on stdout
+    assert "WARNING calroulette.feeds: bob@example.org: calendar: HTTP 404" in proc.stderr  # log
