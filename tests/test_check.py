@@ -136,12 +136,14 @@ def test_json_gives_the_same_per_member(
     calendars = {
         "ada": serve(httpserver, "/ada.ics", FREE),
         "bob": serve(httpserver, "/bob.ics", "", status=404),
+        "cy": serve(httpserver, "/cy.ics", FREE.replace("DTSTART:20261103T140000Z", "DTSTART:x")),
     }
     code, out, _ = run_check(write_config(tmp_path, calendars), "--json")
     assert code == 1
     payload = json.loads(out)
     assert payload["week"] == "2026-W49" and payload["status"] == "error"
-    ada, bob = payload["members"]
+    ada, bob, cy = payload["members"]
+    assert cy["status"] == "error" and cy["kind"] == "parse"
     assert ada["status"] == "ok"
     assert ada["free_hours"] == 3.0
     assert ada["availability_events"] == 1

@@ -331,6 +331,16 @@ def test_connection_refused_names_the_host_only(tmp_path: Path) -> None:
     assert error.what == f"cannot connect to http://127.0.0.1:{port}/…/basic.ics (ConnectionError)"
 
 
+def test_webcal_is_fetched_as_https(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """The loopback server speaks plain HTTP, so https:// to it fails the TLS handshake."""
+    httpserver.expect_request("/x.ics").respond_with_data(ICS)
+    webcal = httpserver.url_for("/x.ics").replace("http://", "webcal://")
+    error = error_of(fetch_one(tmp_path, webcal, limits=FetchLimits(retries=0)))
+    assert error.kind is ErrorKind.CONNECTION
+    assert error.what == f"TLS error with webcal://localhost:{httpserver.port}/…/x.ics"
+    assert len(httpserver.log) == 0  # nothing reached it as plain HTTP
+
+
 # --- bodies --------------------------------------------------------------------------------------
 
 

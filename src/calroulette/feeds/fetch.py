@@ -330,8 +330,8 @@ class _Fetcher:
         except requests.exceptions.SSLError:
             return FetchError(
                 email,
-                f"TLS certificate problem with {shown}",
-                "check the address's host; the server's certificate is not trusted",
+                f"TLS error with {shown}",
+                "the server's certificate is not trusted, or it does not speak https",
                 kind=ErrorKind.CONNECTION,
             )
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
