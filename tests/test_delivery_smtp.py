@@ -246,3 +246,33 @@ def test_rate_limit_spaces_messages_evenly() -> None:
     clock[0] += 25  # idle longer than the interval: no wait
     limit.wait()
     assert waits == [10.0, 10.0]
+
+
+def test_a_server_that_never_answers_times_out_and_stays_pending(tmp_path: Path) -> None:
+    """A listener that accepts the connection but never sends its greeting."""
+    import socket
+
+    from calroulette.delivery.smtp import SmtpTransport
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        community = smtp_community(tmp_path, silent.getsockname()[1])
+        transport = SmtpTransport(
+            community.delivery, envelope_from="coffee@example.org", password=PASSWORD, timeout=0.2
+        )
+        conn = ledger.connect(community.database)
+        waits: list[float] = []
+        report = delivery.send_round(
+            conn,
+            community,
+            ROUND,
+            now=NOW,
+            transport=transport,
+            retry=Retry(attempts=2, backoff=0.1),
+            sleep=waits.append,
+        )
+        conn.close()
+    assert report.stopped is not None and "timed out" in report.stopped
+    assert waits == [0.1]
+    assert report.exit_code == EXIT_PENDING and len(report.pending) == 3

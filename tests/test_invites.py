@@ -308,3 +308,20 @@ def test_discord_post_mentions_members_and_uses_a_discord_timestamp(community: C
     # a member without a Discord id is named, not mentioned
     plain = invites.discord_post(MEETING, community, WEEK, sequence=0, now=NOW)
     assert "Ada Lovelace & <@222222222222222222>" in json.loads(plain.payload)["content"]
+
+
+def test_html_part_escapes_names_and_keeps_query_links_whole(community: Community) -> None:
+    odd = replace(community.members[0], name="Ada <b>Bold</b> & Co")
+    custom = replace(
+        community,
+        members=(odd, *community.members[1:]),
+        meeting_link="https://meet.example.org/{uid}?lang=en&mute=1",
+    )
+    msg = parse(emails(custom)["grace@example.org"].payload)
+    html_part = next(p for p in msg.walk() if p.get_content_type() == "text/html")
+    body = str(html_part.get_content())
+    assert "Ada &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in body
+    assert "<b>" not in body
+    link = invites.meeting_link(custom, WEEK, MEETING.uid)
+    assert link.endswith("?lang=en&mute=1")
+    assert f'href="{link.replace("&", "&amp;")}"' in body

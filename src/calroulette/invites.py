@@ -300,9 +300,17 @@ def _html(paragraphs: Sequence[str | Sequence[str]]) -> str:
     return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
+_URL = re.compile(r"https?://\S+")
+
+
 def _linkify(line: str) -> str:
-    escaped = html.escape(line)
-    return re.sub(r"(https?://[^\s<&]+)", r'<a href="\1">\1</a>', escaped)
+    """Escape ``line``; each URL becomes a link (escaped once, so ``&`` in a query survives)."""
+    out, last = [], 0
+    for match in _URL.finditer(line):
+        url = html.escape(match.group(0), quote=True)
+        out += [html.escape(line[last : match.start()]), f'<a href="{url}">{url}</a>']
+        last = match.end()
+    return "".join([*out, html.escape(line[last:])])
 
 
 def _text(paragraphs: Sequence[str | Sequence[str]]) -> str:

@@ -182,7 +182,8 @@ def _response_error(code: int, stage: str, who: str) -> SendError:
 
 
 def _connection_error(exc: BaseException, where: str) -> SendError:
-    if isinstance(exc, socket.timeout | TimeoutError):
+    # smtplib turns a timeout while waiting for a reply into SMTPServerDisconnected("… timed out")
+    if isinstance(exc, socket.timeout | TimeoutError) or "timed out" in str(exc):
         what = "timed out"
     elif isinstance(exc, ConnectionRefusedError):
         what = "connection refused"
