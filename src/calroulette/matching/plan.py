@@ -8,14 +8,16 @@ community's name and the week (or ``seed``), so the same inputs give the same ro
 
 Two engines, both exactly maximum in (1):
 
-- up to ``exact_limit`` participants, networkx's weighted blossom with ``maxcardinality=True`` on
-  integer weights that encode (2)–(4) and the random tie-break lexicographically, one connected
-  component at a time: the round is optimal in every objective;
-- above it (networkx's blossom is cubic in pure Python, minutes at a few thousand members), a greedy
-  matching that takes members in the order of (2), fewest compatible partners first, each with their
-  best partner by (2)–(4); then Edmonds' augmenting paths (:mod:`.blossom`) grow it to a maximum
-  matching. Augmenting never unmatches anyone, so (2) is kept as far as the greedy order reached it;
-  (3) and (4) are best effort. ``bench/matching.py`` measures both against networkx.
+- up to ``exact_limit`` compatible pairs (a community of a hundred or so), networkx's weighted
+  blossom with ``maxcardinality=True`` on integer weights that encode (2)–(4) and the random
+  tie-break lexicographically, one connected component at a time: the round is optimal in every
+  objective;
+- above it (networkx's weighted blossom is pure Python: 0.4 s at 700 pairs, 1.5 s at 1,700, 7 s at
+  4,800 pairs (250 members), minutes at 1,000 members), a greedy matching that takes members in
+  the order of (2), fewest compatible partners first, each with their best partner by (2)–(4);
+  then Edmonds' augmenting paths (:mod:`.blossom`) grow it to a maximum matching. Augmenting
+  never unmatches anyone, so (2) is kept as far as the greedy order reached it; (3) and (4) are
+  best effort. ``bench/matching.py`` measures it against networkx.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from .compatibility import AGO_CAP, TOPICS_CAP, Pool, build_pool, feed_errors, s
 from .grid import SlotGrid, build_grid
 from .model import History, Meeting, Round, Unmatched
 
-EXACT_LIMIT = 300  # participants; networkx takes about a second here on a dense graph
+EXACT_LIMIT = 1_000  # compatible pairs for the exact engine: under a second of networkx
+_LIST_PAIRS_UP_TO = 600  # participants: above this, never list every pair just to count them
 ALTERNATIVES = 3
 _TIE_RANGE = 1 << 16
 
@@ -98,8 +101,11 @@ def plan_round(
             reasons[member.email] = why
     pool = build_pool(community, week, participants, free, history, grid)
     tie = [rng.random() for _ in range(pool.n)]
-    exact = pool.n <= exact_limit
-    groups = _exact(pool, rng) if exact else _greedy_then_augment(pool, tie)
+    edges = _pairs(pool) if pool.n <= _LIST_PAIRS_UP_TO else None
+    if edges is not None and len(edges) <= exact_limit:
+        groups = _exact(pool, edges, rng)
+    else:
+        groups = _greedy_then_augment(pool, tie)
     if community.allow_triples:
         _add_triples(pool, groups, tie)
     days = _day_ranges(grid, community.timezone)
@@ -122,24 +128,25 @@ def plan_round(
 # --- engines ------------------------------------------------------------------------------------
 
 
-def _exact(pool: Pool, rng: random.Random) -> list[list[int]]:
+def _pairs(pool: Pool) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(pool.n) for j in pool.neighbors(i) if j > i]
+
+
+def _exact(pool: Pool, edges: list[tuple[int, int]], rng: random.Random) -> list[list[int]]:
     """Maximum cardinality, then the best (2)–(4) and tie-break: exact, per component."""
     half = pool.n // 2 + 1
     maxima = (2, 1, AGO_CAP, TOPICS_CAP, _TIE_RANGE - 1)
     graph = nx.Graph()
     graph.add_nodes_from(range(pool.n))
-    for i in range(pool.n):
-        for j in pool.neighbors(i):
-            if j <= i:
-                continue
-            weight = 0
-            for value, top in zip(
-                (*pool.preference(i, j), rng.randrange(_TIE_RANGE)), maxima, strict=True
-            ):
-                # Each level's unit outweighs the largest sum the levels below can reach over
-                # any matching (at most n/2 edges), so the total compares lexicographically.
-                weight = weight * (half * top + 1) + value
-            graph.add_edge(i, j, weight=weight)
+    for i, j in edges:
+        weight = 0
+        for value, top in zip(
+            (*pool.preference(i, j), rng.randrange(_TIE_RANGE)), maxima, strict=True
+        ):
+            # Each level's unit outweighs the largest sum the levels below can reach over any
+            # matching (at most n/2 edges), so the total compares lexicographically.
+            weight = weight * (half * top + 1) + value
+        graph.add_edge(i, j, weight=weight)
     groups: list[list[int]] = []
     for component in sorted(nx.connected_components(graph), key=min):
         if len(component) < 2:
