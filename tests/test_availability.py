@@ -336,3 +336,50 @@ def test_a_latin_1_summary_is_read_leniently_because_it_cannot_move_a_time() -> 
     result = member_free_time(body, ada, WEEK, _community(ada))
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
+
+
+def _custom_zone_feed(offset: str, uid: str) -> bytes:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\n"
+        "TZID:Office Standard Time\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n"
+        f"TZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261120T000000Z\r\n"
+        "DTSTART;TZID=Office Standard Time:20261201T100000\r\n"
+        "DTEND;TZID=Office Standard Time:20261201T110000\r\nSUMMARY:free\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    ).encode()
+
+
+def test_each_feed_uses_its_own_vtimezone_even_when_another_feed_defined_the_same_tzid() -> None:
+    # icalendar caches custom zones by TZID for the whole process, first definition wins:
+    # 10:00 at +03:00 is 07:00Z, 10:00 at -05:00 is 15:00Z, whichever feed is read first.
+    ada, bob = _member(), _member("bob@example.org")
+    community = _community(ada, bob)
+    for _ in range(2):
+        east = member_free_time(_custom_zone_feed("+0300", "east"), ada, WEEK, community)
+        west = member_free_time(_custom_zone_feed("-0500", "west"), bob, WEEK, community)
+        assert isinstance(east, FreeTime) and isinstance(west, FreeTime)
+        assert [f"{a:%H:%M}" for a, _ in east.free] == ["07:00"]
+        assert [f"{a:%H:%M}" for a, _ in west.free] == ["15:00"]
+
+
+def test_x_wr_timezone_does_not_move_times_in_a_vtimezone_without_tzname() -> None:
+    # Outlook's VTIMEZONEs have no TZNAME; x-wr-timezone alone took such times for floating and
+    # read 10:00 "Office Standard Time" (+03:00) as 10:00 Tokyo (01:00Z). It is 07:00Z.
+    body = _custom_zone_feed("+0300", "xwr").replace(
+        b"PRODID:x\r\n", b"PRODID:x\r\nX-WR-TIMEZONE:Asia/Tokyo\r\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H:%M}", f"{b:%d %H:%M}") for a, b in result.free] == [
+        ("01 07:00", "01 08:00")
+    ]
+
+
+def test_an_unknown_x_wr_timezone_is_one_line() -> None:
+    body = GOOD.replace(b"X-WR-TIMEZONE:UTC", b"X-WR-TIMEZONE:Mars/Olympus")
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FeedError)
+    assert "unknown time zone 'Mars/Olympus' in X-WR-TIMEZONE" in str(result)

@@ -283,3 +283,24 @@ def test_a_guessed_globally_unique_tzid_is_a_warning_on_the_result_not_an_escape
 
 def test_parse_utc_helper_agrees_with_the_expected_format() -> None:
     assert parse_utc("2014-07-07T07:00Z") == dt.datetime(2014, 7, 7, 7, tzinfo=dt.UTC)
+
+
+def test_a_custom_two_hour_fall_back_is_read_per_rfc_5545() -> None:
+    """issue_722: 'MyTimezone' goes from +12:00 to +10:00 at 08:00 on 5 May 2024, so 06:00–08:00
+    happens twice. 07:00:01 is the first (winter, +12:00) occurrence = 19:00:01Z the day before;
+    08:00:01 is after the repeat (+10:00) = 22:00:01Z."""
+    import icalendar
+
+    from calroulette.timeutil import to_utc
+
+    path = SHARED_CALENDARS / "icalendar/issue_722_timezone_transition_ambiguity.ics"
+    if not path.is_file():
+        pytest.skip(MISSING)
+    calendar = icalendar.Calendar.from_ical(path.read_bytes())
+    got = [to_utc(e["DTSTART"].dt, dt.UTC).isoformat() for e in calendar.walk("VEVENT")]
+    assert got == [
+        "2024-03-02T20:00:00+00:00",  # 3 March 08:00 winter (+12:00)
+        "2024-08-02T22:00:00+00:00",  # 3 August 08:00 summer (+10:00)
+        "2024-05-04T22:00:01+00:00",  # 5 May 08:00:01, after the repeat: +10:00
+        "2024-05-04T19:00:01+00:00",  # 5 May 07:00:01, repeated: the first, +12:00
+    ]

@@ -156,3 +156,33 @@ def test_an_unknown_zone_is_a_readable_value_error(name: str) -> None:
 
 def test_a_known_zone_loads() -> None:
     assert load_zone("Pacific/Chatham") == ZoneInfo("Pacific/Chatham")
+
+
+def _custom_zone(offset_from: str, offset_to: str) -> dt.tzinfo:
+    """A VTIMEZONE that starts at +offset_from and changes at 08:00 on 5 May 2024.
+
+    Each gets its own TZID: icalendar caches zones by TZID for the whole process."""
+    return icalendar.Timezone.from_ical(
+        f"BEGIN:VTIMEZONE\r\nTZID:Custom{offset_from}{offset_to}\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+1000\r\n"
+        f"TZOFFSETTO:{offset_from}\r\nDTSTART:20240101T000000\r\nTZNAME:before\r\n"
+        f"END:STANDARD\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:{offset_from}\r\n"
+        f"TZOFFSETTO:{offset_to}\r\nDTSTART:20240505T080000\r\nTZNAME:after\r\n"
+        "END:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+    ).to_tz()
+
+
+def test_a_two_hour_fall_back_in_a_vtimezone_takes_the_first_reading() -> None:
+    # +12:00 -> +10:00 at 08:00 (= 20:00Z): 06:00–08:00 happens twice. dateutil's fromutc places
+    # the change at 22:00Z, so a round trip alone would pick the second reading.
+    zone = _custom_zone("+1200", "+1000")
+    assert to_utc(dt.datetime(2024, 5, 5, 7, 0, 1, tzinfo=zone), UTC) == utc(2024, 5, 4, 19, 0, 1)
+    assert to_utc(dt.datetime(2024, 5, 5, 5, 59, tzinfo=zone), UTC) == utc(2024, 5, 4, 17, 59)
+    assert to_utc(dt.datetime(2024, 5, 5, 8, 0, 1, tzinfo=zone), UTC) == utc(2024, 5, 4, 22, 0, 1)
+
+
+def test_a_two_hour_gap_in_a_vtimezone_uses_the_offset_before_it() -> None:
+    # +10:00 -> +12:00 at 08:00 (= 22:00Z): 08:00–10:00 does not exist.
+    zone = _custom_zone("+1000", "+1200")
+    assert to_utc(dt.datetime(2024, 5, 5, 7, 59, tzinfo=zone), UTC) == utc(2024, 5, 4, 21, 59)
+    assert to_utc(dt.datetime(2024, 5, 5, 9, 0, tzinfo=zone), UTC) == utc(2024, 5, 4, 23, 0)
+    assert to_utc(dt.datetime(2024, 5, 5, 10, 0, tzinfo=zone), UTC) == utc(2024, 5, 4, 22, 0)

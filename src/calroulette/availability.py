@@ -20,16 +20,18 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+import x_wr_timezone
 from icalendar.parser.ical.component import ComponentIcalParser
 
 from .config import Community, Member
 from .errors import FeedError
 from .feedformat import sniff, strip_preamble
 from .intervals import Intervals, clip, merge, subtract
-from .timeutil import IsoWeek, to_utc
+from .timeutil import IsoWeek, load_zone, to_utc
 
 # Queried around the week, then clipped in UTC: a zone is at most 14 hours from UTC, so a
 # member's local day can start up to a day before (or end a day after) the community's week.
@@ -99,6 +101,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
     ]
     found.extend(_check_components(calendar, member))
+    _use_own_zones(calendar)
     if notes is not None:
         notes.extend(found)
     return calendar
@@ -182,6 +185,43 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
                 member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
             )
     return notes
+
+
+def _use_own_zones(calendar: icalendar.Calendar) -> None:
+    """Read every time with a custom TZID in the zone this feed's own VTIMEZONE defines.
+
+    icalendar caches a zone built from a VTIMEZONE by its TZID for the whole process, and the
+    first definition wins: without this, a member's "W. Europe Standard Time" would be read with
+    whatever definition another member's feed (or an earlier run in the same process) gave that
+    name. IANA TZIDs are left to zoneinfo, which icalendar prefers to any VTIMEZONE.
+    """
+    own: dict[str, dt.tzinfo] = {}
+    for component in calendar.walk("VTIMEZONE"):
+        if not isinstance(component, icalendar.Timezone):
+            continue
+        try:
+            own[str(component["TZID"])] = component.to_tz(lookup_tzid=False)
+        except Exception:  # noqa: BLE001, S112 - a VTIMEZONE icalendar cannot build: keep its own
+            continue
+    if not own:
+        return
+    for event in calendar.walk("VEVENT"):
+        for name in _TIME_PROPS:
+            for prop in _as_list(event.get(name)):
+                zone = own.get(str(getattr(prop, "params", {}).get("TZID", "")))
+                if zone is None:
+                    continue
+                for value in getattr(prop, "dts", None) or [prop]:
+                    value.dt = _rezoned(value.dt, zone)
+
+
+def _rezoned(value: Any, zone: dt.tzinfo) -> Any:
+    if isinstance(value, tuple):  # an RDATE period: (start, end or duration)
+        return tuple(_rezoned(part, zone) for part in value)
+    aware = isinstance(value, dt.datetime) and value.tzinfo is not None
+    if aware and not isinstance(value.tzinfo, ZoneInfo):
+        return value.replace(tzinfo=zone)
+    return value
 
 
 def _ends_before_start(event: icalendar.cal.Component) -> bool:
@@ -342,6 +382,45 @@ def _span(
 # --- expansion ----------------------------------------------------------------------------------
 
 
+class _XWrTimezone(x_wr_timezone.UTCChangingWalker):  # type: ignore[misc]  # untyped library
+    """x-wr-timezone's walker, but deciding "floating" and "UTC" by offset, not by name.
+
+    The original takes any time whose zone has no name (``tzname() is None``) for floating. The
+    zones icalendar builds from an Outlook VTIMEZONE have no TZNAME, so their times would be
+    moved into the X-WR-TIMEZONE zone: wrong whenever the two zones differ.
+    """
+
+    def is_Floating(self, value: dt.datetime) -> bool:  # the library's name
+        return value.tzinfo is None or value.utcoffset() is None
+
+    def is_UTC(self, value: dt.datetime) -> bool:  # the library's name
+        return value.utcoffset() == dt.timedelta(0) and str(value.tzname()).upper() == "UTC"
+
+
+def _apply_x_wr_timezone(calendar: icalendar.Calendar, email: str) -> icalendar.Calendar:
+    """Google's and Apple's X-WR-TIMEZONE, as recurring-ical-events' ``of()`` applies it.
+
+    Decision: the property is the calendar's own zone, so floating times are read in it and UTC
+    times are moved into it before their rules are expanded (a weekly 08:00Z event made in
+    Berlin summer recurs at 10:00 Berlin time after the clocks change). Without the property,
+    floating times are read in the member's zone. The original calendar is not changed.
+    """
+    name = calendar.get("X-WR-TIMEZONE")
+    if name is None:
+        return calendar
+    try:
+        zone = load_zone(str(name).strip())
+    except ValueError:
+        raise FeedError(
+            email,
+            "timezone",
+            f"unknown time zone {str(name).strip()[:60]!r} in X-WR-TIMEZONE "
+            "(set the calendar's time zone in its settings and export it again)",
+        ) from None
+    result: icalendar.Calendar = _XWrTimezone(zone).walk(calendar)
+    return result
+
+
 def _occurrences(
     calendar: icalendar.Calendar,
     email: str,
@@ -356,9 +435,12 @@ def _occurrences(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            query: Any = recurring_ical_events.of(calendar)
+            standard = _apply_x_wr_timezone(calendar, email)
+            query: Any = recurring_ical_events.CalendarQuery(standard)
             found: list[icalendar.cal.Component] = list(query.between(start, end))
         notes.extend(_warning_note(w.message) for w in caught)
+    except FeedError:
+        raise
     except recurring_ical_events.BadRuleStringFormat:
         raise FeedError(
             email,

@@ -72,19 +72,50 @@ def to_utc(value: dt.date | dt.datetime, member_zone: dt.tzinfo) -> dt.datetime:
 
 def _wall_to_utc(wall: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """The UTC instant of the naive local time ``wall`` in ``zone``, per RFC 5545 §3.3.5."""
-    if zone is UTC or isinstance(zone, dt.timezone):
+    if isinstance(zone, dt.timezone):
         return wall.replace(tzinfo=zone).astimezone(UTC)
+    if isinstance(zone, ZoneInfo):
+        # PEP 495's fold=0 is RFC 5545's answer: in a gap the offset before it, in a repeat the
+        # first reading.
+        return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    # Other zones are the dateutil ones icalendar builds from a VTIMEZONE. Their ``fromutc`` is
+    # wrong for some changes (a two-hour fall-back, say) and their ``utcoffset`` answers a gap
+    # time with the offset after it, so only ``utcoffset`` outside gaps is trusted here.
     day = dt.timedelta(days=1)
     before = _offset(wall - day, zone)
     after = _offset(wall + day, zone)
-    valid = []
-    for offset in dict.fromkeys((before, after)):
-        instant = (wall - offset).replace(tzinfo=UTC)
-        if instant.astimezone(zone).replace(tzinfo=None, fold=0) == wall:
-            valid.append(instant)
-    if valid:
-        return min(valid)  # a repeated time: the first occurrence
-    return (wall - before).replace(tzinfo=UTC)  # a gap: the offset before it
+    if before == after:
+        return (wall - before).replace(tzinfo=UTC)
+    if after < before:
+        # Clocks go back: never a gap, maybe a repeat; fold=0 and fold=1 are its two readings.
+        offsets = {_offset(wall.replace(fold=fold), zone) for fold in (0, 1)}
+        return min((wall - o).replace(tzinfo=UTC) for o in offsets)
+    gap_start, gap_end = _gap(wall - day, wall + day, zone, before, after)
+    if gap_start <= wall < gap_end:
+        return (wall - before).replace(tzinfo=UTC)
+    return (wall - _offset(wall, zone)).replace(tzinfo=UTC)
+
+
+def _gap(
+    low: dt.datetime, high: dt.datetime, zone: dt.tzinfo, before: dt.timedelta, after: dt.timedelta
+) -> tuple[dt.datetime, dt.datetime]:
+    """The local times that do not exist when clocks go forward between ``low`` and ``high``.
+
+    Bisects for where ``utcoffset`` switches to ``after``; a zone that follows PEP 495 answers a
+    gap time by its fold (so the gap ends at the switch), one that does not answers it with the
+    offset after (so the gap starts at the switch).
+    """
+    while high - low > dt.timedelta(microseconds=1):
+        middle = low + (high - low) // 2
+        if _offset(middle, zone) == after:
+            high = middle
+        else:
+            low = middle
+    width = after - before
+    probe = high - width // 2
+    if _offset(probe.replace(fold=0), zone) != _offset(probe.replace(fold=1), zone):
+        return high - width, high
+    return high, high + width
 
 
 def _offset(wall: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
