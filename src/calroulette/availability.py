@@ -10,6 +10,20 @@ The rules (member M, week W = [Monday 00:00, next Monday 00:00) in the community
 
 Parsing is icalendar's and recurrence expansion is recurring-ical-events'; this module only adds
 the rules on top and the conversion of every value to UTC at one edge (:func:`timeutil.to_utc`).
+
+Decisions, each with a fixture or test (fixtures/calendars/, tests/test_availability.py):
+
+- Keyword: a whole word, case-insensitive; a word character may not touch it on either side, so
+  "free-time" and "I'm free!" match, "Freelance", "carefree" and "free_time" do not.
+- All-day (DATE) events cover the member's local day(s); floating times are read in the member's
+  zone, unless the feed declares its own zone with X-WR-TIMEZONE (then that zone: see
+  :func:`_apply_x_wr_timezone`).
+- Never guess silently: an unknown TZID in an event that reaches the week, an unknown
+  X-WR-TIMEZONE, a malformed VEVENT or VTIMEZONE anywhere, an event ending before it starts: each
+  is a one-line :class:`FeedError` for that member only. What cannot change free time (a broken
+  VALARM, an event with no DTSTART) is ignored and noted in :attr:`FreeTime.warnings`.
+- Each feed is read with its own VTIMEZONE definitions (icalendar would share them by TZID
+  across feeds); IANA TZIDs always mean the IANA zone.
 """
 
 from __future__ import annotations
