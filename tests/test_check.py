@@ -215,3 +215,15 @@ def test_in_a_pipe_there_is_no_colour_and_no_progress_bar(
     assert "fetching calendars" not in proc.stderr
     assert "ERROR bob@example.org: HTTP 404" in proc.stdout  # results on stdout
     assert "WARNING calroulette.feeds: bob@example.org: calendar: HTTP 404" in proc.stderr  # log
+
+
+def test_quiet_keeps_warnings_out_of_the_log_but_not_the_results(
+    tmp_path: Path, httpserver: HTTPServer, now_env: str
+) -> None:
+    config = write_config(tmp_path, {"bob": serve(httpserver, "/bob.ics", "", status=404)})
+    loud = runner.invoke(app, ["check", "-c", str(config)])
+    quiet = runner.invoke(app, ["-q", "check", "-c", str(config)])
+    assert "WARNING calroulette.feeds: bob@example.org: calendar: HTTP 404" in loud.stderr
+    assert quiet.stderr == ""
+    assert quiet.exit_code == 1
+    assert "ERROR bob@example.org: HTTP 404" in quiet.stdout
