@@ -232,3 +232,24 @@ def test_invalid_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "timezon: unknown key (did you mean 'timezone'?)" in proc.stderr
+
+
+def test_human_hours_count_real_time_on_a_dst_night(tmp_path: Path, now_env: str) -> None:
+    # fastmail_iana_tzid_no_vtimezone_dst_us_fold: on Sun 1 Nov (Chicago falls back at 02:00)
+    # free 01:30 CDT – 02:30 CST is two real hours (06:30Z–08:30Z) though the clock shows one,
+    # plus 15:00–17:00 CST: four hours in all.
+    config = community(
+        tmp_path,
+        (
+            "kim@example.org",
+            str(CALENDARS / "fastmail_iana_tzid_no_vtimezone_dst_us_fold.ics"),
+            "America/Chicago",
+        ),
+    )
+    result = runner.invoke(app, ["slots", "kim@example.org", "-w", "2026-W44", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    rows = re.findall(r"(\w{3} \d\d \w{3})\s*│\s*([\d:–, ]+?)\s*│\s*(\d+)", result.stdout)
+    assert rows == [
+        ("Sat 31 Oct", "15:00–17:00", "2"),
+        ("Sun 01 Nov", "01:30–02:30, 15:00–17:00", "4"),
+    ]
