@@ -3,6 +3,7 @@ aiosmtpd server on loopback with STARTTLS, AUTH and scripted failures."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -143,6 +144,7 @@ class Mailbox:
     victim: int | None = None  # a pid to SIGKILL on cue
     kill_at: tuple[str, int] | None = None  # ("mail"|"data-before"|"data-after", n-th message)
     kills: list[str] = field(default_factory=list)
+    delay: float = 0.0  # seconds to think before answering DATA (a slow server)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _mails: int = 0
 
@@ -169,6 +171,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.tempfail_data > 0:
                 self.tempfail_data -= 1

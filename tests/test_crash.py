@@ -86,13 +86,17 @@ def plan(tmp_path: Path, emails: list[str]) -> Round:
     return round_
 
 
-def send(config: Path, box: Mailbox, cert: Path, kill_at: tuple[str, int] | None) -> int:
-    env = {
+def env_for(cert: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "CALROULETTE_NOW": "2026-11-24T12:00:00Z",
         "CALROULETTE_SMTP_PASSWORD": PASSWORD,
         "SSL_CERT_FILE": str(cert),  # the production default context, trusting the test cert
     }
+
+
+def send(config: Path, box: Mailbox, cert: Path, kill_at: tuple[str, int] | None) -> int:
+    env = env_for(cert)
     box.kill_at = kill_at
     proc = subprocess.Popen(
         [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)],
@@ -147,3 +151,21 @@ def test_kill_9_at_any_point_of_sending_delivers_each_invitation_once(tmp_path: 
     rows = ledger.rows(conn, week=str(WEEK))
     assert len(rows) == 40 and {r.status for r in rows} == {ledger.Status.SENT}
     conn.close()
+
+
+@pytest.mark.slow
+def test_two_senders_at_once_send_each_invitation_once(tmp_path: Path) -> None:
+    """An overlapping cron job: two `send` processes start together on a slow server."""
+    cert, key = make_cert(tmp_path)
+    with smtp_server(cert, key, mailbox=Mailbox(delay=0.02)) as (port, box):
+        config, emails = write_community(tmp_path, port)
+        plan(tmp_path, emails)
+        command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
+        procs = [
+            subprocess.Popen(command, env=env_for(cert), stderr=subprocess.PIPE) for _ in range(2)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err.decode()
+    assert len(box.received) == 40
+    assert sorted(r.rcpt_tos[0] for r in box.received) == sorted(emails)

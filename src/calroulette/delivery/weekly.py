@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from calroulette import availability, feeds, rounds
 from calroulette.availability import FreeTime
@@ -47,7 +49,32 @@ class Sending:
     sleep: Callable[[float], None] = time.sleep
 
 
+@contextmanager
+def _one_sender(database: Path) -> Iterator[None]:
+    """Hold an exclusive lock next to the database while sending: two runs at once (an overlapping
+    cron job, a hand-run `send`) would otherwise both send the same pending rows. The second one
+    waits, then finds nothing pending. (POSIX ``flock``; released by the OS if the process dies.)"""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; run one sender at a time
+        yield
+        return
+    with Path(f"{database}.send-lock").open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _drain(
+    store: Store, community: Community, week: IsoWeek, now: dt.datetime, how: Sending
+) -> Report:
+    with _one_sender(store.path):
+        return _drain_locked(store, community, week, now, how)
+
+
+def _drain_locked(
     store: Store, community: Community, week: IsoWeek, now: dt.datetime, how: Sending
 ) -> Report:
     pending = ledger.rows(store.conn, week=str(week), status=ledger.Status.PENDING)
