@@ -244,6 +244,20 @@ def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path, httpserver: HTT
     assert len(httpserver.log) == 2
 
 
+def test_retries_stop_at_the_deadline_whatever_retry_after_asks(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/x.ics").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "30"}
+    )
+    limits = FetchLimits(retries=10, deadline=1.0, max_retry_after=60)
+    started = time.monotonic()
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/x.ics"), limits=limits))
+    assert time.monotonic() - started < 2.5  # not 10 × 30 s
+    assert error.http_status == 503
+    assert 2 <= len(httpserver.log) <= 3  # the first try, one wait cut to 1 s, then gave up
+
+
 def test_user_agent_names_calroulette_and_its_version(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:

@@ -3,9 +3,9 @@
 One shared :class:`requests.Session` (its connection pool sized to ``fetch_concurrency``) and a
 thread pool fetch the feeds concurrently. Retries are urllib3's :class:`~urllib3.util.Retry` on
 the session's adapter (timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
-other 4xx). Everything requests cannot do by itself is here: a total deadline and a size cap
-enforced while the body streams, conditional requests from the validators in the cache, and the
-fall-back to the last good copy.
+other 4xx), bounded in time by the feed's deadline (:mod:`.retry`). Everything requests cannot do
+by itself is here: the deadline and a size cap enforced while the body streams, conditional
+requests from the validators in the cache, and the fall-back to the last good copy.
 
 A failure is a :class:`FetchError` value for that member; it never stops the others. Messages
 show addresses only through :func:`redact_url`, never requests' own text (it holds the full URL).
@@ -36,7 +36,6 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.util import Retry
 
 from calroulette import __version__
 from calroulette.config import Community, Member
@@ -46,6 +45,7 @@ from calroulette.redact import SECRETS, is_url, redact_url
 
 from . import hints
 from .cache import CachedFeed, FeedCache
+from .retry import DeadlineRetry
 
 log = logging.getLogger("calroulette.feeds")
 
@@ -60,7 +60,7 @@ class FetchLimits:
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # between two bytes
-    deadline: float = 90.0  # the whole body, retries excluded
+    deadline: float = 90.0  # for the body once it starts, and for retries after a failure
     max_bytes: int = MAX_BYTES
     max_redirects: int = 5
     retries: int = 3
@@ -171,7 +171,8 @@ def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
     session.headers["User-Agent"] = f"calroulette/{__version__}"
     session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
     session.max_redirects = limits.max_redirects
-    retry = Retry(
+    retry = DeadlineRetry(
+        budget=limits.deadline,
         total=limits.retries,
         connect=limits.retries,
         read=limits.retries,
