@@ -165,6 +165,10 @@ def test_stale_cache_is_a_warning_naming_the_failure(
     assert code == 1
     assert "WARN  ada@example.org: 3.0 free hours in 2026-W49, 1 availability event; " in out
     assert "stale copy from 3 days ago used: HTTP 404 from" in out
+    assert out.rstrip().endswith(
+        "(use the secret iCal address; it may have been reset, so copy it again; "
+        "the copy is used for up to 14 days)"
+    )
 
 
 def test_members_toml_readable_by_others_is_a_warning(

@@ -20,6 +20,7 @@ from .availability import FreeTime
 from .config import Community, Member
 from .errors import FeedError
 from .feedformat import looks_free_busy_only
+from .feeds import hints
 from .intervals import total
 from .redact import is_url
 from .timeutil import IsoWeek
@@ -167,7 +168,8 @@ def _verdict(
             return row(
                 Level.WARN,
                 "no availability events: the feed is free/busy only (every title 'Busy')",
-                fix="share the calendar with full details, or use a dedicated calendar",
+                fix=hints.address_hint(member.calendar)
+                or "share the calendar with full details, or use a dedicated calendar",
                 kind="free-busy-only",
             )
         return row(
@@ -186,10 +188,12 @@ def _verdict(
     n = free.availability_events
     summary = f"{hours:.1f} free hours in {free.week}, {n} availability event{'s' * (n != 1)}"
     if feed.stale:
+        what, fix = _split_fix(feed.problem or "the fetch failed")
+        limit = f"the copy is used for up to {community.stale_days} days"
         return row(
             Level.WARN,
-            f"{summary}; stale copy from {_age(age)} ago used: {feed.problem}",
-            fix=f"fix the feed within {community.stale_days} days of its last good copy",
+            f"{summary}; stale copy from {_age(age)} ago used: {what}",
+            fix=f"{fix}; {limit}" if fix else limit,
             kind="stale",
         )
     return row(
@@ -205,8 +209,7 @@ def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None)
     if isinstance(error, feeds.FetchError):
         what, fix, kind = error.what, error.fix, str(error.kind)
     else:
-        match = _TRAILING_FIX.match(error.message)
-        what, fix = (match["what"], match["fix"]) if match else (error.message, "")
+        what, fix = _split_fix(error.message)
         kind = "timezone" if error.stage == "timezone" else "parse"
     return MemberHealth(
         member=member.email,
@@ -218,6 +221,12 @@ def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None)
         source=feed.source if feed else "",
         feed_status=str(feed.status) if feed else None,
     )
+
+
+def _split_fix(message: str) -> tuple[str, str]:
+    """``"HTTP 404 from … (use the secret address)"`` → what happened, and the fix."""
+    match = _TRAILING_FIX.match(message)
+    return (match["what"], match["fix"]) if match else (message, "")
 
 
 def _freshness(feed: feeds.Feed, age: dt.timedelta) -> str:
