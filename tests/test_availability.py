@@ -383,3 +383,21 @@ def test_an_unknown_x_wr_timezone_is_one_line() -> None:
     result = member_free_time(body, ada, WEEK, _community(ada))
     assert isinstance(result, FeedError)
     assert "unknown time zone 'Mars/Olympus' in X-WR-TIMEZONE" in str(result)
+
+
+def test_an_override_without_its_series_keeps_its_own_rdates() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:lotus\n"
+        b"DTSTAMP:20261120T000000Z\nRECURRENCE-ID;RANGE=THISANDFUTURE:20261130T100000Z\n"
+        b"DTSTART:20261130T100000Z\nDTEND:20261130T103000Z\n"
+        b"RDATE;VALUE=PERIOD:20261130T100000Z/20261130T103000Z,20261202T100000Z/PT30M\n"
+        b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime)
+    assert [(f"{a:%d %H:%M}", f"{b:%d %H:%M}") for a, b in result.free] == [
+        ("30 10:00", "30 10:30"),
+        ("02 10:00", "02 10:30"),
+    ]
+    assert any("'lotus' changes a series that is not in the feed" in w for w in result.warnings)

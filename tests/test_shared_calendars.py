@@ -252,6 +252,56 @@ KNOWN = [
         "so its unresolvable display-name TZID never matters",
     ),
     (
+        "nodeical/biweekly-exdate-until.ics",
+        "2017-W27",
+        "UTC",
+        "comma",
+        [["2017-07-03T14:00Z", "2017-07-04T00:00Z"]],
+        "biweekly (WKST=SU) Mon/Thu 09:00–19:00 US/Central (CDT) from Thu 16 Feb: the weeks from "
+        "Sun 2 Jul are on; Thu 6 Jul is in the folded EXDATE list",
+    ),
+    (
+        "nodeical/biweekly-exdate-until.ics",
+        "2017-W29",
+        "UTC",
+        "comma",
+        [],
+        "Mon 17 and Thu 20 Jul are both EXDATEs",
+    ),
+    (
+        "nodeical/biweekly-exdate-until.ics",
+        "2017-W31",
+        "UTC",
+        "comma",
+        [["2017-07-31T14:00Z", "2017-08-01T00:00Z"]],
+        "Mon 31 Jul stays; Thu 3 Aug is the EXDATE on the folded continuation line",
+    ),
+    (
+        "nodeical/biweekly-exdate-until.ics",
+        "2017-W33",
+        "UTC",
+        "comma",
+        [],
+        "Mon 14 Aug 09:00 CDT = 14:00Z is after UNTIL=20170814T045959Z",
+    ),
+    (
+        "icalendar/issue_156_RDATE_with_PERIOD_TZID_khal_2.ics",
+        "2021-W49",
+        "UTC",
+        "omitted",
+        [["2021-12-06T15:00Z", "2021-12-06T15:30Z"]],
+        "a Lotus Notes series sent as an orphan RECURRENCE-ID;RANGE=THISANDFUTURE with RDATE "
+        "periods in its own 'Western/Central Europe' VTIMEZONE (CET in December): 16:00 = 15:00Z",
+    ),
+    (
+        "icalendar/issue_156_RDATE_with_PERIOD_TZID_khal_2.ics",
+        "2022-W06",
+        "UTC",
+        "omitted",
+        [["2022-02-07T15:00Z", "2022-02-07T15:30Z"]],
+        "the last RDATE period, on the folded continuation line",
+    ),
+    (
         "icalendar/issue_313_globally_unique_tzid.ics",
         "2020-W17",
         "UTC",
@@ -304,3 +354,9 @@ def test_a_custom_two_hour_fall_back_is_read_per_rfc_5545() -> None:
         "2024-05-04T22:00:01+00:00",  # 5 May 08:00:01, after the repeat: +10:00
         "2024-05-04T19:00:01+00:00",  # 5 May 07:00:01, repeated: the first, +12:00
     ]
+
+
+def test_an_orphan_series_is_read_with_a_note() -> None:
+    result = run("icalendar/issue_156_RDATE_with_PERIOD_TZID_khal_2.ics", "2021-W44", keyword="x")
+    assert isinstance(result, FreeTime)
+    assert any("series that is not in the feed" in w for w in result.warnings), result.warnings

@@ -115,6 +115,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
     ]
     found.extend(_check_components(calendar, member))
+    found.extend(_adopt_orphans(calendar))
     _use_own_zones(calendar)
     if notes is not None:
         notes.extend(found)
@@ -197,6 +198,33 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
             # recurring-ical-events would silently swap the two: a guess about a typo.
             raise FeedError(
                 member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
+            )
+    return notes
+
+
+def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
+    """An override (RECURRENCE-ID) of a series the feed does not hold, with its own RRULE or
+    RDATE, is read as a series of its own, with a note.
+
+    Lotus Notes exports a meeting series this way (RECURRENCE-ID;RANGE=THISANDFUTURE plus the
+    remaining dates as RDATE); as an override, recurring-ical-events would keep only its first
+    occurrence and silently drop the rest. An orphan without RRULE/RDATE is one event anyway.
+    """
+    events = list(calendar.walk("VEVENT"))
+    masters = {str(e.get("UID", "")) for e in events if "RECURRENCE-ID" not in e}
+    orphans: dict[str, list[icalendar.cal.Component]] = {}
+    for event in events:
+        uid = str(event.get("UID", ""))
+        if "RECURRENCE-ID" in event and uid not in masters:
+            orphans.setdefault(uid, []).append(event)
+    notes = []
+    for group in orphans.values():
+        event = group[0]
+        if len(group) == 1 and ("RRULE" in event or "RDATE" in event):
+            del event["RECURRENCE-ID"]
+            notes.append(
+                f"{_describe(event)} changes a series that is not in the feed; "
+                "its dates are read as a series of their own"
             )
     return notes
 
