@@ -129,8 +129,12 @@ class Received:
     data: bytes
     tls: bool
     user: str | None
+    mail_options: list[str] = field(default_factory=list)
 
     def message(self) -> EmailMessage:
+        if not self.data.isascii():  # SMTPUTF8: raw UTF-8 headers, which BytesParser would escape
+            text = self.data.decode("utf-8")
+            return email.message_from_string(text, policy=email.policy.default)  # type: ignore[return-value]
         return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
 
 
@@ -187,6 +191,7 @@ class Mailbox:
                     bytes(envelope.original_content or envelope.content),
                     server.transport.get_extra_info("ssl_object") is not None,
                     session.auth_data.login.decode() if session.auth_data else None,
+                    list(envelope.mail_options),
                 )
             )
             self._kill("data-after", n)

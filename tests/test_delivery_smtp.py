@@ -276,3 +276,38 @@ def test_a_server_that_never_answers_times_out_and_stays_pending(tmp_path: Path)
     assert report.stopped is not None and "timed out" in report.stopped
     assert waits == [0.1]
     assert report.exit_code == EXIT_PENDING and len(report.pending) == 3
+
+
+def test_international_addresses_use_idna_domains_and_smtputf8(
+    tmp_path: Path, cert: tuple[Path, Path]
+) -> None:
+    people = [
+        ("Ada Lovelace", "ada@bücher.example", "Europe/London", None),
+        ("Zoë Ødegård", "zoë@exämple.org", "Asia/Kolkata", None),
+    ]
+    meeting = Meeting(
+        "intl@test",
+        ("ada@bücher.example", "zoë@exämple.org"),
+        START,
+        START + dt.timedelta(minutes=30),
+    )
+    with smtp_server(*cert) as (port, box):
+        community = make_community(
+            tmp_path,
+            people,
+            method="smtp",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_username=USER,
+            rate_limit_per_minute=100_000,
+        )
+        report = send(community, cert[0], Round(WEEK, 1, (meeting,), ()))
+        assert report.exit_code == 0, report
+        assert sorted(r.rcpt_tos[0] for r in box.received) == [
+            "ada@xn--bcher-kva.example",  # bücher → xn--bcher-kva: the textbook IDNA example
+            "zoë@xn--exmple-cua.org",
+        ]
+        assert all("SMTPUTF8" in r.mail_options for r in box.received)  # Zoë is in every Reply-To
+        zoe = next(r for r in box.received if r.rcpt_tos[0].startswith("zo")).message()
+        assert zoe["To"].addresses[0].addr_spec == "zoë@xn--exmple-cua.org"
+        assert zoe["To"].addresses[0].display_name == "Zoë Ødegård"

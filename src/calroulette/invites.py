@@ -30,6 +30,7 @@ Pure: no network, no clock (``now`` comes in), no files. What goes out:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -152,8 +153,38 @@ def _organizer(community: Community) -> Address:
 
 
 def _address(name: str, email: str) -> Address:
-    local, _, domain = email.partition("@")
+    """An address with an internationalised domain in its ASCII (IDNA) form, which every server
+    accepts; a non-ASCII local part stays as it is and needs SMTPUTF8 (see :func:`wire_bytes`)."""
+    local, _, domain = ascii_domain(email).partition("@")
     return Address(display_name=name, username=local, domain=domain)
+
+
+def ascii_domain(email: str) -> str:
+    """``zoë@exämple.org`` → ``zoë@xn--exmple-cua.org``: the domain in IDNA form.
+
+    >>> ascii_domain("ada@bücher.example")
+    'ada@xn--bcher-kva.example'
+    """
+    local, _, domain = email.partition("@")
+    if not domain.isascii():
+        with contextlib.suppress(UnicodeError):  # left as written: the server will refuse it
+            domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
+
+
+def needs_smtputf8(msg: EmailMessage) -> bool:
+    """True when an address has a non-ASCII local part (RFC 6531: only SMTPUTF8 can carry it)."""
+    return any(
+        not a.username.isascii()
+        for header in ("From", "To", "Reply-To")
+        for a in getattr(msg[header], "addresses", ())
+    )
+
+
+def wire_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent: 7-bit headers (RFC 2047 for names), or raw UTF-8 headers when an
+    address needs SMTPUTF8 (RFC 2047 is not allowed inside an address)."""
+    return msg.as_bytes(policy=policy.SMTPUTF8 if needs_smtputf8(msg) else policy.SMTP)
 
 
 def _person(community: Community, email: str) -> _Person:
@@ -426,7 +457,7 @@ def meeting_emails(
     for recipient in meeting.members:
         key = DeliveryKey(meeting.uid, recipient, Channel.EMAIL, kind, sequence)
         msg = invitation_email(meeting, community, recipient, link=link, ics=ics, key=key, now=now)
-        out.append(Outgoing(key, msg.as_bytes(policy=policy.SMTP), ics, str(msg["Message-ID"])))
+        out.append(Outgoing(key, wire_bytes(msg), ics, str(msg["Message-ID"])))
     return out
 
 
@@ -457,9 +488,7 @@ def round_emails(
                 unmatched_uid(round_.week), left_out.member, Channel.EMAIL, Kind.UNMATCHED, 0
             )
             msg = unmatched_email(left_out, community, round_.week, key=key, now=now)
-            out.append(
-                Outgoing(key, msg.as_bytes(policy=policy.SMTP), None, str(msg["Message-ID"]))
-            )
+            out.append(Outgoing(key, wire_bytes(msg), None, str(msg["Message-ID"])))
     return out
 
 

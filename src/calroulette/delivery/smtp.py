@@ -27,6 +27,7 @@ import socket
 import ssl
 
 from calroulette.config import Delivery, SmtpSecurity
+from calroulette.invites import ascii_domain
 from calroulette.redact import SECRETS
 
 from .ledger import Row
@@ -145,10 +146,15 @@ class SmtpTransport:
         if self._smtp is None:
             self._smtp = self._connect()
         recipient = row.key.recipient
+        rcpt, sender = ascii_domain(recipient), ascii_domain(self.envelope_from)
+        # an address with a non-ASCII local part, in the envelope or in the headers (which are then
+        # raw UTF-8: invites.wire_bytes), can only travel with SMTPUTF8 (RFC 6531)
+        utf8 = not (rcpt + sender).isascii() or not row.payload.isascii()
+        options = ["SMTPUTF8"] if utf8 else []
         try:
-            self._smtp.sendmail(self.envelope_from, [recipient], row.payload)
+            self._smtp.sendmail(sender, [rcpt], row.payload, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
-            code, _ = exc.recipients.get(recipient, (550, b""))
+            code, _ = exc.recipients.get(rcpt, (550, b""))
             raise _response_error(code, "recipient", recipient) from None
         except smtplib.SMTPSenderRefused as exc:
             self.close()
@@ -157,6 +163,11 @@ class SmtpTransport:
                 "the relay must allow the organizer address)",
                 transient=exc.smtp_code < 500,
                 down=exc.smtp_code >= 500,
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SendError(
+                f"{recipient}: smtp: {self.where} cannot carry a non-ASCII address (no SMTPUTF8)",
+                transient=False,
             ) from None
         except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
             if exc.smtp_code == 421:  # the server is closing the connection
