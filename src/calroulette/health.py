@@ -8,7 +8,6 @@ row. ``calroulette check`` only renders the rows; a cron job or a web page could
 from __future__ import annotations
 
 import datetime as dt
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,7 +187,7 @@ def _verdict(
     n = free.availability_events
     summary = f"{hours:.1f} free hours in {free.week}, {n} availability event{'s' * (n != 1)}"
     if feed.stale:
-        what, fix = _split_fix(feed.problem or "the fetch failed")
+        what, fix = hints.split_fix(feed.problem or "the fetch failed")
         limit = f"the copy is used for up to {community.stale_days} days"
         return row(
             Level.WARN,
@@ -202,14 +201,11 @@ def _verdict(
     )
 
 
-_TRAILING_FIX = re.compile(r"^(?P<what>.*?)\s*\((?P<fix>[^()]*)\)\s*$")
-
-
 def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None) -> MemberHealth:
     if isinstance(error, feeds.FetchError):
         what, fix, kind = error.what, error.fix, str(error.kind)
     else:
-        what, fix = _split_fix(error.message)
+        what, fix = hints.split_fix(error.message)
         kind = "timezone" if error.stage == "timezone" else "parse"
     return MemberHealth(
         member=member.email,
@@ -221,12 +217,6 @@ def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None)
         source=feed.source if feed else "",
         feed_status=str(feed.status) if feed else None,
     )
-
-
-def _split_fix(message: str) -> tuple[str, str]:
-    """``"HTTP 404 from … (use the secret address)"`` → what happened, and the fix."""
-    match = _TRAILING_FIX.match(message)
-    return (match["what"], match["fix"]) if match else (message, "")
 
 
 def _freshness(feed: feeds.Feed, age: dt.timedelta) -> str:

@@ -369,7 +369,8 @@ class _Fetcher:
             try:
                 self.validate(body, email)
             except FeedError as error:
-                return FetchError(email, error.message, "", kind=ErrorKind.PARSE)
+                what, fix = hints.split_fix(error.message)
+                return FetchError(email, what, fix, kind=ErrorKind.PARSE)
         self.cache.store(
             source, body, etag=etag, last_modified=last_modified, confirmed_at=self.now
         )

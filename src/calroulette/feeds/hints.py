@@ -28,6 +28,21 @@ OUTLOOK_HTML = "this is Outlook's HTML link: use the ICS link (the address endin
 CALDAV_EXPORT = "this looks like a CalDAV collection: add ?export to the address"
 
 
+_TRAILING_FIX = re.compile(r"^(?P<what>.*?)\s*\((?P<fix>[^()]*)\)\s*$")
+
+
+def split_fix(message: str) -> tuple[str, str]:
+    """A message in the house shape, split into what happened and the fix in its last brackets.
+
+    >>> split_fix("HTTP 404 from https://h/…/basic.ics (use the secret iCal address)")
+    ('HTTP 404 from https://h/…/basic.ics', 'use the secret iCal address')
+    >>> split_fix("an event ends before it starts; fix its end time")
+    ('an event ends before it starts; fix its end time', '')
+    """
+    found = _TRAILING_FIX.match(message)
+    return (found["what"], found["fix"]) if found else (message, "")
+
+
 def address_hint(url: str) -> str | None:
     """A fix that follows from the address alone, whatever the server answered."""
     parts = urlsplit(url)
