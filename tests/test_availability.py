@@ -401,3 +401,21 @@ def test_an_override_without_its_series_keeps_its_own_rdates() -> None:
         ("02 10:00", "02 10:30"),
     ]
     assert any("'lotus' changes a series that is not in the feed" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("tzid", "ok"), [("Europe/Berlin", False), ('"Europe/Berlin"', False), ("UTC", True)]
+)
+def test_a_zoned_time_ending_in_z_is_ambiguous_unless_the_zone_is_utc(tzid: str, ok: bool) -> None:
+    body = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:z\nDTSTAMP:20261120T000000Z\n"
+        f"DTSTART;TZID={tzid}:20261201T100000Z\nDTEND;TZID={tzid}:20261201T110000Z\n"
+        "SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
+    ).encode()
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    if ok:
+        assert isinstance(result, FreeTime) and len(result.free) == 1
+    else:
+        assert isinstance(result, FeedError)
+        assert "DTSTART has both a TZID and a UTC 'Z'" in str(result)

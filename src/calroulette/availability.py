@@ -19,9 +19,11 @@ Decisions, each with a fixture or test (fixtures/calendars/, tests/test_availabi
   zone, unless the feed declares its own zone with X-WR-TIMEZONE (then that zone: see
   :func:`_apply_x_wr_timezone`).
 - Never guess silently: an unknown TZID in an event that reaches the week, an unknown
-  X-WR-TIMEZONE, a malformed VEVENT or VTIMEZONE anywhere, an event ending before it starts: each
-  is a one-line :class:`FeedError` for that member only. What cannot change free time (a broken
-  VALARM, an event with no DTSTART) is ignored and noted in :attr:`FreeTime.warnings`.
+  X-WR-TIMEZONE, a malformed VEVENT or VTIMEZONE anywhere, an event ending before it starts, a
+  zoned time that also ends in Z: each is a one-line :class:`FeedError` for that member only.
+  What cannot change free time (a broken VALARM, an event with no DTSTART) is ignored and noted
+  in :attr:`FreeTime.warnings`; so is an override whose series is not in the feed, read as a
+  series of its own.
 - Each feed is read with its own VTIMEZONE definitions (icalendar would share them by TZID
   across feeds); IANA TZIDs always mean the IANA zone.
 """
@@ -115,6 +117,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
     ]
     found.extend(_check_components(calendar, member))
+    _check_tzid_with_z(text, member)
     found.extend(_adopt_orphans(calendar))
     _use_own_zones(calendar)
     if notes is not None:
@@ -200,6 +203,30 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
                 member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
             )
     return notes
+
+
+# A zoned time that also ends in Z (UTC): RFC 5545 forbids the TZID there, and icalendar reads
+# it in the TZID's zone while others read UTC; the two differ by the zone's offset (unless the
+# TZID is itself UTC).
+_TZID_AND_Z = re.compile(
+    rb"^(DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^:\r\n]*;TZID=\"?([^;:\"\r\n]*)\"?"
+    rb"[^:\r\n]*:[^\r\n]*\d{8}T\d{6}Z",
+    re.IGNORECASE | re.MULTILINE,
+)
+_UTC_NAMES = {b"utc", b"etc/utc", b"gmt", b"etc/gmt", b"z", b"zulu", b"universal"}
+
+
+def _check_tzid_with_z(text: bytes, member: str) -> None:
+    for match in _TZID_AND_Z.finditer(text):
+        if match.group(2).strip().lower() in _UTC_NAMES:
+            continue
+        name = match.group(1).decode("ascii").upper()
+        raise FeedError(
+            member,
+            "calendar",
+            f"an event's {name} has both a TZID and a UTC 'Z', so its time is ambiguous "
+            "(fix or re-create that event)",
+        )
 
 
 def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
