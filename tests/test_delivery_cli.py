@@ -148,3 +148,29 @@ def test_reschedule_refuses_a_time_a_member_is_not_free(config: Path, now_env: s
     assert "not free at" in err
     folder = config.parent / "outbox" / "2026-W49"
     assert not list(folder.glob("*.request-1.*"))
+
+
+def test_changes_before_sending_notify_nobody_and_send_uses_them(
+    config: Path, now_env: str
+) -> None:
+    code, out, _ = cli("match", "--json", "-c", str(config))
+    planned = json.loads(out)
+    dropped, moved = (
+        planned["meetings"][0],
+        next(m for m in planned["meetings"][1:] if m["alternatives"]),
+    )
+    code, _, err = cli("cancel", dropped["uid"], "-c", str(config))
+    assert code == 0 and "nobody is notified" in err
+    new_start = moved["alternatives"][0][0]
+    code, _, err = cli("reschedule", moved["uid"], "--to", new_start, "-c", str(config))
+    assert code == 0 and "before the round was sent" in err
+    folder = config.parent / "outbox" / "2026-W49"
+    assert not folder.exists()
+
+    code, out, err = cli("send", "-c", str(config))
+    assert code == 0, err
+    assert "6 delivered" in out
+    assert not list(folder.glob(f"{dropped['uid']}*"))
+    method, event = event_of(next(folder.glob(f"{moved['uid']}.request-0.ics")))
+    assert method == "REQUEST" and event["SEQUENCE"] == 0
+    assert event.decoded("DTSTART") == parse_utc(new_start)

@@ -156,6 +156,11 @@ def _choose(
     raise UsageError(f"{key}: several meetings ({weeks}); add --week or give the meeting's UID")
 
 
+def _sent(store: Store, week: IsoWeek) -> bool:
+    stored = store.load_round(week)
+    return stored is not None and stored.status is RoundStatus.SENT
+
+
 def cancel_meeting(
     community: Community,
     key: str,
@@ -171,6 +176,10 @@ def cancel_meeting(
         recorded, note = 0, ""
         if status == "cancelled":
             note = f"{meeting.uid}: already cancelled; finishing what is pending"
+        elif not _sent(store, meeting_week):
+            # nobody has the invitation yet: drop the meeting; `send` will not invite them
+            store.change_meeting(meeting.uid, sequence=sequence, cancelled=True)
+            note = f"{meeting.uid}: cancelled before the round was sent; nobody is notified"
         else:
             new = sequence + 1
             outgoing = render_change(
@@ -216,6 +225,11 @@ def reschedule_meeting(
         raise UsageError(f"--to: {start:%Y-%m-%dT%H:%MZ} is in the past")
     _check_free(community, moved, now, free)
     with open_store(community.database) as store:
+        if not _sent(store, meeting_week):
+            # not sent yet: the first invitation will carry the new time (SEQUENCE stays 0)
+            store.change_meeting(meeting.uid, sequence=sequence, start=start, end=end)
+            note = f"{meeting.uid}: moved before the round was sent; `send` will invite for it"
+            return Outcome(meeting_week, Report(), 0, note, meeting=moved)
         new = sequence + 1
         outgoing = render_change(
             moved, community, meeting_week, kind=Kind.REQUEST, sequence=new, now=now
