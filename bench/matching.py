@@ -293,7 +293,8 @@ def machine() -> str:
         pass
     return (
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
+        f"{platform.system()}; load average {os.getloadavg()[0]:.1f} when it started "
+        "(the machine is shared)"
     )
 
 
@@ -314,6 +315,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    host = machine()
     rows = []
     for n in args.sizes:
         for sparse in (False, True):
@@ -323,7 +325,7 @@ def main() -> None:
     body = "\n".join(
         [
             f"`.venv/bin/python bench/matching.py` on {dt.datetime.now(dt.UTC):%Y-%m-%d}: "
-            f"{machine()}. Week {WEEK}, availability already computed (no feeds), a year "
+            f"{host}. Week {WEEK}, availability already computed (no feeds), a year "
             f"of history (52 rounds), median of {args.runs} runs of `plan_round`.",
             "",
             table(rows, args.runs),

@@ -46,10 +46,24 @@ def augment_to_maximum(
     order = list(roots) if roots is not None else []
     seen = set(order)
     order.extend(v for v in range(n) if v not in seen)
+    free = 0
+    for v in order:
+        if mate[v] == -1:
+            if len(neighbors(v)) == 0:
+                search.removed[v] = True  # isolated: never on a path
+            else:
+                free += 1
     found = 0
     for root in order:
-        if mate[root] == -1 and not search.removed[root] and search.run(root):
+        if free < 2:  # an augmenting path joins two free vertices: none can exist
+            break
+        if mate[root] != -1 or search.removed[root]:
+            continue
+        if search.run(root):
             found += 1
+            free -= 2
+        else:
+            free -= 1  # the frustrated tree's only free vertex is its root
     return found
 
 
@@ -65,6 +79,7 @@ class _Search:
         self.parent = [-1] * n  # for odd vertices: the even vertex that reached them
         self.even = [False] * n  # "used" in the usual formulation: outer vertices
         self.touched: list[int] = []
+        self.members: dict[int, list[int]] = {}  # a blossom's base -> its vertices (when > 1)
 
     def run(self, root: int) -> bool:
         """Search from the free vertex ``root``; augment and return True when a path exists."""
@@ -108,14 +123,20 @@ class _Search:
         in_blossom: set[int] = set()
         self._mark(v, lca, w, in_blossom)
         self._mark(w, lca, v, in_blossom)
-        base, even = self.base, self.even
-        for u in list(self.touched):
-            if base[u] in in_blossom:
+        base, even, members = self.base, self.even, self.members
+        # Only the vertices of the blossoms being merged change base, so walk those (not the whole
+        # tree): in a dense graph one giant blossom absorbs small ones, each merge costs little.
+        merged = members.setdefault(lca, [lca])
+        for b in in_blossom:
+            if b == lca:
+                continue
+            group = members.pop(b, None) or [b]
+            for u in group:
                 base[u] = lca
-                if not even[u]:
-                    even[u] = True
-                    self.touched.append(u)
-                    queue.append(u)
+            merged.extend(group)
+            if not even[b]:  # an odd vertex on the cycle: its own blossom of one until now
+                even[b] = True
+                queue.append(b)
 
     def _lca(self, a: int, b: int) -> int:
         base, mate, parent = self.base, self.mate, self.parent
@@ -157,3 +178,4 @@ class _Search:
             self.parent[u] = -1
             self.even[u] = False
         self.touched.clear()
+        self.members.clear()
