@@ -419,3 +419,18 @@ def test_a_zoned_time_ending_in_z_is_ambiguous_unless_the_zone_is_utc(tzid: str,
     else:
         assert isinstance(result, FeedError)
         assert "DTSTART has both a TZID and a UTC 'Z'" in str(result)
+
+
+def test_a_date_value_with_a_time_is_ambiguous_and_a_date_time_value_is_fine() -> None:
+    def feed(start: str) -> bytes:
+        return (
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:d\n"
+            f"DTSTAMP:20261120T000000Z\nDTSTART;{start}\nDURATION:PT1H\nSUMMARY:free\n"
+            "END:VEVENT\nEND:VCALENDAR\n"
+        ).encode()
+
+    ada = _member()
+    bad = member_free_time(feed("VALUE=DATE:20261201T100000"), ada, WEEK, _community(ada))
+    assert isinstance(bad, FeedError) and "says VALUE=DATE but has a time" in str(bad)
+    good = member_free_time(feed("VALUE=DATE-TIME:20261201T100000Z"), ada, WEEK, _community(ada))
+    assert isinstance(good, FreeTime) and len(good.free) == 1

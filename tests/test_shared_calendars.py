@@ -138,6 +138,8 @@ ERRORS = [
     ("icsparser/issue-343.ics", "2024-W39", "has a line that is not iCalendar"),  # unfolded text
     # DTEND;TZID=Europe/Berlin:20150530T160000Z: Berlin or UTC? Two hours apart; not guessed.
     ("khal/event_dt_mixed_awareness.ics", "2015-W22", "DTEND has both a TZID and a UTC 'Z'"),
+    # DTSTART;VALUE=DATE:20110804T120000: a whole day or noon? Not guessed either.
+    ("nodeical/festival-multiday-rrule.ics", "2011-W31", "says VALUE=DATE but has a time"),
 ]
 
 

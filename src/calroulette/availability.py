@@ -20,7 +20,8 @@ Decisions, each with a fixture or test (fixtures/calendars/, tests/test_availabi
   :func:`_apply_x_wr_timezone`).
 - Never guess silently: an unknown TZID in an event that reaches the week, an unknown
   X-WR-TIMEZONE, a malformed VEVENT or VTIMEZONE anywhere, an event ending before it starts, a
-  zoned time that also ends in Z: each is a one-line :class:`FeedError` for that member only.
+  zoned time that also ends in Z, a VALUE=DATE with a time: each is a one-line
+  :class:`FeedError` for that member only.
   What cannot change free time (a broken VALARM, an event with no DTSTART) is ignored and noted
   in :attr:`FreeTime.warnings`; so is an override whose series is not in the feed, read as a
   series of its own.
@@ -216,7 +217,25 @@ _TZID_AND_Z = re.compile(
 _UTC_NAMES = {b"utc", b"etc/utc", b"gmt", b"etc/gmt", b"z", b"zulu", b"universal"}
 
 
+# VALUE=DATE with a time part: a whole day, or that time? icalendar silently reads the time.
+_DATE_WITH_TIME = re.compile(
+    rb"^(DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^:\r\n]*;VALUE=DATE(?=[;:])[^:\r\n]*:"
+    rb"[^\r\n]*\d{8}T\d",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _check_tzid_with_z(text: bytes, member: str) -> None:
+    """Times whose meaning depends on which half of a contradictory value one believes."""
+    date_with_time = _DATE_WITH_TIME.search(text)
+    if date_with_time:
+        name = date_with_time.group(1).decode("ascii").upper()
+        raise FeedError(
+            member,
+            "calendar",
+            f"an event's {name} says VALUE=DATE but has a time, so it is ambiguous "
+            "(fix or re-create that event)",
+        )
     for match in _TZID_AND_Z.finditer(text):
         if match.group(2).strip().lower() in _UTC_NAMES:
             continue
