@@ -37,7 +37,8 @@ def send(
 
     Each message is recorded before it is sent and marked once it is delivered, so running
     this again sends only what did not go out. Exit code 75 while anything is still pending
-    (run it again later), 1 when a recipient was rejected.
+    (run it again later); 1 when a recipient was rejected or sending needs you (login refused,
+    certificate, webhook missing: those messages stay pending until the next run).
 
     Example: calroulette send --week 2026-W49 --config members.toml
     """

@@ -106,7 +106,11 @@ def deliver(
         transport = transport or open_transport(community)
     except SendError as error:
         pending = ledger.rows(conn, week=str(week), status=ledger.Status.PENDING)
-        return Report(pending=[(r.key, error.message) for r in pending], stopped=error.message)
+        return Report(
+            pending=[(r.key, error.message) for r in pending],
+            stopped=error.message,
+            fatal=not error.transient,
+        )
     return drain(
         conn,
         transport,

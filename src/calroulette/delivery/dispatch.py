@@ -54,9 +54,14 @@ class Report:
     pending: list[tuple[DeliveryKey, str]] = field(default_factory=list)
     failed: list[tuple[DeliveryKey, str]] = field(default_factory=list)  # permanent, this run
     stopped: str | None = None  # why the run stopped early (transport down)
+    fatal: bool = False  # stopped by something retrying cannot fix (login, TLS, no webhook)
 
     @property
     def exit_code(self) -> int:
+        """0 all delivered; 75 pending, try again later; 1 needs the organizer (a rejected
+        recipient, or a stop that retrying cannot fix: the messages stay pending meanwhile)."""
+        if self.fatal:
+            return 1
         if self.pending:
             return EXIT_PENDING
         return 1 if self.failed else 0
@@ -119,6 +124,7 @@ def drain(
                 if not error.transient:
                     report.pending.append((row.key, error.message))
                 report.stopped = error.message
+                report.fatal = not error.transient
                 report.pending += [(r.key, "not attempted") for r in todo[index + 1 :]]
                 break
     finally:

@@ -83,7 +83,11 @@ def _drain_locked(
     try:
         transport = how.transport or open_transport(community)
     except SendError as error:
-        return Report(pending=[(r.key, error.message) for r in pending], stopped=error.message)
+        return Report(
+            pending=[(r.key, error.message) for r in pending],
+            stopped=error.message,
+            fatal=not error.transient,
+        )
     return drain(
         store.conn,
         transport,
