@@ -1,0 +1,300 @@
+"""Feed body → icalendar.Calendar, refusing what cannot be read without guessing.
+
+icalendar does the parsing; this adds the checks and repairs that decide whether its result can
+be trusted (see :func:`parse_calendar` for each decision).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+from icalendar.parser.ical.component import ComponentIcalParser
+
+from calroulette.errors import FeedError
+from calroulette.feedformat import sniff, strip_preamble
+
+TIME_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> icalendar.Calendar:
+    """Parse a feed body; a :class:`FeedError` with a hint when it is not a usable calendar.
+
+    ``body`` is always data, never a file name: it is checked to start with ``BEGIN:VCALENDAR``
+    before icalendar sees it (``Calendar.from_ical`` would read a :class:`~pathlib.Path`).
+
+    Decisions (never guess silently):
+
+    - A malformed VEVENT or VTIMEZONE anywhere in the feed is an error for the member, naming the
+      event and property: it may hide a busy time or a free slot, so no answer is better than a
+      wrong one.
+    - A malformed VALARM, VTODO, VJOURNAL or VFREEBUSY cannot change free time (calroulette never
+      reads them), so it is ignored with a note in ``notes`` (an Outlook reminder written
+      ``TRIGGER:PT-2H`` would otherwise lock a member out for good).
+    - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
+    - icalendar's warnings (e.g. a guessed globally unique TZID) go to ``notes``, never escape.
+    """
+    text = strip_preamble(body)
+    problem = sniff(text)  # shared with feeds, which must not store a non-calendar as good
+    if problem is not None:
+        raise FeedError(member, "calendar", str(problem))
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            calendar = _FeedCalendar.from_ical(text)
+    except UnicodeDecodeError:
+        raise FeedError(
+            member, "calendar", "the feed is not UTF-8 text; re-export the calendar"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - icalendar's messages quote the raw feed; never show them
+        raise FeedError(
+            member,
+            "calendar",
+            f"not valid iCalendar ({type(exc).__name__} in a property value or line); "
+            "re-export the calendar",
+        ) from None
+    if not isinstance(calendar, icalendar.Calendar):
+        raise FeedError(member, "calendar", "not an iCalendar VCALENDAR")
+    found = [
+        warning_note(w.message)
+        for w in caught
+        if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
+    ]
+    found.extend(_check_components(calendar, member))
+    _check_tzid_with_z(text, member)
+    found.extend(_adopt_orphans(calendar))
+    _use_own_zones(calendar)
+    if notes is not None:
+        notes.extend(found)
+    return calendar
+
+
+class _TolerantAlarm(icalendar.Alarm):
+    ignore_exceptions = True
+
+
+class _TolerantTodo(icalendar.Todo):
+    ignore_exceptions = True
+
+
+class _TolerantJournal(icalendar.Journal):
+    ignore_exceptions = True
+
+
+class _TolerantFreeBusy(icalendar.FreeBusy):
+    ignore_exceptions = True
+
+
+_FACTORY = icalendar.ComponentFactory()
+for _cls in (_TolerantAlarm, _TolerantTodo, _TolerantJournal, _TolerantFreeBusy):
+    _FACTORY.add_component_class(_cls)
+
+
+class _FeedParser(ComponentIcalParser):
+    """Also tolerates values that parse but cannot be built (a FREEBUSY period ending before it
+    starts) in the components calroulette never reads."""
+
+    def parse_and_add_property(
+        self, name: str, params: Any, val: str, tzid: Any, line: Any
+    ) -> None:
+        try:
+            super().parse_and_add_property(name, params, val, tzid, line)
+        except (ValueError, TypeError) as exc:
+            component = self.component
+            if component is None or str(component.name).upper() not in _IGNORED:
+                raise
+            component.errors.append((name, type(exc).__name__))
+
+
+class _FeedCalendar(icalendar.Calendar):
+    """icalendar's Calendar, parsing the components calroulette never reads error-tolerantly."""
+
+    _components_factory = _FACTORY
+
+    @classmethod
+    def _get_ical_parser(cls, st: str | bytes) -> ComponentIcalParser:
+        return _FeedParser(st, cls._get_component_factory(), cls.types_factory)
+
+
+_IGNORED = {"VALARM", "VTODO", "VJOURNAL", "VFREEBUSY"}
+
+
+def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
+    """Raise for a malformed VEVENT/VTIMEZONE; drop DTSTART-less events; return notes."""
+    notes: list[str] = []
+    for component in calendar.walk():
+        errors = getattr(component, "errors", None)
+        if not errors:
+            continue
+        name = str(component.name).upper()
+        prop = errors[0][0]
+        what = f"a malformed {prop}" if prop else "a line that is not iCalendar"
+        if name in _IGNORED:
+            notes.append(f"ignored a {name} with {what} (it does not affect free time)")
+            continue
+        raise FeedError(
+            member, "calendar", f"{_describe(component)} has {what}; fix or re-create it"
+        )
+    for event in list(calendar.subcomponents):
+        if event.name != "VEVENT":
+            continue
+        if "DTSTART" not in event:
+            calendar.subcomponents.remove(event)
+            notes.append(f"ignored {_describe(event)}: it has no start time (DTSTART)")
+        elif _ends_before_start(event):
+            # recurring-ical-events would silently swap the two: a guess about a typo.
+            raise FeedError(
+                member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
+            )
+    return notes
+
+
+# A zoned time that also ends in Z (UTC): RFC 5545 forbids the TZID there, and icalendar reads
+# it in the TZID's zone while others read UTC; the two differ by the zone's offset (unless the
+# TZID is itself UTC).
+_TZID_AND_Z = re.compile(
+    rb"^(DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^:\r\n]*;TZID=\"?([^;:\"\r\n]*)\"?"
+    rb"[^:\r\n]*:[^\r\n]*\d{8}T\d{6}Z",
+    re.IGNORECASE | re.MULTILINE,
+)
+_UTC_NAMES = {b"utc", b"etc/utc", b"gmt", b"etc/gmt", b"z", b"zulu", b"universal"}
+
+
+# VALUE=DATE with a time part: a whole day, or that time? icalendar silently reads the time.
+_DATE_WITH_TIME = re.compile(
+    rb"^(DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^:\r\n]*;VALUE=DATE(?=[;:])[^:\r\n]*:"
+    rb"[^\r\n]*\d{8}T\d",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _check_tzid_with_z(text: bytes, member: str) -> None:
+    """Times whose meaning depends on which half of a contradictory value one believes."""
+    date_with_time = _DATE_WITH_TIME.search(text)
+    if date_with_time:
+        name = date_with_time.group(1).decode("ascii").upper()
+        raise FeedError(
+            member,
+            "calendar",
+            f"an event's {name} says VALUE=DATE but has a time, so it is ambiguous "
+            "(fix or re-create that event)",
+        )
+    for match in _TZID_AND_Z.finditer(text):
+        if match.group(2).strip().lower() in _UTC_NAMES:
+            continue
+        name = match.group(1).decode("ascii").upper()
+        raise FeedError(
+            member,
+            "calendar",
+            f"an event's {name} has both a TZID and a UTC 'Z', so its time is ambiguous "
+            "(fix or re-create that event)",
+        )
+
+
+def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
+    """An override (RECURRENCE-ID) of a series the feed does not hold, with its own RRULE or
+    RDATE, is read as a series of its own, with a note.
+
+    Lotus Notes exports a meeting series this way (RECURRENCE-ID;RANGE=THISANDFUTURE plus the
+    remaining dates as RDATE); as an override, recurring-ical-events would keep only its first
+    occurrence and silently drop the rest. An orphan without RRULE/RDATE is one event anyway.
+    """
+    events = list(calendar.walk("VEVENT"))
+    masters = {str(e.get("UID", "")) for e in events if "RECURRENCE-ID" not in e}
+    orphans: dict[str, list[icalendar.cal.Component]] = {}
+    for event in events:
+        uid = str(event.get("UID", ""))
+        if "RECURRENCE-ID" in event and uid not in masters:
+            orphans.setdefault(uid, []).append(event)
+    notes = []
+    for group in orphans.values():
+        event = group[0]
+        if len(group) == 1 and ("RRULE" in event or "RDATE" in event):
+            del event["RECURRENCE-ID"]
+            notes.append(
+                f"{_describe(event)} changes a series that is not in the feed; "
+                "its dates are read as a series of their own"
+            )
+    return notes
+
+
+def _use_own_zones(calendar: icalendar.Calendar) -> None:
+    """Read every time with a custom TZID in the zone this feed's own VTIMEZONE defines.
+
+    icalendar caches a zone built from a VTIMEZONE by its TZID for the whole process, and the
+    first definition wins: without this, a member's "W. Europe Standard Time" would be read with
+    whatever definition another member's feed (or an earlier run in the same process) gave that
+    name. IANA TZIDs are left to zoneinfo, which icalendar prefers to any VTIMEZONE.
+    """
+    own: dict[str, dt.tzinfo] = {}
+    for component in calendar.walk("VTIMEZONE"):
+        if not isinstance(component, icalendar.Timezone):
+            continue
+        try:
+            own[str(component["TZID"])] = component.to_tz(lookup_tzid=False)
+        except Exception:  # noqa: BLE001, S112 - a VTIMEZONE icalendar cannot build: keep its own
+            continue
+    if not own:
+        return
+    for event in calendar.walk("VEVENT"):
+        for name in TIME_PROPS:
+            for prop in as_list(event.get(name)):
+                zone = own.get(str(getattr(prop, "params", {}).get("TZID", "")))
+                if zone is None:
+                    continue
+                for value in getattr(prop, "dts", None) or [prop]:
+                    value.dt = _rezoned(value.dt, zone)
+
+
+def _rezoned(value: Any, zone: dt.tzinfo) -> Any:
+    if isinstance(value, tuple):  # an RDATE period: (start, end or duration)
+        return tuple(_rezoned(part, zone) for part in value)
+    aware = isinstance(value, dt.datetime) and value.tzinfo is not None
+    if aware and not isinstance(value.tzinfo, ZoneInfo):
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def _ends_before_start(event: icalendar.cal.Component) -> bool:
+    """DTEND before DTSTART, compared only when both are the same kind of value."""
+    start_prop, end_prop = event.get("DTSTART"), event.get("DTEND")
+    if end_prop is None:
+        return False
+    start, end = start_prop.dt, end_prop.dt
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            return False
+        return bool(end < start)
+    if type(start) is dt.date and type(end) is dt.date:
+        return end < start
+    return False
+
+
+def _describe(component: icalendar.cal.Component) -> str:
+    """``event 'uid…'`` (the UID shortened, printable only): names a component, never its body."""
+    kind = {"VEVENT": "event", "VTIMEZONE": "time zone"}.get(
+        str(component.name).upper(), str(component.name)
+    )
+    key = component.get("TZID") if kind == "time zone" else component.get("UID")
+    if key is None:
+        return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+    shown = "".join(ch for ch in str(key) if ch.isprintable())
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return f"{kind} {shown!r}"
+
+
+def warning_note(message: Warning | str) -> str:
+    text = str(message).splitlines()[0] if str(message) else type(message).__name__
+    return text[:200]
+
+
+def as_list(value: Any) -> Iterable[Any]:
+    if value is None:
+        return ()
+    return value if isinstance(value, list) else (value,)
