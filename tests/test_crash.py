@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import subprocess
 import sys
 from collections import defaultdict
@@ -169,3 +170,35 @@ def test_two_senders_at_once_send_each_invitation_once(tmp_path: Path) -> None:
             assert proc.returncode == 0, err.decode()
     assert len(box.received) == 40
     assert sorted(r.rcpt_tos[0] for r in box.received) == sorted(emails)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_never_loses_or_multiplies_an_invitation(tmp_path: Path) -> None:
+    """Six SIGKILLs at seeded random moments (during start-up, recording, sending), then a run
+    to the end: each recipient holds one invitation; repeats only of the in-flight message."""
+    rng = random.Random(20261124)
+    cert, key = make_cert(tmp_path)
+    with smtp_server(cert, key, mailbox=Mailbox(delay=0.04)) as (port, box):
+        config, emails = write_community(tmp_path, port)
+        plan(tmp_path, emails)
+        command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
+        kills = 0
+        for _ in range(6):
+            proc = subprocess.Popen(
+                command, env=env_for(cert), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                proc.wait(timeout=rng.uniform(0.3, 1.5))
+            except subprocess.TimeoutExpired:
+                proc.kill()  # SIGKILL
+                proc.wait()
+                kills += 1
+        final = subprocess.run(command, env=env_for(cert), capture_output=True, check=False)
+        assert final.returncode == 0, final.stderr.decode()
+    copies: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+    for received in box.received:
+        copies[(received.rcpt_tos[0], received.message()["Message-ID"])].append(received.data)
+    assert len(copies) == 40 and {rcpt for rcpt, _ in copies} == set(emails)
+    repeats = len(box.received) - 40
+    assert repeats <= kills  # at most the one message in flight per kill
+    assert all(len(set(data)) == 1 for data in copies.values())  # a repeat is byte-identical
