@@ -5,11 +5,12 @@ itself (``yagmail/message.py``), attaching an .ics as ``text/calendar`` without 
 outside the alternative part, so no calendar shows an invitation; it cannot take a prebuilt
 message; overriding From or Message-ID adds a second header instead of replacing it
 (``headers.py``); its Message-ID is an MD5 of From+To+Subject (``add_message_id``), so two
-different invitations with the same subject share one; and its ``_login`` calls
-``smtp.starttls()`` / ``SMTP_SSL(...)`` without an SSL context, which in smtplib means a context
-that does **not** verify the server's certificate. What yagmail adds on top of smtplib (keyring
-lookup, OAuth2) is a few lines here; Gmail works with an app password, relays with an API key as
-password.
+different invitations with the same subject share one; and by default its ``_login`` calls
+``smtp.starttls()`` / ``SMTP_SSL(...)`` without an SSL context, which in smtplib (3.11) means one
+that does **not** verify the server's certificate (a context can be slipped in through
+``smtp_starttls={...}`` or ``**kwargs``, but nothing does it for you). What yagmail adds on top
+of smtplib (keyring lookup, OAuth2) is a few lines here; Gmail works with an app password,
+relays with an API key as password. We rely only on the standard library's smtplib and ssl.
 
 TLS: ``starttls`` (port 587) or implicit ``tls`` (port 465), both with
 ``ssl.create_default_context()`` (certificate and host name verified) unless a context is injected
