@@ -37,6 +37,11 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
       reads them), so it is ignored with a note in ``notes`` (an Outlook reminder written
       ``TRIGGER:PT-2H`` would otherwise lock a member out for good).
     - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
+    - A contradictory time is an error, not icalendar's silent pick: DTEND before DTSTART (which
+      recurring-ical-events would swap), a TZID on a time ending in Z, VALUE=DATE with a time.
+    - An override whose series is not in the feed keeps its own RRULE/RDATE, with a note.
+    - Each feed's custom TZIDs are read with its own VTIMEZONEs (icalendar caches them by TZID
+      for the whole process, first definition wins).
     - icalendar's warnings (e.g. a guessed globally unique TZID) go to ``notes``, never escape.
     """
     text = strip_preamble(body)
