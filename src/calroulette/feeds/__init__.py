@@ -1,20 +1,14 @@
 """Members' calendar feeds: concurrent, conditional, cached fetching (``fetch``), the last good
-copies on disk (``cache``) and the fix for each common failure (``hints``)."""
+copies on disk (``cache``), what comes back (``model``), retries bounded in time (``retry``) and
+the fix for each common failure (``hints``)."""
 
 from .cache import CachedFeed, FeedCache, cache_key
-from .fetch import (
-    DEFAULT_LIMITS,
-    ErrorKind,
-    Feed,
-    FeedStatus,
-    FetchError,
-    FetchLimits,
-    fetch_feeds,
-    make_session,
-)
+from .fetch import DEFAULT_LIMITS, fetch_feeds, make_session
+from .model import MAX_BYTES, ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "MAX_BYTES",
     "CachedFeed",
     "ErrorKind",
     "Feed",
