@@ -269,7 +269,10 @@ def test_unmatched_members_get_a_kind_note_with_the_reason(community: Community)
         WEEK,
         1,
         (MEETING,),
-        (Unmatched("zoe@example.org", "no shared free time with anyone"),),
+        (
+            Unmatched("alan@example.org", "paused"),  # their own choice: no note
+            Unmatched("zoe@example.org", "no shared free time with anyone"),
+        ),
     )
     out = invites.round_emails(round_, community, sequences={}, now=NOW)
     assert [o.key.recipient for o in out] == [
@@ -285,6 +288,10 @@ def test_unmatched_members_get_a_kind_note_with_the_reason(community: Community)
     assert "no shared free time with anyone" in text
     assert "You come first next week" in text
     assert "Monday 30 November (2026-W49)" in text
+    assert (
+        msg["Subject"]
+        == "Data Folk Coffee: no meeting for you in 2026-W49, you come first next week"
+    )
     assert not any(p.get_content_type() == "text/calendar" for p in msg.walk())
 
     quiet = replace(community, notify_unmatched=False)

@@ -50,6 +50,7 @@ import icalendar
 
 from .config import Community, Member
 from .matching import Meeting, Round, Unmatched
+from .matching.model import is_left_out_reason
 from .timeutil import IsoWeek, ensure_utc
 
 PRODID = "-//calroulette//calroulette//EN"
@@ -373,7 +374,7 @@ def invitation_email(
         subject = f"Cancelled: {title}"
         blocks: list[str | Sequence[str]] = [
             f"Hi {_first_name(me.name)},",
-            f"The {community.name} coffee with {_names(others)} on {when} is cancelled.\n"
+            f"Your {community.name} meeting with {_names(others)} on {when} is cancelled.\n"
             "Your calendar app removes it when you open this email.",
             f"Questions? Write to {community.organizer_email}.",
         ]
@@ -420,7 +421,7 @@ def unmatched_email(
     monday = week.monday()
     blocks: list[str | Sequence[str]] = [
         f"Hi {_first_name(me.name)},",
-        f"There is no {community.name} coffee for you in the week of Monday "
+        f"This time {community.name} has no meeting for you in the week of Monday "
         f"{monday.day} {monday:%B} ({week}): {unmatched.reason}.",
         "Sorry about that. You come first next week.",
         "Nothing to do on your side; if your calendar or plans changed, "
@@ -429,7 +430,7 @@ def unmatched_email(
     msg = _message(
         community,
         me,
-        f"{community.name}: no coffee for you in {week}, you come first next week",
+        f"{community.name}: no meeting for you in {week}",
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
     )
@@ -483,7 +484,9 @@ def round_emails(
             now=now,
         )
     if community.notify_unmatched:
-        for left_out in round_.unmatched:
+        # only those left out for want of a partner (they come first next week); not the paused
+        # or those sitting out by their own `frequency`, who chose it
+        for left_out in (u for u in round_.unmatched if is_left_out_reason(u.reason)):
             key = DeliveryKey(
                 unmatched_uid(round_.week), left_out.member, Channel.EMAIL, Kind.UNMATCHED, 0
             )
