@@ -321,7 +321,7 @@ def _read_body(
     """
     too_large = FetchError(
         email,
-        f"larger than {limits.max_bytes // (1024 * 1024)} MB: {shown}",
+        f"larger than {_size(limits.max_bytes)}: {shown}",
         "use a calendar with less history, or a dedicated calendar for availability",
         kind=ErrorKind.TOO_LARGE,
     )
@@ -389,6 +389,12 @@ def _read_file(member: Member, now: dt.datetime) -> Feed | FetchError:
     except OSError:
         modified = now
     return Feed(member.email, body, str(path), min(modified, now), FeedStatus.LOCAL)
+
+
+def _size(limit: int) -> str:
+    """``20 MB``, ``256 KB``: the cap as people write it."""
+    mb = 1024 * 1024
+    return f"{limit // mb} MB" if limit >= mb else f"{limit // 1024} KB"
 
 
 def _days(age: dt.timedelta) -> str:
