@@ -48,11 +48,26 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
     problem = sniff(text)  # shared with feeds, which must not store a non-calendar as good
     if problem is not None:
         raise FeedError(member, "calendar", str(problem))
-    caught: list[warnings.WarningMessage] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        calendar = _parse(text, member)
+        found = _check_components(calendar, member)
+        _check_tzid_with_z(text, member)
+        found.extend(_adopt_orphans(calendar))
+        _use_own_zones(calendar)
+    found[:0] = [
+        warning_note(w.message)
+        for w in caught
+        if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
+    ]
+    if notes is not None:
+        notes.extend(found)
+    return calendar
+
+
+def _parse(text: bytes, member: str) -> icalendar.Calendar:
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            calendar = _FeedCalendar.from_ical(text)
+        calendar = _FeedCalendar.from_ical(text)
     except UnicodeDecodeError:
         raise FeedError(
             member, "calendar", "the feed is not UTF-8 text; re-export the calendar"
@@ -66,17 +81,6 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         ) from None
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError(member, "calendar", "not an iCalendar VCALENDAR")
-    found = [
-        warning_note(w.message)
-        for w in caught
-        if not issubclass(w.category, icalendar.GloballyUniqueTZIDGuessed)  # noted per event
-    ]
-    found.extend(_check_components(calendar, member))
-    _check_tzid_with_z(text, member)
-    found.extend(_adopt_orphans(calendar))
-    _use_own_zones(calendar)
-    if notes is not None:
-        notes.extend(found)
     return calendar
 
 
