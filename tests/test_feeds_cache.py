@@ -150,3 +150,18 @@ def test_unwritable_cache_does_not_stop_the_fetch(tmp_path: Path, httpserver: HT
     httpserver.expect_request("/x.ics").respond_with_data(ICS)
     feed = fetch(tmp_path, httpserver.url_for("/x.ics"))
     assert isinstance(feed, Feed) and feed.status is FeedStatus.FRESH
+
+
+def test_copies_of_addresses_nobody_uses_are_pruned_after_stale_days(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/old.ics").respond_with_data(ICS)
+    httpserver.expect_request("/new.ics").respond_with_data(ICS)
+    fetch(tmp_path, httpserver.url_for("/old.ics"))  # ada's old address, cached at NOW
+    entries = tmp_path / "cache" / "feeds"
+    assert len(list(entries.glob("*.ics"))) == 1
+    fetch(tmp_path, httpserver.url_for("/new.ics"), NOW + dt.timedelta(days=3))
+    assert len(list(entries.glob("*.ics"))) == 2  # the old copy could still be needed
+    fetch(tmp_path, httpserver.url_for("/new.ics"), NOW + dt.timedelta(days=15))
+    assert len(list(entries.glob("*.ics"))) == 1  # 15 days old and nobody's address: gone
+    assert len(list(entries.glob("*.json"))) == 1

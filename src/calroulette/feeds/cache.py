@@ -139,6 +139,32 @@ class FeedCache:
         except OSError as exc:
             log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
 
+    def prune(self, keep: set[str], before: dt.datetime) -> int:
+        """Delete entries of addresses not in ``keep`` last confirmed before ``before``.
+
+        A member who left (or whose address changed) leaves a copy of their calendar behind;
+        it is kept while it could still be used (``stale_days``), then removed.
+        """
+        wanted = {cache_key(address) for address in keep}
+        removed = 0
+        try:
+            metas = list(self.directory.glob("*.json"))
+        except OSError:
+            return 0
+        for meta_path in metas:
+            if meta_path.stem in wanted:
+                continue
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                old = parse_utc(meta["confirmed_at"]) < before
+            except (OSError, ValueError, KeyError, TypeError):
+                old = True  # unreadable: nothing could use it
+            if old:
+                for path in (meta_path, meta_path.with_suffix(".ics")):
+                    path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()

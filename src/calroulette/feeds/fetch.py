@@ -88,6 +88,9 @@ def fetch_feeds(
         futures = {pool.submit(fetcher.fetch, m): m.email for m in chosen}
         for future in _progress(as_completed(futures), len(futures), progress):
             results[futures[future]] = future.result()
+    if members is None:  # the whole community: copies nobody uses any more can go
+        addresses = {m.calendar for m in chosen if is_url(m.calendar)}
+        fetcher.cache.prune(addresses, now - fetcher.stale_after)
     return {m.email: results[m.email] for m in chosen}
 
 
