@@ -61,18 +61,20 @@ def match_week(
     :class:`UsageError`); ``dry_run`` plans and records nothing; ``free`` skips fetching (tests,
     benchmarks).
     """
-    if dry_run:
-        history, existing = read_history(community, week)
+    if dry_run and not community.database.exists():
+        history, existing = History(), None
     else:
-        with open_store(community.database) as store:  # creates it (and its secret) when new
-            history, existing = store.history(week), store.load_round(week)
-    if existing is not None and not rematch:
-        return MatchResult(existing, created=False, saved=True)
-    if existing is not None and existing.status is RoundStatus.SENT:
-        raise UsageError(
-            f"{week}: the round was already sent; it cannot be planned again "
-            "(cancel or reschedule single meetings instead)"
-        )
+        # read-only for a dry run; otherwise this creates the database (and its secret) when new
+        with open_store(community.database, readonly=dry_run) as store:
+            existing = store.load_round(week)
+            if existing is not None and not rematch:
+                return MatchResult(existing, created=False, saved=True)
+            if existing is not None and existing.status is RoundStatus.SENT:
+                raise UsageError(
+                    f"{week}: the round was already sent; it cannot be planned again "
+                    "(cancel or reschedule single meetings instead)"
+                )
+            history = store.history(week)
     if free is None:
         free = community_free_time(community, week, now)
     planned = plan_round(community, week, free, now, history, seed)
