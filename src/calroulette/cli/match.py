@@ -77,26 +77,28 @@ def print_round(community: Community, round_: Round) -> None:
     people = {m.email: m for m in community.members}
     table = Table(
         title=f"{community.name}: {round_.week} ({round_.status.value}), "
-        f"{len(round_.meetings)} meetings",
+        f"{len(round_.meetings)} meetings (times in {community.timezone})",
         title_justify="left",
     )
-    table.add_column("when" + f" ({community.timezone})")
-    table.add_column("members (their local time)")
+    table.add_column("when", no_wrap=True)
+    table.add_column("who", no_wrap=True)
+    table.add_column("local time", no_wrap=True)
     table.add_column("alternatives")
     for meeting in round_.meetings:
         when = meeting.start.astimezone(community.timezone)
-        names = []
+        names, local_times = [], []
         for email in meeting.members:
             member = people.get(email)
-            if member is None:
-                names.append(email)
-                continue
-            local = meeting.start.astimezone(member.timezone)
-            names.append(f"{member.name} ({local:%a %H:%M} {member.timezone})")
+            names.append(member.name if member else email)
+            zone = member.timezone if member else community.timezone
+            city = str(zone).rsplit("/", 1)[-1].replace("_", " ")
+            local_times.append(f"{meeting.start.astimezone(zone):%a %H:%M} {city}")
         alternatives = ", ".join(
             f"{a.astimezone(community.timezone):%a %H:%M}" for a, _ in meeting.alternatives
         )
-        table.add_row(f"{when:%a %d %b %H:%M}", "\n".join(names), alternatives or "—")
+        table.add_row(
+            f"{when:%a %d %b %H:%M}", "\n".join(names), "\n".join(local_times), alternatives or "—"
+        )
     out.print(table)
     if round_.unmatched:
         left = Table(title="left out", title_justify="left")
