@@ -163,3 +163,16 @@ def test_the_demo_command_works_twice_from_a_fresh_directory(config: Path, now_e
         assert "Traceback" not in proc.stderr
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1] and "4 meetings" in outputs[0]
+
+
+def test_a_broken_feed_leaves_that_member_out_with_the_error(config: Path, now_env: str) -> None:
+    text = config.read_text(encoding="utf-8").replace("demo/calendars/radia.ics", "missing.ics")
+    config.write_text(text, encoding="utf-8")
+    code, out, err = run("match", "--json", "-c", str(config))
+    assert code == 0
+    payload = json.loads(out)
+    (entry,) = [u for u in payload["unmatched"] if u["member"] == "radia@example.org"]
+    assert entry["reason"].startswith("feed error: calendar: ")
+    assert [e["member"] for e in payload["errors"]] == ["radia@example.org"]
+    assert "warning: radia@example.org: calendar: " in err
+    assert all("radia@example.org" not in m["members"] for m in payload["meetings"])
