@@ -97,3 +97,16 @@ def test_secret_filter_masks_arguments_and_tracebacks() -> None:
     assert "ValueError: Max retries exceeded with url: https://calendar.google.com/…/basic.ics" in (
         output
     )
+
+
+def test_urllib3_records_are_masked_even_without_the_cli_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import calroulette.feeds  # noqa: F401 - installs the filters
+
+    SECRETS.add(GOOGLE)
+    path = GOOGLE.split("calendar.google.com", 1)[1]
+    with caplog.at_level(logging.DEBUG, logger="urllib3"):
+        logging.getLogger("urllib3.connectionpool").warning("Retrying after error: %s", path)
+    assert "private-5f4e" not in caplog.text
+    assert "Retrying after error: …/basic.ics" in caplog.text

@@ -39,7 +39,7 @@ from calroulette import __version__
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.feedformat import sniff
-from calroulette.redact import SECRETS, is_url, redact_url
+from calroulette.redact import SECRETS, SecretFilter, is_url, redact_url
 
 from . import hints
 from .cache import CachedFeed, FeedCache
@@ -47,6 +47,11 @@ from .model import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
 from .retry import DeadlineRetry
 
 log = logging.getLogger("calroulette.feeds")
+# urllib3 logs request paths (retries at WARNING, every request at DEBUG). The CLI routes them
+# through masking handlers; these filters also mask them for a program that uses this module
+# with logging configured its own way.
+for _name in ("connection", "connectionpool", "poolmanager", "response", "util.retry"):
+    logging.getLogger(f"urllib3.{_name}").addFilter(SecretFilter())
 
 T = TypeVar("T")
 _CHUNK = 65536
