@@ -174,3 +174,22 @@ def test_changes_before_sending_notify_nobody_and_send_uses_them(
     method, event = event_of(next(folder.glob(f"{moved['uid']}.request-0.ics")))
     assert method == "REQUEST" and event["SEQUENCE"] == 0
     assert event.decoded("DTSTART") == parse_utc(new_start)
+
+
+def test_next_weeks_run_also_finishes_this_weeks_leftovers(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")  # plans 2026-W49
+    blocker = config.parent / "outbox" / "2026-W49"
+    blocker.parent.mkdir()
+    blocker.write_text("a file where the week's folder should be")
+    code, out, err = cli("run", "-c", str(config))
+    assert code == 75, err  # EX_TEMPFAIL: pending, try again
+    assert "8 pending" in out and "cannot write" in err
+    blocker.unlink()
+
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-30T12:00:00Z")  # Monday of W49: plans W50
+    code, out, err = cli("run", "-c", str(config))
+    assert code == 0, err
+    assert len(list((config.parent / "outbox" / "2026-W49").glob("*.eml"))) == 8
+    assert list((config.parent / "outbox" / "2026-W50").glob("*.eml"))

@@ -99,12 +99,14 @@ def drain(
     rate_limit_per_minute: int = 60,
     retry: Retry | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    since: str | None = None,
 ) -> Report:
-    """Send every pending delivery of ``week`` (all weeks when None) on ``channel``."""
+    """Send every pending delivery of ``week`` (all weeks when None; from ``since`` on when
+    given) on ``channel``."""
     retry = retry or Retry()
     limit = RateLimit(rate_limit_per_minute, sleep=sleep)
     report = Report()
-    todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel)
+    todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel, since=since)
     try:
         for index, row in enumerate(todo):
             if transport.already_delivered(row):

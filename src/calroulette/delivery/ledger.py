@@ -147,13 +147,18 @@ def rows(
     week: str | None = None,
     status: Status | None = None,
     channel: Channel | None = None,
+    since: str | None = None,
 ) -> list[Row]:
-    """Deliveries in the order they were recorded, optionally filtered."""
+    """Deliveries in the order they were recorded, optionally filtered (``since``: weeks from
+    this one on; ``2026-W49`` strings sort in time order)."""
     where, args = [], []
     for column, value in (("week", week), ("status", status), ("channel", channel)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(str(value))
+    if since is not None:
+        where.append("week >= ?")
+        args.append(since)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"SELECT {_COLUMNS} FROM deliveries{clause} ORDER BY rowid"  # noqa: S608 - fixed names
     return [_row(tuple(r)) for r in conn.execute(sql, args)]

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .ledger import Row
+from .transport import SendError
 
 
 def _safe(text: str) -> str:
@@ -43,9 +44,17 @@ class Outbox:
         return self.eml_path(row).exists()
 
     def send(self, row: Row) -> None:
-        if row.ics is not None:
-            _write_atomic(self.ics_path(row), row.ics)
-        _write_atomic(self.eml_path(row), row.payload)
+        try:
+            if row.ics is not None:
+                _write_atomic(self.ics_path(row), row.ics)
+            _write_atomic(self.eml_path(row), row.payload)
+        except OSError as exc:  # full disk, permissions, a file in the way: fix it, run again
+            raise SendError(
+                f"outbox: cannot write in {self.root}: {exc.strerror or type(exc).__name__}",
+                transient=True,
+                down=True,
+                retry_after=0.0,  # a local disk: waiting between tries changes nothing
+            ) from None
 
     def close(self) -> None:
         return None

@@ -77,7 +77,12 @@ def _drain(
 def _drain_locked(
     store: Store, community: Community, week: IsoWeek, now: dt.datetime, how: Sending
 ) -> Report:
-    pending = ledger.rows(store.conn, week=str(week), status=ledger.Status.PENDING)
+    """Send what is pending in ``week`` and in any week from the current one on: a run for next
+    week also finishes this week's leftovers (their meetings are still to come), never older
+    ones (an invitation to a meeting that is over helps nobody)."""
+    current = IsoWeek.containing(ensure_utc(now).astimezone(community.timezone).date())
+    since = str(min(week, current))
+    pending = ledger.rows(store.conn, status=ledger.Status.PENDING, since=since)
     if not pending:
         return Report()
     try:
@@ -91,7 +96,8 @@ def _drain_locked(
     return drain(
         store.conn,
         transport,
-        week=str(week),
+        week=None,
+        since=since,
         channel=channel_of(community),
         now=now,
         rate_limit_per_minute=community.delivery.rate_limit_per_minute,
