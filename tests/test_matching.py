@@ -299,6 +299,16 @@ def test_nobody_free_reads_as_no_free_time() -> None:
     assert r.unmatched[0].reason.startswith("no shared free time with anyone")
 
 
+def test_a_week_that_has_passed_has_no_meetings_and_says_why() -> None:
+    people = [member("a@x.org"), member("b@x.org")]
+    spans = free({m.email: [(at(1, 10), at(1, 11))] for m in people})
+    r = plan_round(community(people), WEEK, spans, at(8, 0))
+    assert r.meetings == ()
+    assert {u.reason for u in r.unmatched} == {
+        "no shared free time with anyone (no free time this week at least 24 hours ahead)"
+    }
+
+
 # --- random communities against an independent reference -----------------------------------------
 
 

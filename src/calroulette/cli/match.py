@@ -11,6 +11,7 @@ from rich.table import Table
 
 from calroulette import rounds
 from calroulette.config import Community
+from calroulette.errors import UsageError
 from calroulette.matching import Round
 
 from .app import (
@@ -50,6 +51,8 @@ def match(
 
     Example: calroulette match --week 2026-W49 --dry-run
     """
+    if seed is not None and not 0 <= seed < 2**63:
+        raise UsageError("--seed: must be a whole number from 0 to 2**63 - 1")
     at = now()
     community = load(config)
     target = resolve_week(week, community, at)

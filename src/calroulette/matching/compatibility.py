@@ -129,11 +129,14 @@ class Pool:
             min(shared, TOPICS_CAP),
         )
 
-    def reason_left_out(self, i: int, cooldown_weeks: int) -> str:
+    def reason_left_out(self, i: int, cooldown_weeks: int, min_notice_hours: int) -> str:
         """Why a participant ended up in no meeting. Never reveals an ``avoid`` list: a member
         whose only possible partners are avoided reads the same as one with nobody free."""
         if not self.masks[i]:
-            return "no shared free time with anyone (no free time marked this week)"
+            return (
+                "no shared free time with anyone (no free time this week "
+                f"at least {min_notice_hours} hours ahead)"
+            )
         shares = np.flatnonzero(self.shares_time(i)).tolist()
         if not shares:
             return "no shared free time with anyone"

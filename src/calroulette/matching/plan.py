@@ -115,7 +115,9 @@ def plan_round(
     placed = {i for group in groups for i in group}
     for i in range(pool.n):
         if i not in placed:
-            reasons[pool.members[i].email] = pool.reason_left_out(i, community.cooldown_weeks)
+            reasons[pool.members[i].email] = pool.reason_left_out(
+                i, community.cooldown_weeks, community.min_notice_hours
+            )
     return Round(
         week=week,
         seed=seed,
