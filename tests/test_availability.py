@@ -434,3 +434,19 @@ def test_a_date_value_with_a_time_is_ambiguous_and_a_date_time_value_is_fine() -
     assert isinstance(bad, FeedError) and "says VALUE=DATE but has a time" in str(bad)
     good = member_free_time(feed("VALUE=DATE-TIME:20261201T100000Z"), ada, WEEK, _community(ada))
     assert isinstance(good, FreeTime) and len(good.free) == 1
+
+
+def test_a_contradictory_time_far_from_the_week_does_not_matter() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:old\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART;TZID=Europe/Berlin:20150602T120000Z\nDTEND:20150602T110000\nSUMMARY:x\n"
+        b"END:VEVENT\nBEGIN:VEVENT\nUID:new\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nSUMMARY:free\nEND:VEVENT\n"
+        b"END:VCALENDAR\n"
+    )
+    ada = _member()
+    result = member_free_time(body, ada, WEEK, _community(ada))
+    assert isinstance(result, FreeTime) and len(result.free) == 1
+    in_2015 = member_free_time(body, ada, IsoWeek(2015, 23), _community(ada))
+    assert isinstance(in_2015, FeedError)
+    assert "event 'old': its DTSTART has both a TZID and a UTC 'Z'" in str(in_2015)

@@ -18,13 +18,12 @@ Decisions, each with a fixture or test (fixtures/calendars/, tests/test_availabi
 - All-day (DATE) events cover the member's local day(s); floating times are read in the member's
   zone, unless the feed declares its own zone with X-WR-TIMEZONE (then that zone: see
   :func:`.expansion._apply_x_wr_timezone`).
-- Never guess silently: an unknown TZID in an event that reaches the week, an unknown
-  X-WR-TIMEZONE, a malformed VEVENT or VTIMEZONE anywhere, an event ending before it starts, a
-  zoned time that also ends in Z, a VALUE=DATE with a time: each is a one-line
-  :class:`FeedError` for that member only.
-  What cannot change free time (a broken VALARM, an event with no DTSTART) is ignored and noted
-  in :attr:`FreeTime.warnings`; so is an override whose series is not in the feed, read as a
-  series of its own.
+- Never guess silently. A one-line :class:`FeedError` for that member only: a malformed VEVENT
+  or VTIMEZONE anywhere in the feed; an unknown X-WR-TIMEZONE; and, when the event reaches the
+  week, an unknown TZID, an end before the start, a zoned time that also ends in Z, a VALUE=DATE
+  with a time. What cannot change free time (a broken VALARM, an event with no DTSTART) is
+  ignored and noted in :attr:`FreeTime.warnings`; so is an override whose series is not in the
+  feed, read as a series of its own.
 - Each feed is read with its own VTIMEZONE definitions (icalendar would share them by TZID
   across feeds); IANA TZIDs always mean the IANA zone.
 """
@@ -45,7 +44,7 @@ from calroulette.intervals import Intervals, clip, merge, subtract
 from calroulette.timeutil import IsoWeek, to_utc
 
 from .expansion import check_zones, occurrences
-from .parse import parse_calendar
+from .parse import PROBLEM, parse_calendar
 
 __all__ = [
     "FreeTime",
@@ -103,6 +102,9 @@ def free_time(
     local_end = week_end.astimezone(zone).date() + _PAD
     for occurrence in occurrences(calendar, member.email, local_start, local_end, notes):
         uids.add(str(occurrence.get("UID", "")))
+        problem = occurrence.get(PROBLEM)
+        if problem is not None:
+            raise FeedError(member.email, "calendar", str(problem))
         span = _span(occurrence, zone)
         if span is None or not (span[0] < week_end and span[1] > week_start):
             continue

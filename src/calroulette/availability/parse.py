@@ -20,6 +20,8 @@ from calroulette.errors import FeedError
 from calroulette.feedformat import sniff, strip_preamble
 
 TIME_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+# An event whose time is contradictory carries this; it is an error once it reaches the week.
+PROBLEM = "X-CALROULETTE-PROBLEM"
 
 
 def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> icalendar.Calendar:
@@ -37,7 +39,8 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
       reads them), so it is ignored with a note in ``notes`` (an Outlook reminder written
       ``TRIGGER:PT-2H`` would otherwise lock a member out for good).
     - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
-    - A contradictory time is an error, not icalendar's silent pick: DTEND before DTSTART (which
+    - A contradictory time is marked (:data:`PROBLEM`), to be an error when its event reaches
+      the week rather than icalendar's silent pick: DTEND before DTSTART (which
       recurring-ical-events would swap), a TZID on a time ending in Z, VALUE=DATE with a time.
     - An override whose series is not in the feed keeps its own RRULE/RDATE, with a note.
     - Each feed's custom TZIDs are read with its own VTIMEZONEs (icalendar caches them by TZID
@@ -52,7 +55,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         warnings.simplefilter("always")
         calendar = _parse(text, member)
         found = _check_components(calendar, member)
-        _check_tzid_with_z(text, member)
+        _mark_ambiguous_times(text, calendar)
         found.extend(_adopt_orphans(calendar))
         _use_own_zones(calendar)
     found[:0] = [
@@ -158,9 +161,7 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
             notes.append(f"ignored {_describe(event)}: it has no start time (DTSTART)")
         elif _ends_before_start(event):
             # recurring-ical-events would silently swap the two: a guess about a typo.
-            raise FeedError(
-                member, "calendar", f"{_describe(event)} ends before it starts; fix its end time"
-            )
+            event.add(PROBLEM, f"{_describe(event)} ends before it starts; fix its end time")
     return notes
 
 
@@ -183,27 +184,40 @@ _DATE_WITH_TIME = re.compile(
 )
 
 
-def _check_tzid_with_z(text: bytes, member: str) -> None:
-    """Times whose meaning depends on which half of a contradictory value one believes."""
-    date_with_time = _DATE_WITH_TIME.search(text)
-    if date_with_time:
-        name = date_with_time.group(1).decode("ascii").upper()
-        raise FeedError(
-            member,
-            "calendar",
-            f"an event's {name} says VALUE=DATE but has a time, so it is ambiguous "
-            "(fix or re-create that event)",
-        )
-    for match in _TZID_AND_Z.finditer(text):
-        if match.group(2).strip().lower() in _UTC_NAMES:
+_VEVENT_BLOCK = re.compile(rb"^BEGIN:VEVENT\s*$.*?^END:VEVENT\s*$", re.I | re.M | re.S)
+_UID_LINE = re.compile(rb"^UID:([^\r\n]*)", re.I | re.M)
+
+
+def _mark_ambiguous_times(text: bytes, calendar: icalendar.Calendar) -> None:
+    """Mark the events whose times depend on which half of a contradictory value one believes.
+
+    Read from the text, since icalendar keeps only its own pick. The mark (:data:`PROBLEM`)
+    travels with every occurrence; :func:`calroulette.availability.free_time` turns it into an
+    error when one reaches the week, so an ancient odd event does not lock a member out.
+    """
+    found: dict[str, str] = {}
+    for block in _VEVENT_BLOCK.finditer(text):
+        lines = block.group(0)
+        uid_match = _UID_LINE.search(lines)
+        uid = uid_match.group(1).decode("utf-8", "replace").strip() if uid_match else ""
+        if uid in found:
             continue
-        name = match.group(1).decode("ascii").upper()
-        raise FeedError(
-            member,
-            "calendar",
-            f"an event's {name} has both a TZID and a UTC 'Z', so its time is ambiguous "
-            "(fix or re-create that event)",
-        )
+        date_with_time = _DATE_WITH_TIME.search(lines)
+        if date_with_time:
+            name = date_with_time.group(1).decode("ascii").upper()
+            found[uid] = f"its {name} says VALUE=DATE but has a time, so it is ambiguous"
+            continue
+        for match in _TZID_AND_Z.finditer(lines):
+            if match.group(2).strip().lower() not in _UTC_NAMES:
+                name = match.group(1).decode("ascii").upper()
+                found[uid] = f"its {name} has both a TZID and a UTC 'Z', so its time is ambiguous"
+                break
+    if not found:
+        return
+    for event in calendar.walk("VEVENT"):
+        why = found.get(str(event.get("UID", "")).strip())
+        if why is not None and PROBLEM not in event:
+            event.add(PROBLEM, f"{_describe(event)}: {why} (fix or re-create that event)")
 
 
 def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
