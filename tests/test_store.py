@@ -250,3 +250,14 @@ def test_read_only_opening_never_creates_or_writes(tmp_path: Path) -> None:
         assert store.load_round(W49) == sample_round()
         with pytest.raises(sqlite3.OperationalError):
             store.delete_round(W49)
+
+
+def test_history_from_the_database_equals_history_from_the_rounds(tmp_path: Path) -> None:
+    """Two implementations (SQL in the store, History.from_rounds in memory) must agree."""
+    rounds = [sample_round(W48, shift=-1), sample_round(W49), Round(W50, 3, (), ())]
+    with open_store(tmp_path / "h.sqlite") as store:
+        for r in rounds:
+            store.save_round(r)
+        for week in (W48, W49, W50, IsoWeek(2026, 51)):
+            earlier = [r for r in rounds if r.week < week]
+            assert store.history(week) == History.from_rounds(earlier, secret=store.secret)
