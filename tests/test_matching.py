@@ -320,9 +320,9 @@ def plan(case: Case, **options: object) -> Round:
     return plan_round(c, WEEK, spans, now, history, **options)  # type: ignore[arg-type]
 
 
-def random_case(seed: int, n_max: int = 60) -> Case:
+def random_case(seed: int, n_max: int = 60, n_min: int = 2) -> Case:
     rng = random.Random(seed)
-    n = rng.randint(2, n_max)
+    n = rng.randint(n_min, n_max)
     people = []
     spans: dict[str, FreeTime | FeedError] = {}
     addresses = [f"m{i:02d}@x.org" for i in range(n)]
@@ -502,6 +502,17 @@ def test_the_large_community_engine_is_maximum_too(chunk: int) -> None:
         assert all(
             graph.has_edge(a, b) for m in r.meetings for a in m.members for b in m.members if a < b
         )
+
+
+@pytest.mark.slow
+def test_both_engines_are_maximum_on_communities_of_a_few_hundred() -> None:
+    for seed in range(2000, 2006):
+        c, spans, history, now = random_case(seed, n_max=400, n_min=150)
+        graph, _ = reference_graph(c, spans, history, now)
+        maximum = len(nx.max_weight_matching(graph, maxcardinality=True))
+        assert len(plan_round(c, WEEK, spans, now, history).meetings) == maximum
+        fast = plan_round(c, WEEK, spans, now, history, exact_limit=0)
+        assert len(fast.meetings) == maximum
 
 
 def test_augmenting_paths_reach_networkx_maximum_on_random_graphs() -> None:
