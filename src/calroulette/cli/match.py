@@ -12,7 +12,7 @@ from rich.table import Table
 from calroulette import rounds
 from calroulette.config import Community
 from calroulette.errors import UsageError
-from calroulette.matching import Round
+from calroulette.matching import Round, RoundStatus
 
 from .app import (
     ConfigOption,
@@ -59,9 +59,9 @@ def match(
     result = rounds.match_week(community, target, at, seed=seed, dry_run=dry_run, rematch=rematch)
     err = stderr()
     if not result.created:
+        hint = "" if result.round.status is RoundStatus.SENT else " (--rematch plans it again)"
         err.print(
-            f"{target}: a round is already {result.round.status.value}; showing it unchanged "
-            "(use --rematch to plan it again before it is sent)",
+            f"{target}: a round is already {result.round.status.value}; showing it unchanged{hint}",
             markup=False,
         )
     elif not result.saved:
