@@ -562,7 +562,8 @@ def test_the_round_does_not_depend_on_python_hash_randomisation() -> None:
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
         "from tests.test_matching import plan, random_case;"
         "from calroulette.rounds import round_json;"
-        "print(json.dumps([round_json(plan(random_case(s))) for s in range(8)]))"
+        "print(json.dumps([round_json(plan(random_case(s), exact_limit=limit))"
+        " for s in range(8) for limit in (1000, 0)]))"
     )
     outputs = set()
     for hash_seed in ("1", "2", "3"):
