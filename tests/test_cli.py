@@ -253,3 +253,14 @@ def test_human_hours_count_real_time_on_a_dst_night(tmp_path: Path, now_env: str
         ("Sat 31 Oct", "15:00–17:00", "2"),
         ("Sun 01 Nov", "01:30–02:30, 15:00–17:00", "4"),
     ]
+
+
+def test_a_name_two_members_share_asks_for_the_email(tmp_path: Path, now_env: str) -> None:
+    config = community(
+        tmp_path,
+        ("sam@example.org", str(CALENDARS / "google_keyword_whole_word.ics"), "UTC"),
+        ("sam@example.com", str(CALENDARS / "google_keyword_whole_word.ics"), "UTC"),
+    )
+    result = runner.invoke(app, ["slots", "Sam", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "Sam: 2 members have this name; give the email" in result.stderr

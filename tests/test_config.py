@@ -115,6 +115,10 @@ def test_several_problems_are_reported_at_once_each_naming_member_and_field(
             "ada@example.org: name: must be on one line",
         ),
         (
+            ('name = "Ada Lovelace"', 'name = "  "'),
+            "ada@example.org: name: must not be empty",
+        ),
+        (
             ('name = "Ada Lovelace"', 'name = "Ada\\rLovelace"'),
             "ada@example.org: name: must be on one line",
         ),

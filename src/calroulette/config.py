@@ -403,6 +403,8 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
         f = _Fields(p, who, raw)
         _unknown(p, who, "", raw, _MEMBER_KEYS)
         name = f.text("name", required=True)
+        if name is not None and not name.strip():
+            p.add(who, "name", "must not be empty (the name partners see in invitations)")
         email = (f.text("email", required=True) or "").strip().lower()
         if email and not EMAIL_RE.match(email):
             p.add(who, "email", f"{email!r} is not a valid email address")

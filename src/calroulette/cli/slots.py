@@ -47,6 +47,9 @@ def slots(
     if member is not None:
         found = community.member(member)
         if found is None:
+            named = [m for m in community.members if m.name.casefold() == member.casefold()]
+            if len(named) > 1:
+                raise UsageError(f"{member}: {len(named)} members have this name; give the email")
             raise UsageError(f"{member}: no such member in {config}")
         chosen = [found]
     fetched = feeds.fetch_feeds(community, chosen, now=at)
