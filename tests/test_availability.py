@@ -450,3 +450,22 @@ def test_a_contradictory_time_far_from_the_week_does_not_matter() -> None:
     in_2015 = member_free_time(body, ada, IsoWeek(2015, 23), _community(ada))
     assert isinstance(in_2015, FeedError)
     assert "event 'old': its DTSTART has both a TZID and a UTC 'Z'" in str(in_2015)
+
+
+def test_parsing_in_threads_keeps_every_warning_inside() -> None:
+    """Fetching validates bodies in worker threads; warnings.catch_warnings is process-wide, so
+    unsynchronised blocks would restore each other's filters and let warnings escape (an error
+    under this suite's filterwarnings=error)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = (
+        b"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:g\nDTSTAMP:20261120T000000Z\n"
+        b"DTSTART;TZID=/example.org/2024/Europe/Vienna:20261201T100000\n"
+        b"DTEND;TZID=/example.org/2024/Europe/Vienna:20261201T110000\nSUMMARY:free\n"
+        b"BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:PT-2H\nEND:VALARM\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    ada = _member()
+    community = _community(ada)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: member_free_time(body, ada, WEEK, community), range(40)))
+    assert all(isinstance(r, FreeTime) and len(r.free) == 1 for r in results)

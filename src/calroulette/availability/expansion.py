@@ -18,7 +18,7 @@ import x_wr_timezone
 from calroulette.errors import FeedError
 from calroulette.timeutil import load_zone
 
-from .parse import TIME_PROPS, as_list, warning_note
+from .parse import TIME_PROPS, WARNINGS_LOCK, as_list, warning_note
 
 
 class _XWrTimezone(x_wr_timezone.UTCChangingWalker):  # type: ignore[misc]  # untyped library
@@ -72,7 +72,7 @@ def occurrences(
     The only call into recurring-ical-events (it ships no type information).
     """
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             standard = _apply_x_wr_timezone(calendar, email)
             query: Any = recurring_ical_events.CalendarQuery(standard)

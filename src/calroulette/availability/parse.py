@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -20,6 +21,9 @@ from calroulette.errors import FeedError
 from calroulette.feedformat import sniff, strip_preamble
 
 TIME_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+# warnings.catch_warnings swaps process-wide state; feeds are parsed in worker threads (fetching
+# validates each body), so every block that records warnings holds this lock.
+WARNINGS_LOCK = threading.RLock()
 # An event whose time is contradictory carries this; it is an error once it reaches the week.
 PROBLEM = "X-CALROULETTE-PROBLEM"
 
@@ -51,7 +55,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
     problem = sniff(text)  # shared with feeds, which must not store a non-calendar as good
     if problem is not None:
         raise FeedError(member, "calendar", str(problem))
-    with warnings.catch_warnings(record=True) as caught:
+    with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         calendar = _parse(text, member)
         found = _check_components(calendar, member)
