@@ -30,4 +30,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis outbox *.sqlite
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache outbox *.sqlite *.sqlite-wal *.sqlite-shm *.send-lock tests/js/node_modules
