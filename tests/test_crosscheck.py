@@ -166,7 +166,9 @@ def _declined(event: icalendar.cal.Component, email: str) -> bool:
     attendees = event.get("ATTENDEE", [])
     for attendee in attendees if isinstance(attendees, list) else [attendees]:
         address = re.sub(r"(?i)^mailto:", "", str(attendee)).lower()
-        if address == email and str(attendee.params.get("PARTSTAT", "")).upper() == "DECLINED":
+        also = str(attendee.params.get("EMAIL", "")).lower()  # RFC 7986
+        declined = str(attendee.params.get("PARTSTAT", "")).upper() == "DECLINED"
+        if email in (address, also) and declined:
             return True
     return False
 

@@ -5,7 +5,8 @@ The rules (member M, week W = [Monday 00:00, next Monday 00:00) in the community
 - A: occurrences of events whose SUMMARY contains M's keyword as a whole word (case-insensitive),
   unless the occurrence is STATUS:CANCELLED;
 - B: occurrences of every other event that blocks time: TRANSP is OPAQUE or absent, STATUS is not
-  CANCELLED, and M is not an ATTENDEE with PARTSTAT=DECLINED;
+  CANCELLED, and M is not an ATTENDEE with PARTSTAT=DECLINED (M's email in the address, with
+  ``mailto:`` ignored, or in RFC 7986's EMAIL parameter);
 - free(M, W) = (A − B) clipped to W.
 
 Parsing is icalendar's and recurrence expansion is recurring-ical-events'; this module only adds
@@ -181,15 +182,23 @@ def _declined_by(event: icalendar.cal.Component, email: str) -> bool:
     if not isinstance(attendees, list):
         attendees = [attendees]
     for attendee in attendees:
-        address = str(attendee).strip()
-        if address.lower().startswith("mailto:"):
-            address = address[len("mailto:") :]
-        if address.strip().lower() != email:
-            continue
         params: Mapping[str, Any] = getattr(attendee, "params", {})
+        # RFC 7986 §6.2: EMAIL names the attendee's email when the address is not one
+        # (urn:uuid:…, as JMAP servers such as Fastmail write) or differs from it.
+        addresses = {_address(str(attendee)), _address(str(params.get("EMAIL", "")))}
+        if email not in addresses:
+            continue
         if str(params.get("PARTSTAT", "")).strip().upper() == "DECLINED":
             return True
     return False
+
+
+def _address(value: str) -> str:
+    """``MAILTO:Ada@Example.org`` → ``ada@example.org``."""
+    address = value.strip()
+    if address.lower().startswith("mailto:"):
+        address = address[len("mailto:") :]
+    return address.strip().lower()
 
 
 def _span(
