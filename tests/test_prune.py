@@ -131,3 +131,70 @@ def test_unreadable_dates_and_nested_alarms_are_kept_verbatim() -> None:
         _event("UID:folded", "DTSTART;TZID=Europe/Ber", " lin:20261201T100000"),
     )
     assert prune_feed(body, *WEEK) == body
+
+
+# Each line, on a one-off event years before the week, makes icalendar call the feed malformed
+# (or adds a note): pruning must keep that event so the result does not change.
+MALFORMED_OR_NOTED = [
+    "DTSTAMP:garbage",
+    "DTSTAMP:20201301T000000Z",
+    "DTSTAMP;VALUE=DATE:20200101",
+    "CREATED:xx",
+    "LAST-MODIFIED:zz",
+    "SEQUENCE:abc",
+    "PRIORITY:x",
+    "DURATION:P1Q",
+    "EXDATE:zz",
+    "GEO:a;b",
+    "DUE:zz",
+    "COMPLETED:zz",
+    "PERCENT-COMPLETE:zz",
+    "FREEBUSY:zz",
+    "TZOFFSETTO:zz",
+    "SUMMARY;VALUE=INTEGER:abc",
+    "X-FOO;VALUE=INTEGER:abc",
+    "BEGIN:VALARM\r\nTRIGGER:zz\r\nEND:VALARM",
+]
+
+
+@pytest.mark.parametrize("line", MALFORMED_OR_NOTED)
+def test_an_old_event_that_would_fail_or_note_the_feed_is_kept(line: str) -> None:
+    body = _calendar(
+        _event("UID:now", "DTSTART:20261201T100000Z", "DTEND:20261201T120000Z", "SUMMARY:free"),
+        _event("UID:old", "DTSTART:20200101T100000Z", "DTEND:20200101T110000Z", line),
+    )
+    assert prune_feed(body, *WEEK) == body
+    member = Member("M", "m@example.org", "x", ZoneInfo("UTC"))
+    week = IsoWeek(2026, 49)
+    assert _result(prune_feed(body, *WEEK), member, week) == _result(body, member, week)
+
+
+def test_old_events_with_only_harmless_lines_are_dropped() -> None:
+    """Text, well-formed stamps, counters and alarms: what a Google export puts on every event."""
+    old = _event(
+        "UID:old",
+        "DTSTAMP:20261101T090000Z",
+        "CREATED:20190101T000000Z",
+        "LAST-MODIFIED:20190102T000000Z",
+        "SEQUENCE:2",
+        "DTSTART;TZID=Europe/Berlin:20200101T100000",
+        "DTEND;TZID=Europe/Berlin:20200101T110000",
+        'ATTENDEE;CN="Ada: the first";PARTSTAT=ACCEPTED:mailto:ada@example.org',
+        "X-GOOGLE-CONFERENCE:https://meet.example/abc",
+        "SUMMARY:Standup",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "TRIGGER:-PT15M",
+        "END:VALARM",
+    )
+    body = _calendar(_event("UID:now", "DTSTART:20261201T100000Z"), old)
+    pruned = prune_feed(body, *WEEK)
+    assert b"UID:old" not in pruned and b"UID:now" in pruned
+
+
+def test_one_off_events_sharing_a_uid_are_kept_together() -> None:
+    body = _calendar(
+        _event("UID:twice", "DTSTART:20261201T100000Z", "SUMMARY:free"),
+        _event("UID:twice", "DTSTART:20200101T100000Z", "SUMMARY:busy"),
+    )
+    assert prune_feed(body, *WEEK) == body

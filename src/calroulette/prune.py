@@ -4,11 +4,15 @@ A primary calendar exported from Google holds years of one-off meetings; parsing
 ~1.4 s for a 2 MB feed, while the few that matter for one week parse in ~0.04 s. Pruning must never
 change a result, so it is conservative: it drops a VEVENT only when
 
-- it has no RRULE, RDATE or RECURRENCE-ID, and shares its UID with no component that has one
-  (a recurring master and its overrides are always kept together), and
-- its DTSTART (and DTEND, or a simple DURATION) can be read cheaply as a date, and none of its
-  lines is visibly malformed (broken parameters, a second DTSTART …: such an event can make the
-  whole feed fail to parse or expand, and dropping it would hide that), and
+- it has no RRULE, RDATE or RECURRENCE-ID, and its UID is on no other component (a recurring
+  master and its overrides are always kept together, and so are one-offs sharing a UID), and
+- its DTSTART (and DTEND, or a simple DURATION) can be read cheaply as a date, and
+- every line of it (and of its VALARMs) is one that cannot make the whole feed fail: a
+  well-formed name and parameters, no VALUE parameter, a property whose value is text, or a
+  date-time, integer or duration that reads as one. Anything else (GEO, EXDATE, a second
+  DTSTART, a nested component other than VALARM …) keeps the event: icalendar would call the
+  feed malformed, and dropping the event would hide that. A broken VALARM is only a note, but a
+  note is part of the result, so it is kept too; and
 - it ends before, or starts after, the window widened by two days on each side (more than any
   zone's offset from UTC, so floating, zoned and all-day values are all safe).
 
@@ -20,18 +24,37 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 
 _MARGIN = dt.timedelta(days=2)
+_EVENT_RE = re.compile(
+    rb"^BEGIN:VEVENT\r?\n.*?^END:VEVENT(?:\r?\n|\Z)", re.IGNORECASE | re.M | re.S
+)
+_FOLD_RE = re.compile(rb"\r?\n[ \t]")
 _DATE_RE = re.compile(rb"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?")
-_DURATION_RE = re.compile(rb"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_RECURRENCE_NAMES = (b"RRULE", b"RDATE", b"RECURRENCE-ID")
+_DATE_TIME_RE = re.compile(rb"\d{8}T\d{6}Z?")
+_INTEGER_RE = re.compile(rb"[+-]?\d{1,9}")
+_DURATION_RE = re.compile(
+    rb"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
 # A property name with well-formed parameters (RFC 5545 §3.1). A line that does not match may make
 # icalendar or recurring-ical-events fail on the whole feed, so its event is never dropped.
 _NAME_RE = re.compile(
     rb'^[A-Za-z0-9-]+(?:;[A-Za-z0-9-]+=(?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)*$'
 )
-_MALFORMED = b"X-CALROULETTE-MALFORMED"
-_SINGLE_NAMES = (b"UID", b"DTSTART", b"DTEND", b"DURATION")  # at most once per event
+_VALUE_PARAM_RE = re.compile(rb";VALUE=", re.IGNORECASE)
+# Values icalendar reads as text (or a URI, an address): they never fail to parse.
+_TEXT = frozenset(
+    b"UID SUMMARY DESCRIPTION LOCATION STATUS TRANSP CLASS COMMENT CONTACT RELATED-TO RESOURCES "
+    b"CATEGORIES ORGANIZER ATTENDEE URL ATTACH ACTION REQUEST-STATUS".split()
+)
+_DATE_TIMES = frozenset((b"DTSTAMP", b"CREATED", b"LAST-MODIFIED", b"ACKNOWLEDGED"))
+_INTEGERS = frozenset((b"SEQUENCE", b"PRIORITY", b"REPEAT"))
+_DURATIONS = frozenset((b"TRIGGER", b"DURATION"))
+_SPAN = frozenset((b"DTSTART", b"DTEND"))  # read by _date_span
+# At most once in an event; RRULE, RDATE, RECURRENCE-ID, EXDATE are in no list above, so an
+# event with one is never dropped.
+_SINGLE = frozenset((b"UID", b"DTSTART", b"DTEND", b"DURATION", *_DATE_TIMES, *_INTEGERS))
 
 
 def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
@@ -47,75 +70,85 @@ def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
     >>> b"UID:new" in prune_feed(feed, dt.date(2026, 11, 30), dt.date(2026, 12, 6))
     True
     """
-    lines = body.splitlines(keepends=True)
-    events = _events(lines)
+    lines: dict[bytes, tuple[bytes, bytes, bool]] = {}  # many lines repeat: read each once
+    events = [(m.start(), m.end(), _read_event(m.group(), lines)) for m in _EVENT_RE.finditer(body)]
     if not events:
         return body
-    recurring_uids = {uid for _, _, props, uid in events if _is_recurring(props)}
+    uids = Counter(uid for _, _, (uid, _) in events)  # one-offs sharing a UID stay together
     low, high = first_day - _MARGIN, last_day + _MARGIN
-    drop: list[tuple[int, int]] = []
-    for begin, end, props, uid in events:
-        if uid in recurring_uids or _is_recurring(props):
-            continue
-        span = _date_span(props)
-        if span is not None and (span[1] < low or span[0] > high):
-            drop.append((begin, end))
-    if not drop:
-        return body
     kept: list[bytes] = []
     cursor = 0
-    for begin, end in drop:
-        kept.extend(lines[cursor:begin])
-        cursor = end + 1
-    kept.extend(lines[cursor:])
+    for begin, end, event in events:
+        uid, span = event
+        if span is None or uids[uid] != 1 or (span[1] >= low and span[0] <= high):
+            continue
+        kept.append(body[cursor:begin])
+        cursor = end
+    if cursor == 0:
+        return body
+    kept.append(body[cursor:])
     return b"".join(kept)
 
 
-def _events(lines: list[bytes]) -> list[tuple[int, int, dict[bytes, bytes], bytes | None]]:
-    """(first line, last line, top-level properties, UID) of each VEVENT; nested components'
-    properties (VALARM) are not the event's and are skipped."""
-    out: list[tuple[int, int, dict[bytes, bytes], bytes | None]] = []
-    begin = -1
+def _read_event(
+    block: bytes, seen: dict[bytes, tuple[bytes, bytes, bool]]
+) -> tuple[bytes | None, tuple[dt.date, dt.date] | None]:
+    """The event's UID, and its first and last date when it could be dropped (else ``None``).
+
+    ``seen`` remembers each line's name, value and harmlessness across the feed's events."""
+    uid: bytes | None = None
+    top: dict[bytes, bytes] = {}  # DTSTART, DTEND, DURATION and the other single values
+    droppable = True
     depth = 0
-    props: dict[bytes, bytes] = {}
-    current: tuple[bytes, bytes] | None = None
-    for index, raw in enumerate(lines):
-        if raw[:1] in (b" ", b"\t"):  # a folded continuation line
-            if current is not None:
-                current = (current[0], current[1] + raw[1:].rstrip(b"\r\n"))
-                props[current[0]] = current[1]
-            continue
-        line = raw.rstrip(b"\r\n")
-        upper = line.upper()
-        current = None
-        if begin < 0:
-            if upper == b"BEGIN:VEVENT":
-                begin, depth, props = index, 0, {}
-            continue
-        if upper.startswith(b"BEGIN:"):
-            depth += 1
-        elif upper == b"END:VEVENT" and depth == 0:
-            uid = props.get(b"UID")
-            out.append((begin, index, props, uid.strip() if uid is not None else None))
-            begin = -1
-        elif upper.startswith(b"END:"):
-            depth -= 1
-        elif depth == 0:
+    for line in _FOLD_RE.sub(b"", block).splitlines()[1:-1]:  # inside BEGIN/END:VEVENT
+        known = seen.get(line)
+        if known is None:
             name, _, value = _split(line)
-            if not _NAME_RE.match(name):
-                props[_MALFORMED] = b""
             key = name.split(b";", 1)[0].strip().upper()
-            if key in props and key in _SINGLE_NAMES:
-                props[_MALFORMED] = b""  # icalendar returns a list and expansion fails
-            if key in props and key in _RECURRENCE_NAMES:
-                continue  # several RDATE lines: presence is what matters
-            props[key] = value
-            current = (key, value)
-    return out
+            known = seen[line] = (key, value, _harmless(key, name, value))
+        key, value, harmless = known
+        if key == b"BEGIN":
+            depth += 1
+            droppable = droppable and depth == 1 and value.strip().upper() == b"VALARM"
+        elif key == b"END":
+            depth -= 1
+        else:
+            droppable = droppable and harmless
+            if depth == 0 and key in _SINGLE:
+                if key in top:  # icalendar returns a list, and expansion fails
+                    droppable = False
+                top[key] = value
+                if key == b"UID":
+                    uid = value.strip()
+    if not droppable or depth != 0:
+        return uid, None
+    return uid, _date_span(top)
+
+
+def _harmless(key: bytes, name: bytes, value: bytes) -> bool:
+    """A line that cannot make icalendar call the feed malformed, whatever the event's dates."""
+    if not _NAME_RE.match(name):
+        return False
+    if key in _SPAN:
+        return True  # read by _date_span: an unreadable value keeps the event
+    if _VALUE_PARAM_RE.search(name):
+        return False  # VALUE= changes how icalendar reads the value
+    if key in _TEXT or key.startswith(b"X-"):
+        return True
+    if key in _DATE_TIMES:
+        return _DATE_TIME_RE.fullmatch(value) is not None and _read_date(value) is not None
+    if key in _INTEGERS:
+        return _INTEGER_RE.fullmatch(value) is not None
+    if key in _DURATIONS:
+        return _read_duration(value.strip().lstrip(b"+-")) is not None
+    return False
 
 
 def _split(line: bytes) -> tuple[bytes, bytes, bytes]:
     """Split ``NAME;PARAM="a:b":value`` at the first colon outside quotes."""
+    name, colon, value = line.partition(b":")
+    if b'"' not in name:
+        return name, colon, value
     quoted = False
     for index, byte in enumerate(line):
         if byte == 0x22:  # "
@@ -123,11 +156,6 @@ def _split(line: bytes) -> tuple[bytes, bytes, bytes]:
         elif byte == 0x3A and not quoted:  # :
             return line[:index], b":", line[index + 1 :]
     return line, b"", b""
-
-
-def _is_recurring(props: dict[bytes, bytes]) -> bool:
-    """Recurring, or malformed: either way it must be kept."""
-    return any(name in props for name in (*_RECURRENCE_NAMES, _MALFORMED))
 
 
 def _date_span(props: dict[bytes, bytes]) -> tuple[dt.date, dt.date] | None:
@@ -138,7 +166,7 @@ def _date_span(props: dict[bytes, bytes]) -> tuple[dt.date, dt.date] | None:
     if b"DTEND" in props:
         end = _read_date(props[b"DTEND"])
     elif b"DURATION" in props:
-        length = _read_duration(props[b"DURATION"])
+        length = _read_duration(props[b"DURATION"].strip().lstrip(b"+"))
         end = None if length is None else start + length
     else:
         end = start
@@ -150,19 +178,22 @@ def _date_span(props: dict[bytes, bytes]) -> tuple[dt.date, dt.date] | None:
 def _read_date(value: bytes | None) -> dt.datetime | None:
     if value is None:
         return None
-    match = _DATE_RE.fullmatch(value.strip().rstrip(b"Zz"))
-    if match is None:
+    v = value.strip().rstrip(b"Zz")
+    if _DATE_RE.fullmatch(v) is None:
         return None
     try:
-        year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
         # Naive on purpose: only the calendar date is used, and the margin covers every zone.
-        return dt.datetime(year, month, day, hour, minute, second)  # noqa: DTZ001
+        if len(v) == 8:
+            return dt.datetime(int(v[:4]), int(v[4:6]), int(v[6:8]))  # noqa: DTZ001
+        return dt.datetime(  # noqa: DTZ001
+            int(v[:4]), int(v[4:6]), int(v[6:8]), int(v[9:11]), int(v[11:13]), int(v[13:15])
+        )
     except ValueError:
         return None
 
 
 def _read_duration(value: bytes) -> dt.timedelta | None:
-    match = _DURATION_RE.match(value.strip().lstrip(b"+"))
+    match = _DURATION_RE.match(value)
     if match is None or not any(match.groups()):
         return None
     weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
