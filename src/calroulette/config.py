@@ -13,6 +13,7 @@ import os
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
@@ -302,8 +303,9 @@ class _Fields:
             if required and key not in self.raw:
                 self.p.add(self.who, key, "missing")
             return default if key not in self.raw else (value or default)
-        if "\r" in value or "\n" in value:
-            self.p.add(self.who, key, "must be on one line (contains a line break)")
+        problem = _not_one_line(value)
+        if problem:
+            self.p.add(self.who, key, problem)
             return default
         return str(value)
 
@@ -356,11 +358,26 @@ class _Fields:
             return ()
         out = []
         for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip() or "\r" in item or "\n" in item:
+            if not isinstance(item, str) or not item.strip() or _not_one_line(item):
                 self.p.add(self.who, f"{key}[{i}]", "must be a non-empty one-line string")
                 continue
             out.append(item.strip())
         return tuple(out)
+
+
+def _not_one_line(value: str) -> str | None:
+    """Why ``value`` cannot go into an email header or an iCalendar property, if it cannot.
+
+    Besides CR and LF, Python's ``str.splitlines`` (and so its email package) and other mail and
+    calendar tools break lines at VT, FF, FS/GS/RS, NEL and the Unicode line and paragraph
+    separators; RFC 5322 and RFC 5545 allow no control character but TAB in a value.
+    """
+    if "\r" in value or "\n" in value:
+        return "must be on one line (contains a line break)"
+    for ch in value:
+        if ch != "\t" and unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            return f"must be on one line (contains the control character U+{ord(ch):04X})"
+    return None
 
 
 def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Delivery:
