@@ -61,6 +61,15 @@ def test_a_line_separator_or_control_character_in_a_header_value_is_refused(
     assert any(p.startswith(who) for p in found), found
 
 
+def test_an_organizer_with_two_addresses_is_refused(tmp_path: Path) -> None:
+    found = _problems(
+        tmp_path,
+        'organizer = "Data Folk Coffee <coffee@example.org>"',
+        'organizer = "coffee@example.org, evil@attacker.example"',
+    )
+    assert [p for p in found if p.startswith("community: organizer:")], found
+
+
 def test_a_name_with_punctuation_is_still_fine(tmp_path: Path) -> None:
     path = tmp_path / "members.toml"
     path.write_text(BASE.replace("Ada Lovelace", "Ada Lovelace (she/her)"), encoding="utf-8")

@@ -16,7 +16,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,8 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
     organizer_email = ""
     if organizer:
         organizer_email = parseaddr(organizer)[1].lower()
-        if not EMAIL_RE.match(organizer_email):
+        # parseaddr keeps the first of several addresses and silently drops the rest
+        if len(getaddresses([organizer])) != 1 or not EMAIL_RE.match(organizer_email):
             p.add(
                 "community",
                 "organizer",
