@@ -391,7 +391,13 @@ def invitation_email(
             "That is, in your partner's zone:",
             partner_times,
         ]
-        alternatives = [_when(a.start, a.end, me.zone) for a in meeting.alternatives]
+        # A moved meeting keeps the alternatives planned for its first time: never offer one
+        # that overlaps the meeting itself (moved to 10 minutes after an alternative, say).
+        alternatives = [
+            _when(a.start, a.end, me.zone)
+            for a in meeting.alternatives
+            if not (a.start < meeting.end and meeting.start < a.end)
+        ]
         if alternatives:
             blocks += ["If that time doesn't suit, these also work for both of you:"]
             blocks += [alternatives[:MAX_ALTERNATIVES]]
