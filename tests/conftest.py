@@ -18,3 +18,11 @@ def now_env(monkeypatch: pytest.MonkeyPatch) -> str:
     value = "2026-11-24T12:00:00Z"
     monkeypatch.setenv("CALROULETTE_NOW", value)
     return value
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A community without cache_dir caches under $XDG_CACHE_HOME: never the real home's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

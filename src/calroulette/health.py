@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import availability, feeds
+from . import feeds
 from .availability import FreeTime
 from .config import Community, Member
 from .errors import FeedError
 from .feedformat import looks_free_busy_only
 from .feeds import hints
+from .freetimes import FreeTimes
 from .intervals import total
 from .redact import is_url
 from .timeutil import IsoWeek
@@ -73,15 +74,20 @@ def check_community(
     progress: bool | None = None,
 ) -> Health:
     """Fetch every feed and judge each member's calendar for ``week``."""
-    fetched = feeds.fetch_feeds(
-        community,
-        now=now,
-        limits=limits,
-        validate=availability.parse_calendar,
-        progress=progress,
-    )
+    with FreeTimes(community, week) as reader:  # the full parse is the test of a good copy
+        fetched = feeds.fetch_feeds(
+            community,
+            now=now,
+            limits=limits,
+            validate=reader.validate,
+            progress=progress,
+        )
+        free = reader.compute(
+            {k: v if isinstance(v, FeedError) else v.body for k, v in fetched.items()}
+        )
     rows = tuple(
-        _judge(member, fetched[member.email], week, community, now) for member in community.members
+        _judge(member, fetched[member.email], free[member.email], community, now)
+        for member in community.members
     )
     config_rows: tuple[MemberHealth, ...] = ()
     holds_secrets = any(is_url(m.calendar) for m in community.members)
@@ -122,13 +128,12 @@ def permissions_warning(path: Path) -> MemberHealth | None:
 def _judge(
     member: Member,
     fetched: feeds.Feed | FeedError,
-    week: IsoWeek,
+    result: FreeTime | FeedError,
     community: Community,
     now: dt.datetime,
 ) -> MemberHealth:
     if isinstance(fetched, FeedError):
         return _error_row(member, fetched)
-    result = availability.member_free_time(fetched.body, member, week, community)
     if isinstance(result, FeedError):
         return _error_row(member, result, fetched)
     return _verdict(member, fetched, result, community, now)

@@ -9,13 +9,15 @@ is (planning is idempotent); ``rematch`` replaces a round that has not been sent
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import availability, feeds
+from . import feeds
 from .availability import FreeTime
-from .config import Community
+from .config import Community, Member
 from .errors import FeedError, UsageError
+from .freetimes import FreeTimes
 from .matching import History, Meeting, Round, RoundStatus, plan_round
 from .store import open_store
 from .timeutil import IsoWeek, format_utc
@@ -29,12 +31,23 @@ class MatchResult:
 
 
 def community_free_time(
-    community: Community, week: IsoWeek, now: dt.datetime
+    community: Community,
+    week: IsoWeek,
+    now: dt.datetime,
+    members: Iterable[Member] | None = None,
 ) -> dict[str, FreeTime | FeedError]:
-    """Fetch every member's feed and compute their free time in ``week``."""
-    fetched = feeds.fetch_feeds(community, now=now)
-    bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
-    return availability.free_times(community, bodies, week)
+    """Fetch the feeds of ``members`` (default: everyone) and compute their free time in
+    ``week``: each body is read while the others download, and only one that parses is kept
+    as the feed's last good copy (see :mod:`calroulette.freetimes`)."""
+    chosen = None if members is None else list(members)  # None: the cache forgets old feeds
+    expected = len(community.members if chosen is None else chosen)
+    with FreeTimes(community, week, expected=expected) as reader:
+        fetched = feeds.fetch_feeds(community, chosen, now=now, validate=reader.validate)
+        return reader.compute({k: _body(v) for k, v in fetched.items()})
+
+
+def _body(fetched: feeds.Feed | FeedError) -> bytes | FeedError:
+    return fetched if isinstance(fetched, FeedError) else fetched.body
 
 
 def read_history(community: Community, week: IsoWeek) -> tuple[History, Round | None]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from calroulette import availability, feeds, rounds
+from calroulette import rounds
 from calroulette.availability import FreeTime
 from calroulette.config import Community
 from calroulette.errors import FeedError, UsageError
@@ -260,9 +260,7 @@ def _check_free(
     week = IsoWeek.containing(meeting.start.astimezone(community.timezone).date())
     members = [m for m in community.members if m.email in meeting.members]
     if free is None:
-        fetched = feeds.fetch_feeds(community, members, now=now)
-        bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
-        free = availability.free_times(community, bodies, week)
+        free = rounds.community_free_time(community, week, now, members)
     for email in meeting.members:
         result = free.get(email)
         member = community.member(email)

@@ -1,0 +1,342 @@
+"""Many members' free time at once, fast: the same answers as :func:`availability.free_times`.
+
+A community of 10,000 is mostly light feeds (~5 ms each to parse and expand) and a few heavy
+primary calendars (~1 s each, years of meetings). Three things make the weekly job cheap, none of
+which changes a result:
+
+- **Pruning**: each body loses, as text, the one-off events that cannot reach the week
+  (:func:`calroulette.prune.prune_feed`, proven equivalent by tests/test_prune.py) before
+  icalendar sees it; a heavy feed then parses in ~0.07 s.
+- **A process pool**: parsing is pure Python, so feeds are read in ``os.cpu_count()`` worker
+  processes (``spawn``: no fork of a process that has threads). Below :data:`POOL_MIN` feeds the
+  pool's start-up costs more than it saves, and they are read in this process.
+- **A cache of results**: each member's free time is kept under ``cache_dir/free/<week>/``, keyed
+  by the SHA-256 of the feed body and everything else the answer depends on (member, zone,
+  keyword, week, community zone, and a digest of the code that computes it). An unchanged feed
+  costs a hash and a small JSON read. Entries hold no address; they are written atomically,
+  readable by the owner only, and an entry that cannot be read is computed again. Errors are not
+  cached: they are cheap to find again, and the message should come from the current code.
+
+:meth:`FreeTimes.validate` plugs into :func:`calroulette.feeds.fetch_feeds`: each downloaded body
+is read once, while the others are still downloading, and only a body that parses is kept as the
+feed's last good copy (a broken one falls back to that copy, as ``check`` always did).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from calroulette import __version__
+from calroulette.availability import FreeTime, free_time, parse_calendar
+from calroulette.config import Community, Member
+from calroulette.errors import FeedError
+from calroulette.intervals import Interval
+from calroulette.prune import prune_feed
+from calroulette.timeutil import IsoWeek
+
+log = logging.getLogger(__name__)
+
+POOL_MIN = 50  # feeds to read before a process pool pays for its start-up (~0.5 s)
+KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
+
+# What a worker sends back, and what the cache holds: plain data (JSON, picklable).
+Record = dict[str, Any]
+
+
+def free_times(
+    community: Community,
+    feeds: Mapping[str, bytes | FeedError],
+    week: IsoWeek,
+    *,
+    workers: int | None = None,
+) -> dict[str, FreeTime | FeedError]:
+    """:func:`calroulette.availability.free_times`, pruned, in parallel and cached."""
+    with FreeTimes(community, week, workers=workers) as reader:
+        return reader.compute(feeds)
+
+
+class FreeTimes:
+    """Reads feeds into free time for one community and week; close it to stop the workers."""
+
+    def __init__(
+        self,
+        community: Community,
+        week: IsoWeek,
+        *,
+        workers: int | None = None,
+        expected: int | None = None,
+    ) -> None:
+        """``expected``: how many feeds :meth:`validate` will see (default: every member's),
+        which decides whether it starts worker processes."""
+        self.community = community
+        self.expected = len(community.members) if expected is None else expected
+        self.week = week
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.directory = community.cache_dir / "free" / str(week)
+        self._members = {m.email: m for m in community.members}
+        self._known: dict[str, Record] = {}  # this run's results by key, errors included
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> FreeTimes:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def validate(self, body: bytes, email: str) -> None:
+        """For ``fetch_feeds(validate=...)``: raise the :class:`FeedError` that
+        :func:`parse_calendar` would raise for ``body``; the free time is kept for
+        :meth:`compute`. Called from the fetch threads."""
+        member = self._members.get(email)
+        if member is None:  # not ours to judge: parse it the plain way
+            parse_calendar(body, email)
+            return
+        record = self._lookup(body, member)
+        if record is None:
+            future = self._submit(self._pool_for(self.expected), body, member)
+            record = self._remember(body, member, self._collect(future, body, member))
+        if record.get("phase") == "parse":
+            raise _error(record)
+
+    def compute(self, feeds: Mapping[str, bytes | FeedError]) -> dict[str, FreeTime | FeedError]:
+        """Every member's free time, in ``community.members`` order, like
+        :func:`calroulette.availability.free_times`."""
+        records: dict[str, Record] = {}
+        todo: list[tuple[bytes, Member]] = []
+        for member in self.community.members:
+            feed = feeds.get(member.email)
+            if isinstance(feed, bytes):
+                record = self._lookup(feed, member)
+                if record is None:
+                    todo.append((feed, member))
+                else:
+                    records[member.email] = record
+        if todo:
+            pool = self._pool_for(len(todo))
+            futures = [(body, member, self._submit(pool, body, member)) for body, member in todo]
+            for body, member, future in futures:
+                record = self._collect(future, body, member)
+                records[member.email] = self._remember(body, member, record)
+        self._clean()
+        out: dict[str, FreeTime | FeedError] = {}
+        for member in self.community.members:
+            feed = feeds.get(member.email)
+            if feed is None:
+                out[member.email] = FeedError(member.email, "calendar", "not fetched")
+            elif isinstance(feed, FeedError):
+                out[member.email] = feed
+            else:
+                out[member.email] = _free_time(records[member.email], member.email, self.week)
+        return out
+
+    # --- the cache --------------------------------------------------------------------------
+
+    def _key(self, body: bytes, member: Member) -> str:
+        parts = (
+            hashlib.sha256(body).hexdigest(),
+            member.email,
+            getattr(member.timezone, "key", str(member.timezone)),
+            self.community.keyword_for(member),
+            str(self.week),
+            getattr(self.community.timezone, "key", str(self.community.timezone)),
+            code_version(),
+        )
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+    def _lookup(self, body: bytes, member: Member) -> Record | None:
+        key = self._key(body, member)
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        try:
+            record: Record = json.loads(
+                (self.directory / f"{key}.json").read_text(encoding="utf-8")
+            )
+            if "error" in record:  # never written: errors are not cached
+                raise ValueError(key)
+            _free_time(record, member.email, self.week)  # checks the shape
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            log.warning("free-time cache: entry %s.json cannot be read; computed again", key)
+            return None
+        self._known[key] = record
+        return record
+
+    def _remember(self, body: bytes, member: Member, record: Record) -> Record:
+        key = self._key(body, member)
+        self._known[key] = record
+        if "error" not in record:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _write_atomic(self.directory / f"{key}.json", json.dumps(record).encode())
+            except OSError as exc:
+                log.warning("free-time cache: cannot write %s (%s)", self.directory, exc.strerror)
+        return record
+
+    def _clean(self) -> None:
+        """Remove the cache of weeks long before this one."""
+        oldest = self.week.shifted(-KEEP_WEEKS)
+        try:
+            weeks = list(self.directory.parent.iterdir())
+        except OSError:
+            return
+        for path in weeks:
+            try:
+                old = IsoWeek.parse(path.name) < oldest
+            except ValueError:
+                continue
+            if old:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # --- the workers ------------------------------------------------------------------------
+
+    def _pool_for(self, feeds: int) -> ProcessPoolExecutor | None:
+        """The worker processes, started on first use; ``None``: read in this process."""
+        if self.workers < 2 or feeds < POOL_MIN:
+            return None
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(self.community, self.week),
+                )
+            return self._pool
+
+    def _submit(
+        self, pool: ProcessPoolExecutor | None, body: bytes, member: Member
+    ) -> Future[Record]:
+        if pool is not None:
+            try:
+                return pool.submit(_work, body, member.email)
+            except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool was closed
+                pass
+        future: Future[Record] = Future()
+        future.set_result(_read(body, member, self.community, self.week))
+        return future
+
+    def _collect(self, future: Future[Record], body: bytes, member: Member) -> Record:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("%s: free time: a worker process died; read in this process", member.email)
+            return _read(body, member, self.community, self.week)
+
+
+# --- in a worker process -------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(community: Community, week: IsoWeek) -> None:
+    _WORKER["community"] = community
+    _WORKER["week"] = week
+    _WORKER["members"] = {m.email: m for m in community.members}
+
+
+def _work(body: bytes, email: str) -> Record:
+    return _read(body, _WORKER["members"][email], _WORKER["community"], _WORKER["week"])
+
+
+def _read(body: bytes, member: Member, community: Community, week: IsoWeek) -> Record:
+    """:func:`calroulette.availability.member_free_time` on the pruned body, as a record that
+    also says whether an error came from parsing (what ``validate`` rejects) or after."""
+    start, end = week.bounds(community.timezone)
+    body = prune_feed(body, start.date(), end.date())
+    notes: list[str] = []
+    phase = "parse"
+    try:
+        calendar = parse_calendar(body, member.email, notes)
+        phase = "free time"
+        result = free_time(
+            calendar,
+            member,
+            week,
+            keyword=community.keyword_for(member),
+            week_zone=community.timezone,
+        )
+    except FeedError as error:
+        return {"error": [error.member, error.stage, error.message], "phase": phase}
+    return {
+        "free": [[span.start.isoformat(), span.end.isoformat()] for span in result.free],
+        "availability_events": result.availability_events,
+        "busy_events": result.busy_events,
+        "warnings": list(dict.fromkeys([*notes, *result.warnings])),
+    }
+
+
+def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:
+    """A record back as what :func:`availability.member_free_time` returns."""
+    if "error" in record:
+        return _error(record)
+    return FreeTime(
+        email,
+        week,
+        tuple(
+            Interval(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b))
+            for a, b in record["free"]
+        ),
+        int(record["availability_events"]),
+        int(record["busy_events"]),
+        tuple(str(w) for w in record["warnings"]),
+    )
+
+
+def _error(record: Record) -> FeedError:
+    member, stage, message = record["error"]
+    return FeedError(str(member), str(stage), str(message))
+
+
+@cache
+def code_version() -> str:
+    """calroulette's version and a digest of the code that decides free time: a cached result
+    is never used by a version that could compute another."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    names = ("prune.py", "freetimes.py", "timeutil.py", "intervals.py", "config.py")
+    for path in sorted([*package.glob("availability/*.py"), *(package / n for n in names)]):
+        try:
+            digest.update(path.name.encode() + path.read_bytes())
+        except OSError:
+            digest.update(path.name.encode())
+    return digest.hexdigest()[:16]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:  # mkstemp creates the file with mode 0600
+            out.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

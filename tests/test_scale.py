@@ -1,0 +1,223 @@
+"""The fast path for many members (calroulette.freetimes) gives exactly availability's answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+from types import ModuleType
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calroulette import availability, freetimes
+from calroulette.config import Community, Member
+from calroulette.errors import FeedError
+from calroulette.freetimes import FreeTimes
+from calroulette.timeutil import IsoWeek
+
+from .conftest import CALENDARS, ROOT, SHARED_CALENDARS
+
+W49 = IsoWeek(2026, 49)
+FREE_MONDAY = b"\r\n".join(
+    [
+        b"BEGIN:VCALENDAR",
+        b"VERSION:2.0",
+        b"BEGIN:VEVENT",
+        b"UID:free-1",
+        b"DTSTART:20261130T100000Z",
+        b"DTEND:20261130T120000Z",
+        b"RRULE:FREQ=WEEKLY",
+        b"SUMMARY:free",
+        b"END:VEVENT",
+        b"END:VCALENDAR",
+        b"",
+    ]
+)
+BROKEN = {
+    "garbage": b"<html>login</html>",
+    "malformed event": FREE_MONDAY.replace(b"UID:free-1", b"UID:free-1\r\nDTSTAMP:garbage"),
+    "unknown zone in the week": FREE_MONDAY.replace(
+        b"DTSTART:20261130T100000Z", b"DTSTART;TZID=Mars/Olympus:20261130T100000"
+    ),
+}
+
+
+def _community(
+    tmp_path: Path, bodies: dict[str, bytes], zone: str = "America/New_York"
+) -> Community:
+    members = tuple(
+        Member(f"M{i}", email, f"{email}.ics", ZoneInfo(zone)) for i, email in enumerate(bodies)
+    )
+    return Community(
+        name="Scale",
+        organizer="Org <org@example.org>",
+        organizer_email="org@example.org",
+        timezone=ZoneInfo("Europe/Berlin"),
+        members=members,
+        cache_dir=tmp_path / "cache",
+    )
+
+
+def _files() -> list[Path]:
+    found = sorted(CALENDARS.glob("*.ics")) + sorted((ROOT / "demo" / "calendars").glob("*.ics"))
+    if SHARED_CALENDARS.is_dir():
+        found += sorted(SHARED_CALENDARS.glob("*/*.ics"))
+    return found
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("community", ROOT / "bench" / "community.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["community"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def pool_for_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes even for a handful of feeds, so the tests cross the process boundary."""
+    monkeypatch.setattr(freetimes, "POOL_MIN", 1)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("pool_for_any_size")
+def test_every_fixture_and_a_generated_community_agree_with_the_plain_path(
+    tmp_path: Path,
+) -> None:
+    """Fixtures, demo and shared calendars, generated feeds (a few heavy) and broken ones:
+    worker processes, then the cache, give what availability.free_times gives."""
+    fixtures: dict[str, bytes | FeedError] = {
+        f"f{i}@example.org": p.read_bytes() for i, p in enumerate(_files())
+    }
+    for name, body in BROKEN.items():
+        fixtures[f"{name.replace(' ', '-')}@example.org"] = body
+    fixtures["failed@example.org"] = FeedError("failed@example.org", "calendar", "HTTP 404")
+    generator = _generator()
+    generator.HEAVY_SHARE = 0.15
+    made = generator.generate(24, tmp_path / "generated", seed=11, history_weeks=1)
+    generated: dict[str, bytes | FeedError] = {
+        f"g{i}@example.org": p.read_bytes() for i, p in enumerate(sorted(made.feeds.iterdir()))
+    }
+    assert sum(len(b) > 100_000 for b in generated.values() if isinstance(b, bytes)) >= 2
+    for feeds, week in ((fixtures, IsoWeek(2024, 10)), ({**fixtures, **generated}, W49)):
+        community = _community(tmp_path, dict.fromkeys(feeds, b""))
+        plain = availability.free_times(community, feeds, week)
+        assert sum(isinstance(v, FeedError) for v in plain.values()) >= len(BROKEN)
+        assert freetimes.free_times(community, feeds, week, workers=2) == plain
+        assert freetimes.free_times(community, feeds, week, workers=2) == plain  # cached
+
+
+def test_a_small_community_is_read_in_this_process(tmp_path: Path) -> None:
+    bodies = {"a@example.org": FREE_MONDAY, **{f"{k}@x.org": v for k, v in BROKEN.items()}}
+    community = _community(tmp_path, bodies)
+    with FreeTimes(community, W49, workers=2) as reader:
+        result = reader.compute(bodies)
+        assert reader._pool is None
+    assert result == availability.free_times(community, bodies, W49)
+
+
+def _entries(community: Community, week: IsoWeek = W49) -> list[Path]:
+    return sorted((community.cache_dir / "free" / str(week)).glob("*.json"))
+
+
+def _tamper(community: Community) -> None:
+    """Make every cached answer recognisably wrong: no free time, 99 availability events."""
+    for entry in _entries(community):
+        record = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**record, "free": [], "availability_events": 99}))
+
+
+def _events(result: object) -> int:
+    assert isinstance(result, availability.FreeTime)
+    return result.availability_events
+
+
+def test_an_unchanged_feed_is_answered_from_the_cache(tmp_path: Path) -> None:
+    community = _community(tmp_path, {"a@example.org": FREE_MONDAY})
+    feeds: dict[str, bytes | FeedError] = {"a@example.org": FREE_MONDAY}
+    assert _events(freetimes.free_times(community, feeds, W49)["a@example.org"]) == 1
+    _tamper(community)
+    assert _events(freetimes.free_times(community, feeds, W49)["a@example.org"]) == 99
+
+
+@pytest.mark.parametrize("change", ["body", "keyword", "member zone", "community zone", "week"])
+def test_the_cache_is_not_used_when_what_the_answer_depends_on_changes(
+    tmp_path: Path, change: str
+) -> None:
+    community = _community(tmp_path, {"a@example.org": FREE_MONDAY})
+    body = FREE_MONDAY
+    freetimes.free_times(community, {"a@example.org": body}, W49)
+    _tamper(community)
+    week = W49
+    if change == "body":
+        body = FREE_MONDAY.replace(b"SUMMARY:free", b"SUMMARY:Free for coffee")
+    elif change == "keyword":
+        community = dataclasses.replace(community, keyword="coffee")
+        body = FREE_MONDAY.replace(b"SUMMARY:free", b"SUMMARY:free coffee")
+    elif change == "member zone":
+        community = _community(tmp_path, {"a@example.org": body}, zone="Asia/Tokyo")
+    elif change == "community zone":
+        community = dataclasses.replace(community, timezone=ZoneInfo("Asia/Tokyo"))
+    else:
+        week = IsoWeek(2026, 50)
+    result = freetimes.free_times(community, {"a@example.org": body}, week)["a@example.org"]
+    assert _events(result) == 1
+
+
+def test_a_corrupt_cache_entry_is_computed_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    community = _community(tmp_path, {"a@example.org": FREE_MONDAY, "b@example.org": FREE_MONDAY})
+    feeds: dict[str, bytes | FeedError] = {
+        "a@example.org": FREE_MONDAY,
+        "b@example.org": FREE_MONDAY,
+    }
+    expected = availability.free_times(community, feeds, W49)
+    freetimes.free_times(community, feeds, W49)
+    first, second = _entries(community)
+    first.write_bytes(b"{not json")
+    second.write_text(json.dumps({"free": [["yesterday", "today"]]}))
+    with caplog.at_level(logging.WARNING, logger="calroulette.freetimes"):
+        assert freetimes.free_times(community, feeds, W49) == expected
+    assert caplog.text.count("cannot be read; computed again") == 2
+    assert freetimes.free_times(community, feeds, W49) == expected  # and rewritten
+
+
+def test_errors_are_not_cached_and_entries_hold_no_address(tmp_path: Path) -> None:
+    bodies = {"ok@example.org": FREE_MONDAY, "bad@example.org": BROKEN["garbage"]}
+    community = _community(tmp_path, bodies)
+    community = dataclasses.replace(
+        community,
+        members=tuple(
+            dataclasses.replace(m, calendar=f"https://cal.example/private-{i}abcdef/basic.ics")
+            for i, m in enumerate(community.members)
+        ),
+    )
+    result = freetimes.free_times(community, dict(bodies), W49)
+    assert isinstance(result["bad@example.org"], FeedError)
+    (entry,) = _entries(community)
+    assert len(entry.stem) == 64
+    assert b"private-" not in entry.read_bytes() and b"cal.example" not in entry.read_bytes()
+
+
+def test_validate_rejects_only_what_parse_calendar_rejects(tmp_path: Path) -> None:
+    """A feed that parses but names an unknown zone in the week is a good copy (its error is
+    reported later, like before); garbage and a malformed event are not."""
+    bodies = {f"{k.replace(' ', '-')}@x.org": v for k, v in BROKEN.items()}
+    community = _community(tmp_path, bodies)
+    with FreeTimes(community, W49) as reader:
+        for email, body in bodies.items():
+            try:
+                availability.parse_calendar(body, email)
+            except FeedError as error:
+                with pytest.raises(FeedError) as raised:
+                    reader.validate(body, email)
+                assert raised.value == error
+            else:
+                reader.validate(body, email)
+        assert reader.compute(bodies) == availability.free_times(community, bodies, W49)
