@@ -183,15 +183,17 @@ def load_community(path: str | os.PathLike[str]) -> Community:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [Problem("config", str(file), "file not found (create one with `calroulette init`)")]
+            [Problem("config", str(file), "file not found (create one with `calroulette init`)")],
+            str(file),
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable UTF-8"
-        raise ConfigError([Problem("config", str(file), reason)]) from None
+        raise ConfigError([Problem("config", str(file), reason)], str(file)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([Problem("config", str(file), f"not valid TOML: {exc}")]) from None
+        problem = Problem("config", str(file), f"not valid TOML: {exc}")
+        raise ConfigError([problem], str(file)) from None
     return parse_community(data, base_dir=file.resolve().parent, path=file)
 
 
