@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from calroulette.cli import app
 
+from .conftest import ROOT
+
 runner = CliRunner()
 
 COMMUNITY_ONLY = """
@@ -25,6 +27,54 @@ def cli(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["slots", "--all"], ["match"], ["match", "--dry-run"], ["run"], ["check"], ["overlap"]],
+)
+def test_a_community_without_members_is_refused_and_nothing_is_recorded(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
+    """Otherwise `run` from cron records an empty round for the week and marks it sent, so
+    members added later that week cannot be matched until the next one."""
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    code, out, err = cli(*command, "-c", str(config))
+    assert code == 2, (out, err)
+    assert err.splitlines() == [
+        f"error: {config}: invalid configuration",
+        "  config: members: no members yet (add one with `calroulette members add`)",
+    ]
+    assert not (tmp_path / "calroulette.sqlite").exists()
+
+
+def test_history_and_members_list_still_work_without_members(tmp_path: Path, now_env: str) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    assert cli("history", "-c", str(config))[0] == 0
+    assert cli("members", "list", "-c", str(config))[0] == 0
+
+
+def test_members_add_to_a_community_without_members_works(tmp_path: Path, now_env: str) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    code, _, err = cli(
+        "members",
+        "add",
+        "--name",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--calendar",
+        str(ROOT / "demo" / "calendars" / "ada.ics"),
+        "--timezone",
+        "Europe/London",
+        "-c",
+        str(config),
+    )
+    assert code == 0, err
+    assert cli("slots", "--all", "-c", str(config))[0] == 0
 
 
 @pytest.mark.parametrize("name", ["nope.toml", "elsewhere/members.toml"])

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from calroulette.config import Community, load_community
-from calroulette.errors import CalrouletteError, ConfigError, UsageError
+from calroulette.errors import CalrouletteError, ConfigError, Problem, UsageError
 from calroulette.redact import SECRETS, SecretFilter
 from calroulette.timeutil import UTC, IsoWeek, parse_utc
 
@@ -89,8 +89,19 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def load(config: Path) -> Community:
-    return load_community(config)
+def load(config: Path, *, members: bool = True) -> Community:
+    """The community; with ``members``, one without members is a configuration error.
+
+    Planning for nobody would record an empty round (and ``run`` would mark it sent), so the
+    members added later that week could not be matched until the next one.
+    """
+    community = load_community(config)
+    if members and not community.members:
+        problem = Problem(
+            "config", "members", "no members yet (add one with `calroulette members add`)"
+        )
+        raise ConfigError([problem], str(config))
+    return community
 
 
 def resolve_week(week: str | None, community: Community, at: dt.datetime) -> IsoWeek:

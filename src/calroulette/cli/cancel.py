@@ -30,7 +30,7 @@ def cancel(
     Example: calroulette cancel ada@example.org --week 2026-W49
     """
     at = now()
-    community = load(config)
+    community = load(config, members=False)
     target = None
     if week is not None:
         try:

@@ -37,7 +37,7 @@ def history(
     Example: calroulette history --member ada@example.org
     Example: calroulette history --ics meetings.ics
     """
-    community = load(config)
+    community = load(config, members=False)
     email = None
     if member is not None:
         found = community.member(member)

@@ -30,7 +30,7 @@ def reschedule(
     Example: calroulette reschedule 3f2a…@calroulette --to 2026-12-02T15:00Z
     """
     at = now()
-    community = load(config)
+    community = load(config, members=False)
     try:
         start = parse_utc(to)
     except ValueError as exc:

@@ -43,7 +43,7 @@ def send(
     Example: calroulette send --week 2026-W49 --config members.toml
     """
     at = now()
-    community = load(config)
+    community = load(config, members=False)
     target = resolve_week(week, community, at)
     finish(community, send_week(community, target, now=at), as_json=as_json)
 

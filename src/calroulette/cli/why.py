@@ -29,7 +29,7 @@ def why(
     Example: calroulette why ada@example.org --week 2026-W49
     """
     at = now()
-    community = load(config)
+    community = load(config, members=False)
     target = resolve_week(week, community, at)
     found = community.member(member)
     email = found.email if found else member.strip().lower()
