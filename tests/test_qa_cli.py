@@ -95,3 +95,19 @@ def test_invalid_toml_is_named_in_the_first_line(tmp_path: Path, now_env: str) -
     lines = err.splitlines()
     assert lines[0] == f"error: {config}: invalid configuration"
     assert lines[1].startswith(f"  config: {config}: not valid TOML")
+
+
+@pytest.mark.parametrize("value", ["garbage", "2026-13-02T15:00Z", "tomorrow 3pm"])
+def test_a_bad_reschedule_time_says_how_to_write_one(
+    tmp_path: Path, now_env: str, value: str
+) -> None:
+    text = (ROOT / "members.toml").read_text(encoding="utf-8")
+    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
+    text = text.replace('cache_dir = ".cache"', f'cache_dir = "{tmp_path}/cache"')
+    config = tmp_path / "members.toml"
+    config.write_text(text, encoding="utf-8")
+    code, _, err = cli("reschedule", "x@calroulette", "--to", value, "-c", str(config))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: --to: {value!r} is not a date and time (write it like 2026-12-02T15:00Z)"
+    ]

@@ -138,8 +138,19 @@ def format_utc(value: dt.datetime) -> str:
 
 
 def parse_utc(text: str) -> dt.datetime:
-    """Parse an ISO 8601 instant with an offset or ``Z`` (``2026-12-02T15:00Z``) into UTC."""
-    value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+    """Parse an ISO 8601 instant with an offset or ``Z`` (``2026-12-02T15:00Z``) into UTC.
+
+    >>> parse_utc("tomorrow 3pm")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'tomorrow 3pm' is not a date and time (write it like 2026-12-02T15:00Z)
+    """
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date and time (write it like 2026-12-02T15:00Z)"
+        ) from None
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone (end it with Z or an offset like +01:00)")
     return value.astimezone(UTC)
