@@ -87,14 +87,20 @@ def test_a_missing_config_file_is_named_in_the_first_line(
     assert err.splitlines()[0] == f"error: {config}: invalid configuration"
 
 
-def test_invalid_toml_is_named_in_the_first_line(tmp_path: Path, now_env: str) -> None:
+@pytest.mark.parametrize(
+    "command", [["slots", "--all"], ["members", "list"], ["members", "remove", "a@b.org"]]
+)
+def test_invalid_toml_is_named_in_the_first_line(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
     config = tmp_path / "club.toml"
     config.write_text("x = [\n", encoding="utf-8")
-    code, _, err = cli("slots", "--all", "-c", str(config))
+    code, _, err = cli(*command, "-c", str(config))
     assert code == 2
-    lines = err.splitlines()
-    assert lines[0] == f"error: {config}: invalid configuration"
-    assert lines[1].startswith(f"  config: {config}: not valid TOML")
+    assert err.splitlines() == [
+        f"error: {config}: invalid configuration",
+        f"  config: {config}: not valid TOML: Invalid value (at end of document)",
+    ]
 
 
 @pytest.mark.parametrize("value", ["garbage", "2026-13-02T15:00Z", "tomorrow 3pm"])

@@ -22,7 +22,7 @@ import tomlkit.exceptions
 from tomlkit.items import AoT, Array, Table
 from tomlkit.toml_document import TOMLDocument
 
-from .config import Community, parse_community
+from .config import Community, load_community, parse_community
 from .errors import ConfigError, Problem, UsageError
 from .redact import is_url
 
@@ -51,25 +51,15 @@ class Roster:
     def open(cls, path: str | os.PathLike[str]) -> Roster:
         """Read members.toml; it must already be valid (an edit never hides an older problem)."""
         file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(
-                [
-                    Problem(
-                        "config", str(file), "file not found (create one with `calroulette init`)"
-                    )
-                ]
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = (
-                exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable UTF-8"
-            )
-            raise ConfigError([Problem("config", str(file), reason)]) from None
+        # The same one-line problems as every other command (missing, unreadable, not TOML,
+        # invalid), worded by tomllib rather than tomlkit (which calls the end of the file '\x00').
+        load_community(file)
+        text = file.read_text(encoding="utf-8")
         try:
             document = tomlkit.parse(text)
         except tomlkit.exceptions.TOMLKitError as exc:
-            raise ConfigError([Problem("config", str(file), f"not valid TOML: {exc}")]) from None
+            problem = Problem("config", str(file), f"not valid TOML: {exc}")
+            raise ConfigError([problem], str(file)) from None
         roster = cls(file, document, text)
         roster.community()  # refuse to edit a file that does not load
         return roster
