@@ -69,6 +69,17 @@ def _occurrences(
     wr = calendar.get("X-WR-TIMEZONE")
     wr_zone = ZoneInfo(str(wr)) if wr else None
     events = list(calendar.walk("VEVENT"))
+    # iTIP: of the events sharing a UID, only the highest SEQUENCE is current
+    newest: dict[str, int] = {}
+    for event in events:
+        if "RECURRENCE-ID" not in event:
+            uid = str(event.get("UID", ""))
+            newest[uid] = max(newest.get(uid, 0), int(event.get("SEQUENCE", 0)))
+    events = [
+        e
+        for e in events
+        if "RECURRENCE-ID" in e or int(e.get("SEQUENCE", 0)) == newest[str(e.get("UID", ""))]
+    ]
     overrides: dict[tuple[str, dt.datetime], icalendar.cal.Component] = {}
     for event in events:
         if "RECURRENCE-ID" in event:

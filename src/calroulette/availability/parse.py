@@ -47,6 +47,8 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
       the week rather than icalendar's silent pick: DTEND before DTSTART (which
       recurring-ical-events would swap), a TZID on a time ending in Z, VALUE=DATE with a time.
     - An override whose series is not in the feed keeps its own RRULE/RDATE, with a note.
+    - Two different events sharing a UID (same SEQUENCE, no RECURRENCE-ID) are both read, with a
+      note; a higher SEQUENCE replaces a lower one.
     - Each feed's custom TZIDs are read with its own VTIMEZONEs (icalendar caches them by TZID
       for the whole process, first definition wins).
     - icalendar's warnings (e.g. a guessed globally unique TZID) go to ``notes``, never escape.
@@ -60,6 +62,7 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
         calendar = _parse(text, member)
         found = _check_components(calendar, member)
         _mark_ambiguous_times(text, calendar)
+        found.extend(_separate_duplicates(calendar))
         found.extend(_adopt_orphans(calendar))
         _use_own_zones(calendar)
     found[:0] = [
@@ -222,6 +225,52 @@ def _mark_ambiguous_times(text: bytes, calendar: icalendar.Calendar) -> None:
         why = found.get(str(event.get("UID", "")).strip())
         if why is not None and PROBLEM not in event:
             event.add(PROBLEM, f"{_describe(event)}: {why} (fix or re-create that event)")
+
+
+_IDENTITY = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "SUMMARY", "TRANSP")
+
+
+def _separate_duplicates(calendar: icalendar.Calendar) -> list[str]:
+    """Two different events with one UID (and no RECURRENCE-ID) are read as two events, noted.
+
+    RFC 5545 makes a UID unique to one event, so such a feed is wrong, but Outlook exports of
+    copied meetings and merged calendars have them; recurring-ical-events would silently keep
+    one of the two, dropping a free window or a meeting (a double booking). A higher SEQUENCE is
+    a newer version of the same event (iTIP): the older one is left for recurring-ical-events to
+    drop. Overrides stay with the first; exact copies are left alone.
+    """
+    masters: dict[str, list[icalendar.cal.Component]] = {}
+    for event in calendar.walk("VEVENT"):
+        if "RECURRENCE-ID" not in event:
+            masters.setdefault(str(event.get("UID", "")), []).append(event)
+    notes = []
+    for uid, group in masters.items():
+        if len(group) < 2:
+            continue
+        top = max(_sequence(e) for e in group)
+        latest = [e for e in group if _sequence(e) == top]
+        seen = {_identity(latest[0])}
+        for k, event in enumerate(latest[1:], start=1):
+            if _identity(event) in seen:
+                continue
+            seen.add(_identity(event))
+            event["UID"] = icalendar.vText(f"{uid}#calroulette-duplicate-{k}")
+            notes.append(
+                f"{_describe(latest[0])} appears more than once with different times or titles; "
+                "each is read as an event of its own"
+            )
+    return list(dict.fromkeys(notes))
+
+
+def _sequence(event: icalendar.cal.Component) -> int:
+    try:
+        return int(event.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _identity(event: icalendar.cal.Component) -> tuple[bytes, ...]:
+    return tuple(b"".join(p.to_ical() for p in as_list(event.get(name))) for name in _IDENTITY)
 
 
 def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:

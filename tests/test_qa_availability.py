@@ -1,0 +1,27 @@
+"""Acceptance checks of availability decisions beyond the fixtures' free time: the notes."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from calroulette.availability import FreeTime, member_free_time
+from calroulette.config import Community, Member
+from calroulette.timeutil import IsoWeek
+
+from .conftest import CALENDARS
+
+
+def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
+    member = Member("Ada", "ada@example.org", "/nowhere.ics", ZoneInfo("UTC"))
+    community = Community(
+        name="QA",
+        organizer="QA <qa@example.org>",
+        organizer_email="qa@example.org",
+        timezone=ZoneInfo("UTC"),
+        members=(member,),
+    )
+    body = (CALENDARS / "outlook_duplicate_uid_events.ics").read_bytes()
+    result = member_free_time(body, member, IsoWeek(2026, 49), community)
+    assert isinstance(result, FreeTime)
+    assert (result.availability_events, result.busy_events) == (2, 3)
+    assert any("appears more than once" in w for w in result.warnings), result.warnings
