@@ -117,3 +117,58 @@ def test_a_bad_reschedule_time_says_how_to_write_one(
     assert err.splitlines() == [
         f"error: --to: {value!r} is not a date and time (write it like 2026-12-02T15:00Z)"
     ]
+
+
+def _demo(tmp_path: Path) -> Path:
+    text = (ROOT / "members.toml").read_text(encoding="utf-8")
+    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
+    text = text.replace('cache_dir = ".cache"', f'cache_dir = "{tmp_path}/cache"')
+    config = tmp_path / "members.toml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("command", [["run"], ["match"], ["match", "--dry-run"]])
+def test_a_week_that_is_over_is_not_planned_and_nobody_is_mailed(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
+    """`run --week` of a past week mailed every member "no meeting for you" for a week that
+    was over, and recorded a round in which everyone was left out."""
+    config = _demo(tmp_path)
+    code, out, err = cli(*command, "--week", "2026-W47", "-c", str(config))
+    assert code == 2, (out, err)
+    assert err.splitlines() == [
+        "error: --week: 2026-W47 is over (leave out --week to plan next week)"
+    ]
+    assert not (tmp_path / "outbox").exists()
+    assert not (tmp_path / "calroulette.sqlite").exists()
+
+
+def test_a_week_too_close_to_its_end_is_not_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sunday noon UTC: W48 ends Monday 05:00Z (New York); 24 hours' notice reaches past it
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-29T12:00:00Z")
+    config = _demo(tmp_path)
+    code, _, err = cli("run", "--week", "2026-W48", "-c", str(config))
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --week: too late to plan 2026-W48: no meeting could start at least 24 hours "
+        "from now (leave out --week to plan next week)"
+    ]
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_a_past_week_with_a_round_is_still_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _demo(tmp_path)
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
+    code, planned, err = cli("match", "--json", "-c", str(config))
+    assert code == 0, err
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-12-20T12:00:00Z")
+    code, shown, err = cli("match", "--json", "--week", "2026-W49", "-c", str(config))
+    assert code == 0, err
+    assert shown == planned
+    code, _, err = cli("match", "--rematch", "--week", "2026-W49", "-c", str(config))
+    assert code == 2 and "is over" in err

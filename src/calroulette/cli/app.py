@@ -113,6 +113,24 @@ def resolve_week(week: str | None, community: Community, at: dt.datetime) -> Iso
         raise UsageError(f"--week: {exc}") from None
 
 
+def check_plannable(target: IsoWeek, community: Community, at: dt.datetime) -> None:
+    """A :class:`UsageError` when no meeting of ``target`` could still be planned.
+
+    Planning such a week leaves everyone out (no start is ``min_notice_hours`` ahead), records
+    that round and, with ``run``, mails every member a "no meeting for you" note for a week that
+    is over.
+    """
+    week_end = target.bounds(community.timezone)[1]
+    last_start = week_end - dt.timedelta(minutes=community.meeting_minutes)
+    if week_end <= at:
+        raise UsageError(f"--week: {target} is over (leave out --week to plan next week)")
+    if last_start < at + dt.timedelta(hours=community.min_notice_hours):
+        raise UsageError(
+            f"--week: too late to plan {target}: no meeting could start at least "
+            f"{community.min_notice_hours} hours from now (leave out --week to plan next week)"
+        )
+
+
 @app.callback()
 def _root(
     verbose: Annotated[

@@ -19,6 +19,7 @@ from .app import (
     JsonOption,
     WeekOption,
     app,
+    check_plannable,
     handle_errors,
     load,
     now,
@@ -56,6 +57,8 @@ def match(
     at = now()
     community = load(config)
     target = resolve_week(week, community, at)
+    if rematch or rounds.read_history(community, target)[1] is None:
+        check_plannable(target, community, at)  # a stored round is still shown, however old
     result = rounds.match_week(community, target, at, seed=seed, dry_run=dry_run, rematch=rematch)
     err = stderr()
     if not result.created:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from calroulette import rounds
 from calroulette.delivery.weekly import run_week
 
-from .app import ConfigOption, JsonOption, WeekOption, app, handle_errors, load, now, resolve_week
+from .app import (
+    ConfigOption,
+    JsonOption,
+    WeekOption,
+    app,
+    check_plannable,
+    handle_errors,
+    load,
+    now,
+    resolve_week,
+)
 from .app import stderr as stderr_console
 from .send import finish
 
@@ -28,6 +39,8 @@ def run(
     at = now()
     community = load(config)  # the check: an invalid members.toml stops here with every problem
     target = resolve_week(week, community, at)
+    if rounds.read_history(community, target)[1] is None:
+        check_plannable(target, community, at)  # a planned round is still finished
     outcome = run_week(community, target, now=at)
     if outcome.round is not None:
         err = stderr_console()
