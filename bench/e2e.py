@@ -249,6 +249,13 @@ def maximum(base: Path) -> tuple[int, str]:
     return ref.upper_bound, "component bound"
 
 
+def cold_match(base: Path, port: int) -> Timed:
+    """`match` alone with an empty cache: what naive.py does (fetch, free time, matching)."""
+    cwd = workdir(base, port, fresh_cache=True)
+    args = [sys.executable, "-m", "calroulette", "match", "--week", str(WEEK)]
+    return timed(args, cwd, "cold-match")
+
+
 def naive(base: Path, port: int) -> float:
     cwd = workdir(base, port, fresh_cache=False)
     out = subprocess.run(
@@ -318,20 +325,25 @@ def main() -> None:
                 seconds.append(run_once(base, server.port, fresh_cache=False))
                 print(f"{n:,} second: {seconds[-1].commands}", flush=True)
             best, how = maximum(base)
-            naive_s = None
+            naive_s = cold = None
             if not args.no_naive and n <= args.naive_max:
+                cold = statistics.median(
+                    cold_match(base, server.port).seconds for _ in range(runs_n)
+                )
                 naive_s = naive(base, server.port)
-                print(f"{n:,} naive: {naive_s:.1f} s", flush=True)
+                print(f"{n:,} naive: {naive_s:.1f} s, cold match {cold:.1f} s", flush=True)
         meetings = {r.meetings for r in firsts + seconds}
         verdict = "maximum" if meetings == {best} else f"NOT MAXIMUM ({meetings} vs {best})"
         table.append(row(n, "first", firsts))
         table.append(row(n, "second (unchanged)", seconds))
         ratio = ""
-        if naive_s is not None:
-            ours = median_of(firsts, "match")
+        if naive_s is not None and cold is not None:
+            first_total = statistics.median(r.total for r in firsts)
             ratio = (
-                f"; naive.py {naive_s:.1f} s, {naive_s / ours:.0f}× the first `match` "
-                f"({naive_s / statistics.median(r.total for r in firsts):.0f}× all three)"
+                f"; naive.py {naive_s:.1f} s (1 run) against `match` alone with an empty cache "
+                f"{cold:.1f} s: **{naive_s / cold:.1f}×**; against all three commands of the "
+                f"first run {naive_s / first_total:.1f}×, of the second run "
+                f"{naive_s / statistics.median(r.total for r in seconds):.1f}×"
             )
         notes.append(
             f"- {n:,} members: {best:,} meetings, {verdict} ({how}); "
