@@ -74,3 +74,47 @@ def test_a_name_with_punctuation_is_still_fine(tmp_path: Path) -> None:
     path = tmp_path / "members.toml"
     path.write_text(BASE.replace("Ada Lovelace", "Ada Lovelace (she/her)"), encoding="utf-8")
     assert load_community(path).members[0].name == "Ada Lovelace (she/her)"
+
+
+@pytest.mark.parametrize("address", ["ftp://files.example/private-tok3n/cal.ics", "caldav://x/y"])
+def test_a_calendar_address_with_another_scheme_is_a_config_problem_that_hides_it(
+    tmp_path: Path, address: str
+) -> None:
+    """It was read as a file path ("file not found: …/ftp:/files.example/private-tok3n/…"),
+    printing the whole secret address."""
+    found = _problems(tmp_path, 'calendar = "ada.ics"', f'calendar = "{address}"')
+    scheme = address.split(":", 1)[0]
+    assert found == [
+        f"ada@example.org: calendar: {scheme}:// addresses cannot be read "
+        "(use the calendar's https:// or webcal:// iCal address, or a file path)"
+    ]
+
+
+def test_preview_refuses_another_scheme_without_showing_the_address(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from calroulette.cli import app
+
+    result = CliRunner().invoke(
+        app, ["preview", "ftp://files.example/private-tok3n/cal.ics", "--timezone", "UTC"]
+    )
+    assert result.exit_code == 2
+    assert "tok3n" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: calendar: ftp:// addresses cannot be read "
+        "(use the calendar's https:// or webcal:// iCal address, or a file path)"
+    )
+
+
+def test_preview_reads_a_file_url_like_members_toml_does(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from calroulette.cli import app
+
+    from .conftest import ROOT
+
+    path = ROOT / "demo" / "calendars" / "ada.ics"
+    result = CliRunner().invoke(
+        app, ["preview", f"file://{path}", "--timezone", "UTC", "--week", "2026-W49"]
+    )
+    assert result.exit_code == 0, result.stderr

@@ -435,6 +435,8 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
         calendar = f.text("calendar", required=True)
         if calendar is not None and not calendar.strip():
             p.add(who, "calendar", "must not be empty (the calendar's secret iCal address)")
+        elif calendar is not None and (problem := unreadable_scheme(calendar)):
+            p.add(who, "calendar", problem)
         zone = f.zone("timezone", required=True)
         keyword = f.text("keyword")
         if keyword is not None and not keyword.strip():
@@ -505,6 +507,27 @@ def _check_link(p: _Collector, link: str) -> None:
         )
     if link and not link.lower().startswith(("https://", "http://")):
         p.add("community", "meeting_link", "must start with https://")
+
+
+_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def unreadable_scheme(source: str) -> str | None:
+    """Why an address like ``ftp://…`` cannot be read (naming only its scheme: the rest may be
+    a secret), or None for http(s)://, webcal(s)://, file:// and paths.
+
+    >>> unreadable_scheme("ftp://files.example/private-abc/cal.ics").split(" (")[0]
+    'ftp:// addresses cannot be read'
+    >>> unreadable_scheme("webcal://calendar.example/private-abc/basic.ics") is None
+    True
+    """
+    match = _SCHEME_RE.match(source)
+    if match is None or is_url(source.strip()) or match.group(1).lower() == "file":
+        return None
+    return (
+        f"{match.group(1).lower()}:// addresses cannot be read "
+        "(use the calendar's https:// or webcal:// iCal address, or a file path)"
+    )
 
 
 def _resolve_calendar(member: Member, base_dir: Path) -> Member:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from calroulette.config import Community, Member
+from calroulette.config import Community, Member, unreadable_scheme
 from calroulette.errors import UsageError
 from calroulette.redact import SECRETS, is_url, redact_url
 from calroulette.timeutil import IsoWeek, load_zone
@@ -51,9 +51,13 @@ def preview(
     if not keyword.strip():
         raise UsageError("--keyword: must not be empty")
     source = calendar.strip()
+    problem = unreadable_scheme(source)
+    if problem:
+        raise UsageError(f"calendar: {problem}")
     if is_url(source):
         SECRETS.add(source)  # a secret address: masked in any log line from here on
     else:
+        source = source.removeprefix("file://")  # as members.toml reads it
         source = str(Path(source).expanduser().resolve())
     member = Member(name="This calendar", email=PREVIEW, calendar=source, timezone=zone)
     try:
