@@ -45,7 +45,8 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
     - A VEVENT without DTSTART (allowed with METHOD) has no time to block or offer: ignored, noted.
     - A contradictory time is marked (:data:`PROBLEM`), to be an error when its event reaches
       the week rather than icalendar's silent pick: DTEND before DTSTART (which
-      recurring-ical-events would swap), a TZID on a time ending in Z, VALUE=DATE with a time.
+      recurring-ical-events would swap), a TZID on a time ending in Z, VALUE=DATE with a time,
+      a DTSTART and DTEND of different kinds (a date and a date-time).
     - An override whose series is not in the feed keeps its own RRULE/RDATE, with a note.
     - Two different events sharing a UID (same SEQUENCE, no RECURRENCE-ID) are both read, with a
       note; a higher SEQUENCE replaces a lower one.
@@ -169,6 +170,9 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
         elif _ends_before_start(event):
             # recurring-ical-events would silently swap the two: a guess about a typo.
             event.add(PROBLEM, f"{_describe(event)} ends before it starts; fix its end time")
+        elif (mixed := _mixed_kinds(event)) is not None:
+            # RFC 5545 §3.8.2.2: the same kind; icalendar reads the date as local midnight.
+            event.add(PROBLEM, f"{_describe(event)}: {mixed}; fix its start or end")
     return notes
 
 
@@ -350,6 +354,21 @@ def _ends_before_start(event: icalendar.cal.Component) -> bool:
     if type(start) is dt.date and type(end) is dt.date:
         return end < start
     return False
+
+
+def _mixed_kinds(event: icalendar.cal.Component) -> str | None:
+    """A whole-day start with a timed end, or the other way round: a day, or those hours?"""
+    start_prop: Any = event.get("DTSTART")
+    end_prop: Any = event.get("DTEND")
+    if start_prop is None or end_prop is None:
+        return None
+    start_is_time = isinstance(start_prop.dt, dt.datetime)
+    end_is_time = isinstance(end_prop.dt, dt.datetime)
+    if start_is_time == end_is_time:
+        return None
+    if start_is_time:
+        return "its DTSTART is a date and time but its DTEND is a date"
+    return "its DTSTART is a date but its DTEND is a date and time"
 
 
 def _describe(component: icalendar.cal.Component) -> str:
