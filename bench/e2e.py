@@ -41,7 +41,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+WORK = Path(tempfile.gettempdir()) / "calroulette-e2e"
+# The code measured is a copy of src/ taken at start, used by this process and every command
+# it runs: in a shared work tree, an edit during a long run would otherwise change the code
+# between two commands (and invalidate the free-time cache, which is keyed by a digest of it).
+SNAPSHOT = WORK / f"src-{os.getpid()}"
+if __name__ == "__main__":
+    shutil.copytree(ROOT / "src", SNAPSHOT, ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, str(SNAPSHOT))
+else:
+    sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from calroulette import freetimes  # noqa: E402
@@ -57,7 +66,6 @@ from matching import reference  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- bench/e2e.py: begin -->"
 END = "<!-- bench/e2e.py: end -->"
-WORK = Path(tempfile.gettempdir()) / "calroulette-e2e"
 NOW = "2026-11-24T12:00:00Z"
 WEEK = IsoWeek(2026, 49)
 COMMANDS = (("check", "--json"), ("match",), ("send",))
@@ -187,7 +195,7 @@ def tree_rss(root: int) -> int:
 
 def timed(args: list[str], cwd: Path, log: str) -> Timed:
     """Run one command; its wall time, exit code and the peak memory of its process tree."""
-    env = {**os.environ, "CALROULETTE_NOW": NOW, "COLUMNS": "120"}
+    env = {**os.environ, "CALROULETTE_NOW": NOW, "COLUMNS": "120", "PYTHONPATH": str(SNAPSHOT)}
     with (cwd / f"{log}.out").open("wb") as out, (cwd / f"{log}.err").open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -260,6 +268,7 @@ def naive(base: Path, port: int) -> float:
     cwd = workdir(base, port, fresh_cache=False)
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "naive.py"), str(cwd / "members.toml")],
+        env={**os.environ, "PYTHONPATH": str(SNAPSHOT)},
         check=True,
         capture_output=True,
         text=True,
@@ -368,6 +377,7 @@ def main() -> None:
     if not args.no_write:
         write_doc(body)
         print(f"written to {DOC.relative_to(ROOT)}")
+    shutil.rmtree(SNAPSHOT, ignore_errors=True)
 
 
 if __name__ == "__main__":
