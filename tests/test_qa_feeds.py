@@ -62,3 +62,15 @@ def test_a_redirect_to_a_file_or_ftp_address_is_named_as_such(
         assert error.kind is ErrorKind.REDIRECTS
         assert error.what.startswith("redirected to an address that is not http(s) from")
         assert "passwd" not in str(error)
+
+
+def test_a_calendar_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    """It read "cannot read …: Is a directory (check the file's permissions)"."""
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    error = error_of(fetch_one(tmp_path, str(folder)))
+    assert error.kind is ErrorKind.FILE
+    assert str(error) == (
+        f"ada@example.org: calendar: {folder} is a folder, not a calendar file "
+        "(give the path of the .ics file itself)"
+    )

@@ -419,6 +419,13 @@ def _read_file(member: Member, now: dt.datetime) -> Feed | FetchError:
         return FetchError(
             member.email, f"file not found: {path}", "check the path", kind=ErrorKind.FILE
         )
+    except IsADirectoryError:
+        return FetchError(
+            member.email,
+            f"{path} is a folder, not a calendar file",
+            "give the path of the .ics file itself",
+            kind=ErrorKind.FILE,
+        )
     except OSError as exc:
         return FetchError(
             member.email,
