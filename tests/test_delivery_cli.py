@@ -3,6 +3,7 @@ with the history database and the outbox in a temporary directory."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -193,3 +194,46 @@ def test_next_weeks_run_also_finishes_this_weeks_leftovers(
     assert code == 0, err
     assert len(list((config.parent / "outbox" / "2026-W49").glob("*.eml"))) == 8
     assert list((config.parent / "outbox" / "2026-W50").glob("*.eml"))
+
+
+def test_reschedule_ignores_the_accepted_meeting_itself_in_a_members_calendar(
+    config: Path, now_env: str
+) -> None:
+    """A member who accepted has the meeting in the calendar calroulette reads; moving it by a
+    quarter of an hour overlaps that copy, which must not count as being busy."""
+    planned = _sent_round(config)
+    meeting = next(m for m in planned["meetings"] if "ada@example.org" in m["members"])  # type: ignore[attr-defined]
+    ada = config.parent / "ada.ics"
+    accepted = (
+        (ROOT / "demo" / "calendars" / "ada.ics")
+        .read_text(encoding="utf-8")
+        .replace(
+            "END:VCALENDAR",
+            "BEGIN:VEVENT\r\n"
+            f"UID:{meeting['uid']}\r\n"
+            "DTSTAMP:20261124T130000Z\r\n"
+            f"DTSTART:{meeting['start'].replace('-', '').replace(':', '')}\r\n"
+            f"DTEND:{meeting['end'].replace('-', '').replace(':', '')}\r\n"
+            "SUMMARY:Coffee\r\n"
+            "ATTENDEE;PARTSTAT=ACCEPTED:mailto:ada@example.org\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR",
+        )
+    )
+    ada.write_text(accepted, encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(f"{ROOT}/demo/calendars/ada.ics", str(ada)),
+        encoding="utf-8",
+    )
+    later = parse_utc(meeting["start"]) + dt.timedelta(minutes=15)
+    code, _, err = cli(
+        "reschedule", meeting["uid"], "--to", f"{later:%Y-%m-%dT%H:%MZ}", "-c", str(config)
+    )
+    assert code == 0, err
+    # ...while another event at that time still blocks it
+    blocked = accepted.replace(f"UID:{meeting['uid']}", "UID:someone-elses-meeting")
+    ada.write_text(blocked, encoding="utf-8")
+    back = parse_utc(meeting["start"])
+    code, _, err = cli(
+        "reschedule", meeting["uid"], "--to", f"{back:%Y-%m-%dT%H:%MZ}", "-c", str(config)
+    )
+    assert code == 2 and "ada@example.org: not free at" in err

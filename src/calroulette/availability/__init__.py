@@ -85,8 +85,12 @@ def free_time(
     *,
     keyword: str,
     week_zone: dt.tzinfo,
+    ignore_uids: frozenset[str] = frozenset(),
 ) -> FreeTime:
     """Compute ``member``'s free time in ``week`` from a parsed calendar.
+
+    Events whose UID is in ``ignore_uids`` neither free nor block time: moving a meeting must
+    not be refused because the member already accepted that very meeting in this calendar.
 
     Raises :class:`FeedError` when the calendar cannot be expanded or uses a time zone that
     cannot be resolved in an event that reaches the week.
@@ -108,6 +112,8 @@ def free_time(
             raise FeedError(member.email, "calendar", str(problem))
         span = _span(occurrence, zone)
         if span is None or not (span[0] < week_end and span[1] > week_start):
+            continue
+        if ignore_uids and str(occurrence.get("UID", "")) in ignore_uids:
             continue
         if _status(occurrence) == "CANCELLED":
             continue
@@ -141,7 +147,12 @@ def free_times(
 
 
 def member_free_time(
-    body: bytes, member: Member, week: IsoWeek, community: Community
+    body: bytes,
+    member: Member,
+    week: IsoWeek,
+    community: Community,
+    *,
+    ignore_uids: frozenset[str] = frozenset(),
 ) -> FreeTime | FeedError:
     """Parse and expand one feed body; errors come back as a value."""
     notes: list[str] = []
@@ -153,6 +164,7 @@ def member_free_time(
             week,
             keyword=community.keyword_for(member),
             week_zone=community.timezone,
+            ignore_uids=ignore_uids,
         )
     except FeedError as error:
         return error

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from calroulette import rounds
-from calroulette.availability import FreeTime
+from calroulette import feeds, rounds
+from calroulette.availability import FreeTime, member_free_time
 from calroulette.config import Community
 from calroulette.errors import FeedError, UsageError
 from calroulette.invites import Kind, Outgoing
@@ -260,7 +260,19 @@ def _check_free(
     week = IsoWeek.containing(meeting.start.astimezone(community.timezone).date())
     members = [m for m in community.members if m.email in meeting.members]
     if free is None:
-        free = rounds.community_free_time(community, week, now, members)
+        # Read afresh, and without the meeting itself: a member who accepted the invitation
+        # has it in their calendar, and it must not block moving it to an overlapping time.
+        fetched = feeds.fetch_feeds(community, members, now=now)
+        free = {
+            m.email: (
+                got
+                if isinstance(got := fetched[m.email], FeedError)
+                else member_free_time(
+                    got.body, m, week, community, ignore_uids=frozenset({meeting.uid})
+                )
+            )
+            for m in members
+        }
     for email in meeting.members:
         result = free.get(email)
         member = community.member(email)
