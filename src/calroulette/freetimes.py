@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -318,9 +319,21 @@ def _error(record: Record) -> FeedError:
 
 @cache
 def code_version() -> str:
-    """calroulette's version and a digest of the code that decides free time: a cached result
-    is never used by a version that could compute another."""
+    """calroulette's version, the versions of the libraries that parse and expand calendars, and
+    a digest of the code that decides free time: a cached result is never used by a version
+    that could compute another (an upgraded recurring-ical-events may expand differently)."""
     digest = hashlib.sha256(__version__.encode())
+    for library in (
+        "icalendar",
+        "recurring-ical-events",
+        "x-wr-timezone",
+        "python-dateutil",
+        "tzdata",
+    ):
+        try:
+            digest.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=?".encode())
     package = Path(__file__).parent
     names = ("prune.py", "freetimes.py", "timeutil.py", "intervals.py", "config.py")
     for path in sorted([*package.glob("availability/*.py"), *(package / n for n in names)]):
