@@ -211,7 +211,7 @@ def test_remove_of_an_unknown_member_is_an_error(club: Path) -> None:
     assert "nobody@example.org: no such member" in result.stderr
 
 
-def test_pause_until_writes_a_toml_date_and_resume_clears_it(club: Path) -> None:
+def test_pause_until_writes_a_toml_date_and_resume_clears_it(club: Path, now_env: str) -> None:
     result = runner.invoke(
         app, ["members", "pause", "-c", str(club), "ada@example.org", "--until", "2027-01-10"]
     )
@@ -242,6 +242,17 @@ def test_pause_with_a_bad_date_is_refused(club: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--until: '10/01/2027' is not a date like 2027-01-10" in result.stderr
+    assert club.read_text(encoding="utf-8") == before
+
+
+def test_pause_until_a_date_that_is_not_in_the_future_is_refused(club: Path, now_env: str) -> None:
+    """The clock is pinned to 2026-11-24: pausing until then (or earlier) would pause nobody."""
+    before = club.read_text(encoding="utf-8")
+    result = runner.invoke(
+        app, ["members", "pause", "-c", str(club), "ada@example.org", "--until", "2026-11-24"]
+    )
+    assert result.exit_code == 2
+    assert "--until: 2026-11-24 is not in the future" in result.stderr
     assert club.read_text(encoding="utf-8") == before
 
 

@@ -106,7 +106,10 @@ def pause(
     email: EmailArgument,
     until: Annotated[
         str | None,
-        typer.Option(help="Resume by itself from the week that contains this date (YYYY-MM-DD)."),
+        typer.Option(
+            help="Take part again from the first week that starts on or after this date "
+            "(YYYY-MM-DD)."
+        ),
     ] = None,
     config: ConfigOption = Path("members.toml"),
 ) -> None:
@@ -118,6 +121,11 @@ def pause(
     Example: calroulette members pause grace@example.org --until 2027-01-10
     """
     day = _parse_date(until) if until is not None else None
+    if day is not None and day <= now().date():
+        raise UsageError(
+            f"--until: {day.isoformat()} is not in the future (nothing would be paused; "
+            "to take part again now, use `calroulette members resume`)"
+        )
     roster = Roster.open(config)
     roster.pause(email, day)
     roster.save()
