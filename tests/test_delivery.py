@@ -84,7 +84,7 @@ def test_outbox_writes_one_eml_per_recipient_and_the_ics(tmp_path: Path) -> None
         "uid-1@test.request-0.ics",
         "uid-2@test.request-0.ics",
     ]
-    assert not list(folder.glob(".tmp-*"))
+    assert not list(folder.glob(".*.tmp"))
     msg = email.message_from_bytes((folder / emls[0]).read_bytes(), policy=email.policy.default)
     assert msg["To"] == "Ada Lovelace <ada@example.org>"
     cal = icalendar.Calendar.from_ical((folder / "uid-1@test.request-0.ics").read_bytes())

@@ -31,7 +31,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -43,6 +42,7 @@ from types import TracebackType
 from typing import Any
 
 from calroulette import __version__
+from calroulette.atomicfile import write_atomic
 from calroulette.availability import FreeTime, free_time, parse_calendar
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
@@ -197,7 +197,7 @@ class FreeTimes:
         if "error" not in record:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-                _write_atomic(self.directory / f"{key}.json", json.dumps(record).encode())
+                write_atomic(self.directory / f"{key}.json", json.dumps(record).encode())
             except OSError as exc:
                 log.warning("free-time cache: cannot write %s (%s)", self.directory, exc.strerror)
         return record
@@ -342,14 +342,3 @@ def code_version() -> str:
         except OSError:
             digest.update(path.name.encode())
     return digest.hexdigest()[:16]
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as out:  # mkstemp creates the file with mode 0600
-            out.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

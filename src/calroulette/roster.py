@@ -9,10 +9,8 @@ edit never leaves a half-written members.toml.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import tomlkit.exceptions
 from tomlkit.items import AoT, Array, Table
 from tomlkit.toml_document import TOMLDocument
 
+from .atomicfile import write_atomic
 from .config import Community, load_community, parse_community
 from .errors import ConfigError, Problem, UsageError
 from .redact import is_url
@@ -192,18 +191,7 @@ def write_atomically(path: Path, text: str, *, new_mode: int = 0o600) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = new_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
+    write_atomic(path, text.encode("utf-8"), mode=mode, durable=True)
 
 
 def _calendar_for_file(calendar: str, config: Path) -> str:

@@ -19,11 +19,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from calroulette.atomicfile import write_atomic
 from calroulette.timeutil import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class FeedCache:
         body_path, _ = self._paths(address)
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_atomic(body_path, body)
+            write_atomic(body_path, body)
         except OSError as exc:
             log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
             return
@@ -135,7 +134,7 @@ class FeedCache:
             "size": size,
         }
         try:
-            _write_atomic(meta_path, json.dumps(meta, indent=1).encode("utf-8"))
+            write_atomic(meta_path, json.dumps(meta, indent=1).encode("utf-8"))
         except OSError as exc:
             log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
 
@@ -168,14 +167,3 @@ class FeedCache:
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as out:  # mkstemp creates the file with mode 0600
-            out.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

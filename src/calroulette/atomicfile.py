@@ -1,0 +1,39 @@
+"""Atomic file writes: a reader (or a crash) sees the old file or the new one, never half of it.
+
+Used wherever a file is a record: the feed cache and the free-time cache (a torn entry would be
+read as a feed), members.toml edits (a torn file loses the community), and the outbox (the
+file's existence *is* the record that a message was delivered).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    ``mode`` is the result's permission bits (0600 by default: caches and members.toml hold
+    secrets). ``durable`` also flushes the file and the folder to disk, so that the rename
+    survives a power cut, for files that record that something happened.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if durable:
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
