@@ -60,10 +60,9 @@ from calroulette.matching import Meeting, Round, RoundStatus  # noqa: E402
 from calroulette.store import open_store  # noqa: E402
 from calroulette.timeutil import IsoWeek, parse_utc  # noqa: E402
 from community import generate  # noqa: E402 - bench/ is not a package
-from fetch import machine  # noqa: E402
 from matching import reference  # noqa: E402
+from report import DOC, machine, write_section  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- bench/e2e.py: begin -->"
 END = "<!-- bench/e2e.py: end -->"
 NOW = "2026-11-24T12:00:00Z"
@@ -297,17 +296,6 @@ def row(n: int, label: str, runs: list[Run]) -> str:
     )
 
 
-def write_doc(body: str) -> None:
-    section = f"{BEGIN}\n{body}\n{END}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## End to end\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -375,7 +363,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_doc(body)
+        write_section(BEGIN, END, "End to end", body)
         print(f"written to {DOC.relative_to(ROOT)}")
     shutil.rmtree(SNAPSHOT, ignore_errors=True)
 

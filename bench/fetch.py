@@ -23,7 +23,6 @@ import datetime as dt
 import gzip
 import hashlib
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -42,8 +41,8 @@ from calroulette.config import load_community  # noqa: E402
 from calroulette.feeds import Feed, FeedStatus, fetch_feeds  # noqa: E402
 from calroulette.timeutil import UTC  # noqa: E402
 from community import generate  # noqa: E402 - bench/ is not a package
+from report import DOC, machine, write_section  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- bench/fetch.py: begin -->"
 END = "<!-- bench/fetch.py: end -->"
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -113,29 +112,6 @@ def run_once(config: Path, concurrency: int, *, fresh: bool) -> tuple[float, dic
         key = str(result.status) if isinstance(result, Feed) else f"error {result.kind}"
         counts[key] = counts.get(key, 0) + 1
     return elapsed, counts
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
-def write_doc(body: str) -> None:
-    section = f"{BEGIN}\n{body}\n{END}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Fetching\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -216,7 +192,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_doc(body)
+        write_section(BEGIN, END, "Fetching", body)
         print(f"written to {DOC.relative_to(ROOT)}")
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import random
 import statistics
 import sys
@@ -38,37 +37,21 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from calroulette.availability import FreeTime  # noqa: E402
 from calroulette.config import Community, Frequency, Member  # noqa: E402
 from calroulette.intervals import merge  # noqa: E402
 from calroulette.matching import History, Round, pair, plan_round  # noqa: E402
 from calroulette.timeutil import IsoWeek  # noqa: E402
+from community import ZONE_WEIGHTS, ZONES  # noqa: E402 - bench/ is not a package
+from report import DOC, machine, write_section  # noqa: E402
 
-ZONES = (
-    "America/Los_Angeles",
-    "America/Denver",
-    "America/Chicago",
-    "America/New_York",
-    "America/Sao_Paulo",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Helsinki",
-    "Africa/Lagos",
-    "Africa/Nairobi",
-    "Asia/Kolkata",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-)
-ZONE_WEIGHTS = (8, 3, 6, 12, 4, 10, 14, 3, 2, 2, 8, 4, 4, 4, 1)
 WEEK = IsoWeek(2026, 49)
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 COMMUNITY_ZONE = ZoneInfo("Europe/Berlin")
 
 
-DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- matching:begin -->", "<!-- matching:end -->"
 NETWORKX_LIMIT = 2_000  # members; above this the reference is the upper bound only
 
@@ -282,40 +265,16 @@ def table(rows: list[Row], runs: int) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()}; load average {os.getloadavg()[0]:.1f} when it started "
-        "(the machine is shared)"
-    )
-
-
-def write_doc(body: str) -> None:
-    section = f"{BEGIN}\n{body}\n{END}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Matching\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    host = machine()
+    host = (
+        f"{machine()}; load average {os.getloadavg()[0]:.1f} when it started "
+        "(the machine is shared)"
+    )
     rows = []
     for n in args.sizes:
         for sparse in (False, True):
@@ -333,7 +292,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_doc(body)
+        write_section(BEGIN, END, "Matching", body)
         print(f"written to {DOC.relative_to(ROOT)}")
 
 
