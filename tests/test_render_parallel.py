@@ -1,0 +1,115 @@
+"""A large round rendered in worker processes is the same, byte for byte and in order, as serial."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from calroulette import delivery
+from calroulette.config import Community
+from calroulette.invites import Channel, DeliveryKey, Kind
+from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.timeutil import IsoWeek
+
+from .mailkit import PEOPLE, make_community
+
+UTC = dt.UTC
+WEEK = IsoWeek(2026, 49)
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+EMAILS = [address for _, address, _, _ in PEOPLE]
+# Every pair of the four members (and one triple), in turn, a quarter of an hour apart.
+PAIRS = [(a, b) for i, a in enumerate(EMAILS) for b in EMAILS[i + 1 :]] + [tuple(EMAILS[:3])]
+
+
+def big_round(meetings: int) -> Round:
+    return Round(
+        WEEK,
+        7,
+        tuple(
+            Meeting(
+                f"m{n:04d}@calroulette.test",
+                tuple(sorted(PAIRS[n % len(PAIRS)])),
+                START + dt.timedelta(minutes=15 * n),
+                START + dt.timedelta(minutes=15 * n + 30),
+            )
+            for n in range(meetings)
+        ),
+        (
+            Unmatched("alan@example.org", "no shared free time with anyone"),
+            Unmatched("zoe@example.org", "paused"),
+            Unmatched("ada@example.org", "cooldown: met everyone recently"),
+        ),
+    )
+
+
+_BOUNDARY = re.compile(rb"={15}\d+==")
+
+
+def without_boundaries(payload: bytes) -> bytes:
+    """``payload`` with each MIME boundary named by its order of first appearance: the standard
+    library draws boundaries at random, so two renderings differ there and nowhere else."""
+    seen: dict[bytes, bytes] = {}
+    return _BOUNDARY.sub(lambda m: seen.setdefault(m[0], b"<boundary-%d>" % len(seen)), payload)
+
+
+def render(round_: Round, community: Community, *, parallel: bool) -> list[delivery.Outgoing]:
+    # every tenth meeting was moved once: an "Updated:" invitation with SEQUENCE:1
+    sequences = {m.uid: 1 for m in round_.meetings[::10]}
+    if parallel:  # below the threshold of 2 meetings only; two workers even on one CPU
+        return delivery.render_round(
+            round_, community, sequences=sequences, now=NOW, pool_min=2, workers=2
+        )
+    return delivery.render_round(
+        round_, community, sequences=sequences, now=NOW, pool_min=10**9, workers=1
+    )
+
+
+@pytest.fixture
+def community(tmp_path: Path) -> Community:
+    return make_community(tmp_path)
+
+
+def test_a_parallel_email_round_is_byte_identical_and_in_the_serial_order(
+    community: Community,
+) -> None:
+    round_ = big_round(250)
+    serial = render(round_, community, parallel=False)
+    parallel = render(round_, community, parallel=True)
+
+    # one email per attendee, meeting by meeting, then the notes to those left out for want of
+    # a partner (not the paused); the order the ledger records them in
+    expected = [
+        DeliveryKey(m.uid, member, Channel.EMAIL, Kind.REQUEST, 1 if n % 10 == 0 else 0)
+        for n, m in enumerate(round_.meetings)
+        for member in m.members
+    ] + [
+        DeliveryKey("unmatched-2026-W49", e, Channel.EMAIL, Kind.UNMATCHED, 0)
+        for e in ("alan@example.org", "ada@example.org")
+    ]
+    assert [o.key for o in parallel] == expected
+    assert len(parallel) == len(serial) == 250 * 2 + 250 // 7 + 2
+    for mine, theirs in zip(parallel, serial, strict=True):
+        assert mine.key == theirs.key
+        assert without_boundaries(mine.payload) == without_boundaries(theirs.payload)
+        # the only difference masked: mixed (2 parts + end) around alternative (3 parts + end);
+        # a note is one alternative (2 parts + end)
+        assert mine.payload.count(b"--===============") == (7 if mine.ics else 3)
+        assert mine.ics == theirs.ics
+        assert mine.message_id == theirs.message_id
+    assert b"Subject: Updated:" in parallel[0].payload  # the sequences reached the workers
+    assert b"Subject: Updated:" not in parallel[2].payload
+
+
+def test_a_parallel_discord_round_is_byte_identical_and_in_the_serial_order(
+    tmp_path: Path,
+) -> None:
+    community = make_community(tmp_path, method="discord")
+    round_ = big_round(60)
+    serial = render(round_, community, parallel=False)
+    parallel = render(round_, community, parallel=True)
+    assert [o.key.meeting_uid for o in parallel] == [m.uid for m in round_.meetings]
+    assert parallel == serial
