@@ -113,13 +113,18 @@ class Community:
     fetch_concurrency: int = 16
     delivery: Delivery = field(default_factory=Delivery)
     path: Path | None = None  # the members.toml this came from
+    # email -> member, built once: invitations look members up several times per meeting, and a
+    # scan of 10,000 members each time costs seconds per round.
+    _by_email: dict[str, Member] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_email", {m.email: m for m in self.members})
 
     def member(self, key: str) -> Member | None:
         """Find a member by email (case-insensitive) or by exact name."""
-        wanted = key.strip().lower()
-        for member in self.members:
-            if member.email == wanted:
-                return member
+        found = self._by_email.get(key.strip().lower())
+        if found is not None:
+            return found
         matches = [m for m in self.members if m.name.casefold() == key.strip().casefold()]
         return matches[0] if len(matches) == 1 else None
 
