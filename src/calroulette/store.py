@@ -37,6 +37,30 @@ from .matching import (
 )
 from .timeutil import UTC, IsoWeek, format_utc, parse_utc
 
+# The transactional outbox of delivery/ledger.py: one row per (meeting, recipient, channel, kind,
+# sequence). Defined here, with every other table; the ledger imports it.
+DELIVERIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    key          TEXT PRIMARY KEY,  -- meeting_uid|recipient|channel|kind|sequence
+    week         TEXT NOT NULL,
+    meeting_uid  TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    sequence     INTEGER NOT NULL,
+    message_id   TEXT NOT NULL,
+    payload      BLOB NOT NULL,     -- the exact bytes to send (RFC 5322 message or JSON body)
+    ics          BLOB,
+    status       TEXT NOT NULL DEFAULT 'pending'
+                 CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    sent_at      TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_week ON deliveries (week, status);
+"""
+
 MIGRATIONS: list[str] = [
     # 1: rounds and everything in them.
     """
@@ -83,29 +107,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (week, email)
     );
     """,
-    # 2: the deliveries ledger (delivery/ledger.py, which also creates it IF NOT EXISTS on a
-    # database the store has not opened yet; tests/test_store.py checks the two agree).
-    """
-    CREATE TABLE IF NOT EXISTS deliveries (
-        key          TEXT PRIMARY KEY,  -- meeting_uid|recipient|channel|kind|sequence
-        week         TEXT NOT NULL,
-        meeting_uid  TEXT NOT NULL,
-        recipient    TEXT NOT NULL,
-        channel      TEXT NOT NULL,
-        kind         TEXT NOT NULL,
-        sequence     INTEGER NOT NULL,
-        message_id   TEXT NOT NULL,
-        payload      BLOB NOT NULL,     -- the exact bytes to send (RFC 5322 message or JSON body)
-        ics          BLOB,
-        status       TEXT NOT NULL DEFAULT 'pending'
-                     CHECK (status IN ('pending', 'sent', 'failed')),
-        attempts     INTEGER NOT NULL DEFAULT 0,
-        last_error   TEXT,
-        created_at   TEXT NOT NULL,
-        sent_at      TEXT
-    );
-    CREATE INDEX IF NOT EXISTS deliveries_week ON deliveries (week, status);
-    """,
+    # 2: the deliveries ledger (delivery/ledger.py applies the same script on a database the
+    # store has not opened yet, hence IF NOT EXISTS).
+    DELIVERIES_SCHEMA,
 ]
 
 

@@ -19,30 +19,12 @@ from enum import StrEnum
 from typing import Any
 
 from calroulette.invites import Channel, DeliveryKey, Kind, Outgoing
+from calroulette.store import DELIVERIES_SCHEMA
 from calroulette.timeutil import format_utc
 
-# Also applied by store.py's migrations when that module manages the database; kept here as
-# IF NOT EXISTS so the ledger works on a database file the store has not opened yet.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    key          TEXT PRIMARY KEY,  -- meeting_uid|recipient|channel|kind|sequence
-    week         TEXT NOT NULL,
-    meeting_uid  TEXT NOT NULL,
-    recipient    TEXT NOT NULL,
-    channel      TEXT NOT NULL,
-    kind         TEXT NOT NULL,
-    sequence     INTEGER NOT NULL,
-    message_id   TEXT NOT NULL,
-    payload      BLOB NOT NULL,     -- the exact bytes to send (RFC 5322 message or JSON body)
-    ics          BLOB,
-    status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    last_error   TEXT,
-    created_at   TEXT NOT NULL,
-    sent_at      TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_week ON deliveries (week, status);
-"""
+# The table lives with the others in store.py (migration 2); applied here too, IF NOT EXISTS, so the
+# ledger works on a database file the store has not opened yet.
+SCHEMA = DELIVERIES_SCHEMA
 
 
 class Status(StrEnum):
