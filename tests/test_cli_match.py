@@ -17,7 +17,7 @@ from calroulette.cli import app
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
-from .conftest import ROOT
+from .conftest import write_demo_config
 
 runner = CliRunner()
 W49 = IsoWeek(2026, 49)
@@ -26,12 +26,7 @@ W49 = IsoWeek(2026, 49)
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """The demo members.toml with absolute calendar paths and the database under tmp_path."""
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    text = re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
-    path = tmp_path / "members.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_demo_config(tmp_path)
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import icalendar
@@ -16,7 +15,7 @@ from calroulette.cli import app
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek, parse_utc
 
-from .conftest import ROOT
+from .conftest import ROOT, write_demo_config
 
 runner = CliRunner()
 W49 = IsoWeek(2026, 49)
@@ -24,12 +23,7 @@ W49 = IsoWeek(2026, 49)
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    text = re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
-    path = tmp_path / "members.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_demo_config(tmp_path)
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from calroulette.cli import app
 
-from .conftest import ROOT
+from .conftest import ROOT, write_demo_config
 
 runner = CliRunner()
 
@@ -107,11 +107,7 @@ def test_invalid_toml_is_named_in_the_first_line(
 def test_a_bad_reschedule_time_says_how_to_write_one(
     tmp_path: Path, now_env: str, value: str
 ) -> None:
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    text = text.replace('cache_dir = ".cache"', f'cache_dir = "{tmp_path}/cache"')
-    config = tmp_path / "members.toml"
-    config.write_text(text, encoding="utf-8")
+    config = write_demo_config(tmp_path)
     code, _, err = cli("reschedule", "x@calroulette", "--to", value, "-c", str(config))
     assert code == 2
     assert err.splitlines() == [
@@ -120,12 +116,7 @@ def test_a_bad_reschedule_time_says_how_to_write_one(
 
 
 def _demo(tmp_path: Path) -> Path:
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    text = text.replace('cache_dir = ".cache"', f'cache_dir = "{tmp_path}/cache"')
-    config = tmp_path / "members.toml"
-    config.write_text(text, encoding="utf-8")
-    return config
+    return write_demo_config(tmp_path)
 
 
 @pytest.mark.parametrize("command", [["run"], ["match"], ["match", "--dry-run"]])

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from calroulette.cli import app
 from calroulette.timeutil import parse_utc
 
-from .conftest import ROOT
+from .conftest import demo_config_text
 
 runner = CliRunner()
 ZONES = {
@@ -38,9 +38,7 @@ NAMES = {"Ada Lovelace": "Zoë Ångström-Łukasiewicz", "Alan Turing": "Ала�
 
 @pytest.fixture
 def config(tmp_path: Path, now_env: str) -> Path:
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    text = re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
+    text = demo_config_text(tmp_path)
     for old, new in NAMES.items():
         text = text.replace(f'name = "{old}"', f'name = "{new}"')
     blocks = text.split("[[members]]")
