@@ -496,3 +496,38 @@ def test_fetches_run_concurrently(tmp_path: Path) -> None:
         httpserver.stop()
     assert all(isinstance(r, Feed) for r in results.values())
     assert elapsed < 1.5
+
+
+# --- the environment ---------------------------------------------------------------------------
+
+
+def test_proxy_variables_are_honoured_host_by_host(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    raw_server: Callable[..., RawServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """http_proxy sends feeds through the proxy, except hosts in no_proxy; the session reads
+    the environment once per host, so two hosts on the same server must still differ."""
+    httpserver.expect_request("/direct.ics").respond_with_data(ICS)
+    proxied_url = f"http://127.0.0.1:{httpserver.port}/proxied.ics"
+    seen: list[str] = []
+
+    def as_proxy(handler: BaseHTTPRequestHandler) -> None:
+        seen.append(handler.path)  # a proxy gets the absolute address
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(ICS)))
+        handler.end_headers()
+        handler.wfile.write(ICS)
+
+    proxy = raw_server({proxied_url: as_proxy})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "all_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", proxy.url(""))
+    monkeypatch.setenv("no_proxy", "localhost")
+    direct_url = f"http://localhost:{httpserver.port}/direct.ics"
+    community = community_of(tmp_path, {"ada": direct_url, "bob": proxied_url, "cy": direct_url})
+    results = fetch_feeds(community, now=NOW, limits=FAST)
+    assert all(isinstance(r, Feed) and r.body == ICS for r in results.values()), results
+    assert seen == [proxied_url]
+    assert sorted(request.path for request, _ in httpserver.log) == ["/direct.ics"] * 2

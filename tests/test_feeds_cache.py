@@ -165,3 +165,26 @@ def test_copies_of_addresses_nobody_uses_are_pruned_after_stale_days(
     fetch(tmp_path, httpserver.url_for("/new.ics"), NOW + dt.timedelta(days=15))
     assert len(list(entries.glob("*.ics"))) == 1  # 15 days old and nobody's address: gone
     assert len(list(entries.glob("*.json"))) == 1
+
+
+def test_a_304_keeps_the_copy_usable_counting_from_the_last_confirmation(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """stale_days counts from the server's last 304; a second 304 within the hour is not
+    rewritten to disk, one later is."""
+    httpserver.expect_request(secret_path("ada")).respond_with_handler(etag_handler(ICS))
+    url = httpserver.url_for(secret_path("ada"))
+    assert isinstance(fetch(tmp_path, url), Feed)  # 200 at NOW
+    meta = next((tmp_path / "cache" / "feeds").glob("*.json"))
+    written = meta.read_bytes()
+    assert isinstance(fetch(tmp_path, url, NOW + dt.timedelta(minutes=20)), Feed)  # 304
+    assert meta.read_bytes() == written  # confirmed 20 minutes ago: not rewritten
+    ten_days = NOW + dt.timedelta(days=10)
+    assert isinstance(fetch(tmp_path, url, ten_days), Feed)  # 304, recorded
+    assert meta.read_bytes() != written
+
+    httpserver.clear()  # the server goes down; the copy counts from the 304 ten days in
+    httpserver.expect_request(secret_path("ada")).respond_with_data("down", status=503)
+    later = fetch(tmp_path, url, ten_days + dt.timedelta(days=13))  # stale_days = 14
+    assert isinstance(later, Feed) and later.status is FeedStatus.STALE
+    assert later.body == ICS

@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urljoin
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -108,7 +108,7 @@ def fetch_feeds(
 def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
     """The shared session: User-Agent, redirect limit, a pool of ``pool`` connections per host
     and urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured)."""
-    session = requests.Session()
+    session = _Session()
     session.headers["User-Agent"] = f"calroulette/{__version__}"
     session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
     session.max_redirects = limits.max_redirects
@@ -131,6 +131,35 @@ def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
     session.mount("https://", adapter)
     session.hooks["response"].append(_register_redirect_target)
     return session
+
+
+class _Session(requests.Session):
+    """A session that reads the environment (proxy variables, CA bundle) once per origin.
+
+    requests reads it on every request (``trust_env``): scanning ``os.environ`` for proxies twice
+    per request was a fifth of the client's time on an all-304 run of 1,000 feeds. The
+    environment does not change during a run, and what it says depends only on the scheme, host
+    and port (``no_proxy`` matches hosts), so the answer is kept per origin.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[object, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        try:
+            parts = urlsplit(url)
+            key = (parts.scheme.lower(), parts.hostname, parts.port)
+        except ValueError:  # a malformed port: let requests report it
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        key += (repr(proxies), stream, repr(verify), repr(cert))
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings  # a race computes it twice: harmless
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 def _register_redirect_target(response: requests.Response, *args: object, **kwargs: object) -> None:
