@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -51,6 +51,9 @@ from . import hints
 from .cache import CachedFeed, FeedCache
 from .model import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
 from .retry import DeadlineRetry
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 log = logging.getLogger("calroulette.feeds")
 # urllib3 logs request paths (retries at WARNING, every request at DEBUG). The CLI routes them
@@ -144,22 +147,24 @@ class _Session(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._environment: dict[tuple[object, ...], _Settings] = {}
 
     def merge_environment_settings(
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
         try:
-            parts = urlsplit(url)
-            key = (parts.scheme.lower(), parts.hostname, parts.port)
+            parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
+            origin = (parts.scheme.lower(), parts.hostname, parts.port)
         except ValueError:  # a malformed port: let requests report it
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key += (repr(proxies), stream, repr(verify), repr(cert))
+        key = (*origin, repr(proxies), stream, repr(verify), repr(cert))
         settings = self._environment.get(key)
         if settings is None:
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
             self._environment[key] = settings  # a race computes it twice: harmless
-        return {**settings, "proxies": dict(settings["proxies"])}
+        copy = settings.copy()
+        copy["proxies"] = dict(settings["proxies"])
+        return copy
 
 
 def _register_redirect_target(response: requests.Response, *args: object, **kwargs: object) -> None:
