@@ -27,7 +27,6 @@ import hashlib
 import random
 from collections.abc import Mapping
 
-import networkx as nx
 import numpy as np
 
 from calroulette.availability import FreeTime
@@ -136,6 +135,10 @@ def _pairs(pool: Pool) -> list[tuple[int, int]]:
 
 def _exact(pool: Pool, edges: list[tuple[int, int]], rng: random.Random) -> list[list[int]]:
     """Maximum cardinality, then the best (2)–(4) and tie-break: exact, per component."""
+    # Imported here, not at the top: networkx takes ~0.2 s to import, and every command that
+    # imports the matching package (send, cancel, history...) would pay it without matching.
+    import networkx as nx
+
     half = pool.n // 2 + 1
     maxima = (2, 1, AGO_CAP, TOPICS_CAP, _TIE_RANGE - 1)
     graph = nx.Graph()
