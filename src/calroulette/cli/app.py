@@ -12,15 +12,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from calroulette.config import Community, load_community
 from calroulette.errors import CalrouletteError, ConfigError, Problem, UsageError
 from calroulette.redact import SECRETS, SecretFilter
 from calroulette.timeutil import UTC, IsoWeek, parse_utc
+
+if TYPE_CHECKING:
+    from calroulette.config import Community
 
 app = typer.Typer(
     name="calroulette",
@@ -95,6 +97,8 @@ def load(config: Path, *, members: bool = True) -> Community:
     Planning for nobody would record an empty round (and ``run`` would mark it sent), so the
     members added later that week could not be matched until the next one.
     """
+    from calroulette.config import load_community  # deferred: see cli/__init__.py
+
     community = load_community(config)
     if members and not community.members:
         problem = Problem(

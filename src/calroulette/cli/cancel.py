@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from calroulette.delivery.weekly import cancel_meeting
 from calroulette.errors import UsageError
 from calroulette.timeutil import IsoWeek
 
@@ -29,6 +28,8 @@ def cancel(
 
     Example: calroulette cancel ada@example.org --week 2026-W49
     """
+    from calroulette.delivery.weekly import cancel_meeting  # deferred: see cli/__init__.py
+
     at = now()
     community = load(config, members=False)
     target = None

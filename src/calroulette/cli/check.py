@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
 
-from calroulette import health
 from calroulette.errors import ConfigError
 from calroulette.redact import SECRETS
 
 from .app import ConfigOption, JsonOption, WeekOption, app, handle_errors, load, now, resolve_week
 from .app import stdout as stdout_console
 
-_STYLE = {health.Level.OK: "green", health.Level.WARN: "yellow", health.Level.ERROR: "bold red"}
+if TYPE_CHECKING:
+    from calroulette.health import Health
 
 
 @app.command()
@@ -30,6 +31,8 @@ def check(
     Exit code 0 when everything is OK, 1 when anything needs attention, 2 when members.toml is
     invalid. Example: calroulette check --config members.toml --week 2026-W49
     """
+    from calroulette import health  # deferred: see cli/__init__.py
+
     at = now()
     try:
         community = load(config)
@@ -49,7 +52,10 @@ def check(
         raise typer.Exit(1)
 
 
-def _render(result: health.Health, name: str) -> None:
+def _render(result: Health, name: str) -> None:
+    from calroulette import health
+
+    style = {health.Level.OK: "green", health.Level.WARN: "yellow", health.Level.ERROR: "bold red"}
     out = stdout_console()
     rows = (*result.config, *result.members)
     counts = {level: sum(r.level is level for r in rows) for level in health.Level}
@@ -60,7 +66,7 @@ def _render(result: health.Health, name: str) -> None:
     )
     for row in rows:
         line = Text()
-        line.append(f"{row.level.upper():<5}", style=_STYLE[row.level])
+        line.append(f"{row.level.upper():<5}", style=style[row.level])
         line.append(f" {row.member}: {row.message}")
         if row.fix:
             line.append(f" ({row.fix})")

@@ -9,9 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from calroulette import export, rounds
 from calroulette.errors import UsageError
-from calroulette.roster import write_atomically
 
 from .app import ConfigOption, JsonOption, app, handle_errors, load, now, stderr, stdout
 
@@ -37,6 +35,9 @@ def history(
     Example: calroulette history --member ada@example.org
     Example: calroulette history --ics meetings.ics
     """
+    from calroulette import export, rounds  # deferred: see cli/__init__.py
+    from calroulette.roster import write_atomically
+
     community = load(config, members=False)
     email = None
     if member is not None:

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from calroulette import scaffold
-
 from .app import app, handle_errors, stdout
 
 
@@ -34,6 +32,8 @@ def init(
 
     Example: calroulette init coffee --name "Data Folk Coffee" --timezone Europe/Berlin
     """
+    from calroulette import scaffold  # deferred: see cli/__init__.py
+
     path = scaffold.write_config(directory, name=name, organizer=organizer, timezone=timezone)
     out = stdout()
     out.print(f"Wrote {path} (readable only by you: it will hold secret calendar addresses).")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from calroulette import rounds
-from calroulette.config import Community
 from calroulette.errors import UsageError
-from calroulette.matching import Round, RoundStatus
 
 from .app import (
     ConfigOption,
@@ -27,6 +24,10 @@ from .app import (
     stderr,
     stdout,
 )
+
+if TYPE_CHECKING:
+    from calroulette.config import Community
+    from calroulette.matching import Round
 
 
 @app.command()
@@ -52,6 +53,9 @@ def match(
 
     Example: calroulette match --week 2026-W49 --dry-run
     """
+    from calroulette import rounds  # deferred: see cli/__init__.py
+    from calroulette.matching import RoundStatus
+
     if seed is not None and not 0 <= seed < 2**63:
         raise UsageError("--seed: must be a whole number from 0 to 2**63 - 1")
     at = now()

@@ -8,21 +8,21 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
-from calroulette import availability, feeds, render
-from calroulette.availability import FreeTime
-from calroulette.config import Community, Member
 from calroulette.errors import FeedError, UsageError
 from calroulette.redact import redact_url
-from calroulette.roster import NewMember, Roster
 from calroulette.timeutil import IsoWeek
 
 from .app import ConfigOption, JsonOption, app, handle_errors, now, stderr, stdout
+
+if TYPE_CHECKING:
+    from calroulette.availability import FreeTime
+    from calroulette.config import Community, Member
 
 members_app = typer.Typer(
     name="members",
@@ -64,6 +64,8 @@ def add(
     Example: calroulette members add --name "Grace Hopper" --email grace@example.org
     --calendar "https://calendar.google.com/calendar/ical/…/basic.ics" --timezone America/New_York
     """
+    from calroulette.roster import NewMember, Roster  # deferred: see cli/__init__.py
+
     at = now()
     roster = Roster.open(config)
     topic_list = tuple(t.strip() for t in (topics or "").split(",") if t.strip())
@@ -94,6 +96,8 @@ def remove(email: EmailArgument, config: ConfigOption = Path("members.toml")) ->
 
     Example: calroulette members remove grace@example.org
     """
+    from calroulette.roster import Roster  # deferred: see cli/__init__.py
+
     roster = Roster.open(config)
     name = roster.remove(email)
     roster.save()
@@ -120,6 +124,8 @@ def pause(
 
     Example: calroulette members pause grace@example.org --until 2027-01-10
     """
+    from calroulette.roster import Roster  # deferred: see cli/__init__.py
+
     day = _parse_date(until) if until is not None else None
     if day is not None and day <= now().date():
         raise UsageError(
@@ -140,6 +146,8 @@ def resume(email: EmailArgument, config: ConfigOption = Path("members.toml")) ->
 
     Example: calroulette members resume grace@example.org
     """
+    from calroulette.roster import Roster  # deferred: see cli/__init__.py
+
     roster = Roster.open(config)
     was_paused = roster.resume(email)
     address = email.strip().lower()
@@ -159,6 +167,8 @@ def list_members(config: ConfigOption = Path("members.toml"), as_json: JsonOptio
 
     Example: calroulette members list --json
     """
+    from calroulette.roster import Roster  # deferred: see cli/__init__.py
+
     community = Roster.open(config).community()
     today = now().astimezone(community.timezone).date()
     rows = [member_json(m, today) for m in community.members]
@@ -225,6 +235,8 @@ def _next_week(community: Community, at: dt.datetime) -> IsoWeek:
 def read_week(
     community: Community, member: Member, week: IsoWeek, at: dt.datetime
 ) -> FreeTime | FeedError:
+    from calroulette import availability, feeds
+
     fetched = feeds.fetch_feeds(
         community, [member], now=at, validate=availability.parse_calendar, progress=False
     )
@@ -252,6 +264,8 @@ def show_week(
     member: Member, week: IsoWeek, community: Community, result: FreeTime | FeedError
 ) -> WeekCheck:
     """Print the member's week as a grid and say what is wrong with it, if anything."""
+    from calroulette import render
+
     if isinstance(result, FeedError):
         return WeekCheck(error=str(result))
     out = stdout()

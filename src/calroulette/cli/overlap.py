@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from calroulette import availability, feeds, html, render
-from calroulette.availability import FreeTime
-from calroulette.config import Community
 from calroulette.errors import FeedError
-from calroulette.matching import Meeting
-from calroulette.overlap import heat_map
-from calroulette.roster import write_atomically
-from calroulette.store import open_store
-from calroulette.timeutil import IsoWeek
 
 from .app import (
     ConfigOption,
@@ -28,6 +20,11 @@ from .app import (
     stderr,
     stdout,
 )
+
+if TYPE_CHECKING:
+    from calroulette.config import Community
+    from calroulette.matching import Meeting
+    from calroulette.timeutil import IsoWeek
 
 
 @app.command()
@@ -52,6 +49,11 @@ def overlap(
 
     Example: calroulette overlap --week 2026-W49 --html overlap.html
     """
+    from calroulette import availability, feeds, html, render  # deferred: see cli/__init__.py
+    from calroulette.availability import FreeTime
+    from calroulette.overlap import heat_map
+    from calroulette.roster import write_atomically
+
     at = now()
     community = load(config)
     target = resolve_week(week, community, at)
@@ -98,6 +100,8 @@ def stored_meetings(community: Community, week: IsoWeek) -> tuple[Meeting, ...]:
 
     Read-only: looking never creates a database.
     """
+    from calroulette.store import open_store
+
     if not community.database.exists():
         return ()
     with open_store(community.database, readonly=True) as store:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
-from calroulette.config import Community, Member, unreadable_scheme
 from calroulette.errors import UsageError
 from calroulette.redact import SECRETS, is_url, redact_url
 from calroulette.timeutil import IsoWeek, load_zone
 
 from .app import WeekOption, app, handle_errors, now, stderr
 from .members import read_week, show_week
+
+if TYPE_CHECKING:
+    from calroulette.config import Community, Member
 
 PREVIEW = "preview"  # stands in for the member's email in messages
 
@@ -43,6 +45,8 @@ def preview(
     Example: calroulette preview "https://calendar.google.com/calendar/ical/…/basic.ics"
     --timezone Europe/Berlin --week 2026-W49
     """
+    from calroulette.config import Member, unreadable_scheme  # deferred: see cli/__init__.py
+
     at = now()
     try:
         zone = load_zone(timezone.strip())
@@ -81,6 +85,8 @@ def preview(
 
 def _community(member: Member, zone: ZoneInfo, keyword: str, cache: Path) -> Community:
     """A one-member community: the week is read in the person's own zone."""
+    from calroulette.config import Community
+
     return Community(
         name="preview",
         organizer="",

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from calroulette.delivery.weekly import reschedule_meeting
 from calroulette.errors import UsageError
 from calroulette.timeutil import parse_utc
 
@@ -29,6 +28,8 @@ def reschedule(
 
     Example: calroulette reschedule 3f2a…@calroulette --to 2026-12-02T15:00Z
     """
+    from calroulette.delivery.weekly import reschedule_meeting  # deferred: see cli/__init__.py
+
     at = now()
     community = load(config, members=False)
     try:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calroulette import rounds
-from calroulette.delivery.weekly import run_week
-
 from .app import (
     ConfigOption,
     JsonOption,
@@ -36,6 +33,9 @@ def run(
 
     Example: calroulette run --config members.toml
     """
+    from calroulette import rounds  # deferred: see cli/__init__.py
+    from calroulette.delivery.weekly import run_week
+
     at = now()
     community = load(config)  # the check: an invalid members.toml stops here with every problem
     target = resolve_week(week, community, at)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from calroulette.config import Community, DeliveryMethod
-from calroulette.delivery.weekly import Outcome, send_week
-from calroulette.invites import DeliveryKey
 from calroulette.redact import SECRETS
 
 from .app import (
@@ -24,6 +22,11 @@ from .app import (
     stderr,
     stdout,
 )
+
+if TYPE_CHECKING:
+    from calroulette.config import Community
+    from calroulette.delivery.weekly import Outcome
+    from calroulette.invites import DeliveryKey
 
 
 @app.command()
@@ -42,6 +45,8 @@ def send(
 
     Example: calroulette send --week 2026-W49 --config members.toml
     """
+    from calroulette.delivery.weekly import send_week  # deferred: see cli/__init__.py
+
     at = now()
     community = load(config, members=False)
     target = resolve_week(week, community, at)
@@ -91,6 +96,8 @@ def _key(k: DeliveryKey) -> dict[str, object]:
 
 
 def _where(community: Community, outcome: Outcome) -> str:
+    from calroulette.config import DeliveryMethod
+
     d = community.delivery
     if d.method is DeliveryMethod.OUTBOX:
         return f" to {d.outbox / str(outcome.week)}"

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from calroulette import availability, feeds, render
 from calroulette.errors import FeedError, UsageError
 
 from .app import (
@@ -38,6 +37,8 @@ def slots(
 
     Example: calroulette slots ada@example.org --week 2026-W49
     """
+    from calroulette import availability, feeds, render  # deferred: see cli/__init__.py
+
     at = now()
     community = load(config)
     target = resolve_week(week, community, at)

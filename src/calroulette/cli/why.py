@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from calroulette import rounds
 from calroulette.errors import UsageError
-from calroulette.matching import Round
 
 from .app import ConfigOption, WeekOption, app, handle_errors, load, now, resolve_week, stdout
+
+if TYPE_CHECKING:
+    from calroulette.matching import Round
 
 
 @app.command()
@@ -28,6 +29,8 @@ def why(
 
     Example: calroulette why ada@example.org --week 2026-W49
     """
+    from calroulette import rounds  # deferred: see cli/__init__.py
+
     at = now()
     community = load(config, members=False)
     target = resolve_week(week, community, at)
