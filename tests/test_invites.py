@@ -15,7 +15,7 @@ from typing import Any
 import icalendar
 import pytest
 
-from calroulette import invites
+from calroulette import invites, mime
 from calroulette.config import Community
 from calroulette.intervals import Interval
 from calroulette.invites import Channel, DeliveryKey, Kind, Outgoing
@@ -329,3 +329,46 @@ def test_html_part_escapes_names_and_keeps_query_links_whole(community: Communit
     link = invites.meeting_link(custom, WEEK, MEETING.uid)
     assert link.endswith("?lang=en&mute=1")
     assert f'href="{link.replace("&", "&amp;")}"' in body
+
+
+def test_an_email_renders_to_the_same_bytes_every_time(community: Community) -> None:
+    """A message rendered again (a re-run after a crash) is byte for byte the same: its MIME
+    boundaries come from the message, not from a random draw."""
+    first, again = emails(community), emails(community)
+    assert first == again
+    ada, grace = first["ada@example.org"].payload, first["grace@example.org"].payload
+    boundaries = [parse(raw).get_boundary() for raw in (ada, grace)]
+    inner = [parse(raw).get_payload()[0].get_boundary() for raw in (ada, grace)]  # type: ignore[index]
+    assert len({*boundaries, *inner}) == 4  # mixed and alternative, two messages: all differ
+
+
+def test_body_text_can_never_close_a_mime_part() -> None:
+    """Text that spells the message's own boundary at the start of a line is encoded
+    (quoted-printable writes '=' as '=3D'), so the parts come out whole."""
+    seed = "<m-1@example.org>"
+    fence = mime.boundary(seed, "mixed")
+    text = f"--{fence}--\n--{fence}\nstill the first part\n"
+    headers = mime.new_headers()
+    headers["Message-ID"] = seed
+    body = mime.multipart(
+        "mixed", [mime.text("plain", text), mime.text("html", "<p>two</p>")], seed=seed, top=True
+    )
+    msg = parse(mime.Email(headers, body).as_bytes())
+    assert msg.get_boundary() == fence
+    assert [p.get_content_type() for p in msg.walk()] == [
+        "multipart/mixed",
+        "text/plain",
+        "text/html",
+    ]
+    assert body_text(msg).replace("\r\n", "\n") == text
+
+
+def test_every_line_fits_the_mail_limits(community: Community) -> None:
+    """RFC 5322: lines of at most 78 characters; RFC 2045: quoted-printable lines at most 76."""
+    long_name = replace(community, name="Data Folk " * 12 + "Coffee")
+    for outgoing in emails(long_name).values():
+        lines = outgoing.payload.split(b"\r\n")
+        assert max(len(line) for line in lines) <= 78
+        body = outgoing.payload.split(b"\r\n\r\n", 1)[1]
+        assert b"\n" not in body.replace(b"\r\n", b"")  # CRLF only
+        assert all(len(line) <= 76 for line in body.split(b"\r\n"))

@@ -22,7 +22,8 @@ Pure: no network, no clock (``now`` comes in), no files. What goes out:
   The attachment is ``application/ics`` rather than a second ``text/calendar; method=…`` part so
   that clients which act on every iTIP part (older Outlook) do not see two invitations.
 - **Headers** are built with :mod:`email.headerregistry` under ``policy.SMTP``: non-ASCII names are
-  RFC 2047-encoded and a CR or LF in any header value raises instead of injecting a header.
+  RFC 2047-encoded and a CR or LF in any header value raises instead of injecting a header
+  (:mod:`calroulette.mime` assembles the message).
 - The **Message-ID is deterministic** per delivery (meeting, recipient, kind, sequence): a message
   that is re-sent after a crash carries the same Message-ID, and mail systems collapse it.
 """
@@ -39,8 +40,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email import policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import StrEnum
@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from . import mime
 from .config import Community, Member
 from .matching import Meeting, Round, Unmatched
 from .matching.model import is_left_out_reason
@@ -155,7 +156,8 @@ def _organizer(community: Community) -> Address:
 
 def _address(name: str, email: str) -> Address:
     """An address with an internationalised domain in its ASCII (IDNA) form, which every server
-    accepts; a non-ASCII local part stays as it is and needs SMTPUTF8 (see :func:`wire_bytes`)."""
+    accepts; a non-ASCII local part stays as it is and needs SMTPUTF8 (see
+    :meth:`calroulette.mime.Email.as_bytes`)."""
     local, _, domain = ascii_domain(email).partition("@")
     return Address(display_name=name, username=local, domain=domain)
 
@@ -171,42 +173,6 @@ def ascii_domain(email: str) -> str:
         with contextlib.suppress(UnicodeError):  # left as written: the server will refuse it
             domain = domain.encode("idna").decode("ascii")
     return f"{local}@{domain}"
-
-
-def needs_smtputf8(msg: EmailMessage) -> bool:
-    """True when an address has a non-ASCII local part (RFC 6531: only SMTPUTF8 can carry it)."""
-    return any(
-        not a.username.isascii()
-        for header in ("From", "To", "Reply-To")
-        for a in getattr(msg[header], "addresses", ())
-    )
-
-
-def wire_bytes(msg: EmailMessage) -> bytes:
-    """The message as sent: 7-bit headers (RFC 2047 for names), or raw UTF-8 headers when an
-    address needs SMTPUTF8 (RFC 2047 is not allowed inside an address)."""
-    return msg.as_bytes(policy=_SMTPUTF8 if needs_smtputf8(msg) else _SMTP)
-
-
-class _Headers(HeaderRegistry):
-    """The standard header classes, each built once: :class:`HeaderRegistry` builds a new class
-    for every header it parses (a tenth of rendering a round). The same classes, the same bytes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._classes: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        cls = self._classes.get(key)
-        if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
-        return cls
-
-
-# policy.SMTP and policy.SMTPUTF8 with that registry
-_SMTP = policy.SMTP.clone(header_factory=_Headers())
-_SMTPUTF8 = policy.SMTPUTF8.clone(header_factory=_Headers())
 
 
 def _person(community: Community, email: str) -> _Person:
@@ -316,7 +282,7 @@ def _message(
     reply_to: Sequence[_Person] = (),
 ) -> EmailMessage:
     organizer = _organizer(community)
-    msg = EmailMessage(policy=_SMTP)
+    msg = mime.new_headers()
     msg["From"] = organizer
     msg["To"] = _address(to.name, to.email)
     if reply_to:
@@ -329,15 +295,23 @@ def _message(
     return msg
 
 
-def _with_calendar(msg: EmailMessage, text: str, html_body: str, ics: bytes, method: str) -> None:
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(html_body, subtype="html", cte="quoted-printable")
-    # bytes, base64: the calendar's CRLF line folding reaches the client byte for byte.
-    msg.add_alternative(
-        ics, maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"}
+def _with_calendar(
+    msg: EmailMessage, text: str, html_body: str, ics: bytes, method: str
+) -> mime.Email:
+    """An invitation: the text, the HTML and the iTIP calendar as alternatives, and the same
+    calendar attached (base64: its CRLF line folding reaches the client byte for byte)."""
+    seed = str(msg["Message-ID"])
+    alternative = mime.multipart(
+        "alternative",
+        [
+            mime.text("plain", text),
+            mime.text("html", html_body),
+            mime.binary(f'text/calendar; method="{method}"; charset="UTF-8"', ics),
+        ],
+        seed=seed,
     )
-    msg.make_mixed()
-    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
+    attachment = mime.binary('application/ics; name="invite.ics"', ics, filename="invite.ics")
+    return mime.Email(msg, mime.multipart("mixed", [alternative, attachment], seed=seed, top=True))
 
 
 def _html(paragraphs: Sequence[str | Sequence[str]]) -> str:
@@ -382,7 +356,7 @@ def invitation_email(
     ics: bytes,
     key: DeliveryKey,
     now: dt.datetime,
-) -> EmailMessage:
+) -> mime.Email:
     """The REQUEST (or CANCEL) email for one attendee, in their zone."""
     people = [_person(community, e) for e in meeting.members]
     me = next(p for p in people if p.email == recipient)
@@ -436,13 +410,12 @@ def invitation_email(
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
         reply_to=people,
     )
-    _with_calendar(msg, _text(blocks), _html(blocks), ics, "CANCEL" if cancel else "REQUEST")
-    return msg
+    return _with_calendar(msg, _text(blocks), _html(blocks), ics, "CANCEL" if cancel else "REQUEST")
 
 
 def unmatched_email(
     unmatched: Unmatched, community: Community, week: IsoWeek, *, key: DeliveryKey, now: dt.datetime
-) -> EmailMessage:
+) -> mime.Email:
     """The short, kind note for a member left out of ``week``, with the reason, in their zone."""
     me = _person(community, unmatched.member)
     monday = week.monday()
@@ -461,9 +434,10 @@ def unmatched_email(
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
     )
-    msg.set_content(_text(blocks), cte="quoted-printable")
-    msg.add_alternative(_html(blocks), subtype="html", cte="quoted-printable")
-    return msg
+    parts = [mime.text("plain", _text(blocks)), mime.text("html", _html(blocks))]
+    return mime.Email(
+        msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
+    )
 
 
 def meeting_emails(
@@ -485,7 +459,7 @@ def meeting_emails(
     for recipient in meeting.members:
         key = DeliveryKey(meeting.uid, recipient, Channel.EMAIL, kind, sequence)
         msg = invitation_email(meeting, community, recipient, link=link, ics=ics, key=key, now=now)
-        out.append(Outgoing(key, wire_bytes(msg), ics, str(msg["Message-ID"])))
+        out.append(Outgoing(key, msg.as_bytes(), ics, msg.message_id))
     return out
 
 
@@ -518,7 +492,7 @@ def round_emails(
                 unmatched_uid(round_.week), left_out.member, Channel.EMAIL, Kind.UNMATCHED, 0
             )
             msg = unmatched_email(left_out, community, round_.week, key=key, now=now)
-            out.append(Outgoing(key, wire_bytes(msg), None, str(msg["Message-ID"])))
+            out.append(Outgoing(key, msg.as_bytes(), None, msg.message_id))
     return out
 
 
