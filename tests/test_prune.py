@@ -198,3 +198,33 @@ def test_one_off_events_sharing_a_uid_are_kept_together() -> None:
         _event("UID:twice", "DTSTART:20200101T100000Z", "SUMMARY:busy"),
     )
     assert prune_feed(body, *WEEK) == body
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ("DTSTART:99991230T000000Z", "DURATION:P10D"),  # ends after year 9999
+        ("DTSTART:20200101T100000Z", "DURATION:P99999999999W"),  # too long for a timedelta
+        ("DTSTART:20200101T100000Z", "BEGIN:VALARM", "TRIGGER:-P99999999999W", "END:VALARM"),
+    ],
+)
+def test_a_duration_out_of_python_range_keeps_the_event_instead_of_failing(
+    lines: tuple[str, ...],
+) -> None:
+    """Pruning once raised OverflowError here, taking the whole run down for one member's feed:
+    such an event is kept, and icalendar decides (an error for the member, or a note)."""
+    body = _calendar(_event("UID:now", "DTSTART:20261201T100000Z"), _event("UID:odd", *lines))
+    assert prune_feed(body, *WEEK) == body
+
+
+def test_lines_alike_up_to_a_quoted_colon_are_judged_each_on_its_own_name() -> None:
+    """Both lines start ``SUMMARY;X="a:``; only the second has a VALUE parameter, which keeps its
+    event (what is learnt about one name must not be reused for the other)."""
+    body = _calendar(
+        _event("UID:now", "DTSTART:20261201T100000Z"),
+        _event("UID:plain", "DTSTART:20200101T100000Z", 'SUMMARY;X="a:b":c'),
+        _event("UID:valued", "DTSTART:20200102T100000Z", 'SUMMARY;X="a:b";VALUE=INTEGER:c'),
+    )
+    pruned = prune_feed(body, *WEEK)
+    assert b"UID:plain" not in pruned
+    assert b"UID:valued" in pruned

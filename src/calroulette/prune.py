@@ -18,6 +18,12 @@ change a result, so it is conservative: it drops a VEVENT only when
 
 Anything else, including every non-VEVENT component (VTIMEZONE, VTODO …) and every line outside
 a VEVENT, is kept byte for byte.
+
+Speed matters because a heavy feed holds thousands of events of a few lines each, nearly all of
+them dropped, so every line of them is read. What a line's name and parameters decide (which
+property it is, and whether its value can matter) is worked out once per feed for each distinct
+name; only the values of date-times, integers and durations are looked at, and those verdicts
+are remembered too (every event of a Google export has the same DTSTAMP).
 """
 
 from __future__ import annotations
@@ -25,13 +31,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
 
 _MARGIN = dt.timedelta(days=2)
+# Whole lines up to the first END:VEVENT line: the same blocks as ``BEGIN…\n.*?^END:VEVENT`` with
+# re.S (whose ``^`` only holds at a line start anyway), found ~2.5x faster since the regex engine
+# tries END:VEVENT once per line instead of once per byte.
 _EVENT_RE = re.compile(
-    rb"^BEGIN:VEVENT\r?\n.*?^END:VEVENT(?:\r?\n|\Z)", re.IGNORECASE | re.M | re.S
+    rb"^BEGIN:VEVENT\r?\n(?:[^\n]*\n)*?END:VEVENT(?:\r?\n|\Z)", re.IGNORECASE | re.M
 )
 _FOLD_RE = re.compile(rb"\r?\n[ \t]")
-_DATE_RE = re.compile(rb"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?")
+_MOMENT_RE = re.compile(rb"\d{8}T\d{6}")
 _DATE_TIME_RE = re.compile(rb"\d{8}T\d{6}Z?")
 _INTEGER_RE = re.compile(rb"[+-]?\d{1,9}")
 _DURATION_RE = re.compile(
@@ -70,8 +81,8 @@ def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
     >>> b"UID:new" in prune_feed(feed, dt.date(2026, 11, 30), dt.date(2026, 12, 6))
     True
     """
-    lines: dict[bytes, tuple[bytes, bytes, bool]] = {}  # many lines repeat: read each once
-    events = [(m.start(), m.end(), _read_event(m.group(), lines)) for m in _EVENT_RE.finditer(body)]
+    names: dict[bytes, _Name] = {}  # a few distinct names on thousands of lines: read each once
+    events = [(m.start(), m.end(), _read_event(m.group(), names)) for m in _EVENT_RE.finditer(body)]
     if not events:
         return body
     uids = Counter(uid for _, _, (uid, _) in events)  # one-offs sharing a UID stay together
@@ -90,30 +101,45 @@ def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
     return b"".join(kept)
 
 
+# Whether a line is harmless, as its name and parameters decide it: yes, no, or ask its value.
+_Verdict = bool | Callable[[bytes], bool]
+# A name's property (``DTSTART`` for ``dtstart;TZID=Europe/Berlin``) and its lines' verdict.
+_Name = tuple[bytes, _Verdict]
+
+
 def _read_event(
-    block: bytes, seen: dict[bytes, tuple[bytes, bytes, bool]]
+    block: bytes, names: dict[bytes, _Name]
 ) -> tuple[bytes | None, tuple[dt.date, dt.date] | None]:
     """The event's UID, and its first and last date when it could be dropped (else ``None``).
 
-    ``seen`` remembers each line's name, value and harmlessness across the feed's events."""
+    ``names`` remembers what each name (the part of a line before its value) says, across the
+    feed's events. It only holds names that the line's first colon ends: a name with an odd
+    number of quotes ends inside a quoted parameter value, so its line misses and is split
+    again outside quotes."""
+    if b"\n " in block or b"\n\t" in block:  # what _FOLD_RE finds, without a copy when it would not
+        block = _FOLD_RE.sub(b"", block)
     uid: bytes | None = None
     top: dict[bytes, bytes] = {}  # DTSTART, DTEND, DURATION and the other single values
     droppable = True
     depth = 0
-    for line in _FOLD_RE.sub(b"", block).splitlines()[1:-1]:  # inside BEGIN/END:VEVENT
-        known = seen.get(line)
+    for line in block.splitlines()[1:-1]:  # inside BEGIN/END:VEVENT
+        name, _, value = line.partition(b":")
+        known = names.get(name)
         if known is None:
-            name, _, value = _split(line)
-            key = name.split(b";", 1)[0].strip().upper()
-            known = seen[line] = (key, value, _harmless(key, name, value))
-        key, value, harmless = known
+            if name.count(b'"') % 2:  # that colon is inside a quoted parameter value
+                name, _, value = _split(line)
+                known = _read_name(name)  # rare, and not remembered: see the docstring
+            else:
+                known = names[name] = _read_name(name)
+        key, verdict = known
         if key == b"BEGIN":
             depth += 1
             droppable = droppable and depth == 1 and value.strip().upper() == b"VALARM"
         elif key == b"END":
             depth -= 1
         else:
-            droppable = droppable and harmless
+            if droppable:  # once kept, only the UID is still needed
+                droppable = verdict(value) if callable(verdict) else verdict
             if depth == 0 and key in _SINGLE:
                 if key in top:  # icalendar returns a list, and expansion fails
                     droppable = False
@@ -125,23 +151,39 @@ def _read_event(
     return uid, _date_span(top)
 
 
-def _harmless(key: bytes, name: bytes, value: bytes) -> bool:
-    """A line that cannot make icalendar call the feed malformed, whatever the event's dates."""
+def _read_name(name: bytes) -> _Name:
+    """What a line's name decides about it: a line that cannot make icalendar call the feed
+    malformed, whatever the event's dates, is harmless."""
+    key = name.split(b";", 1)[0].strip().upper()
     if not _NAME_RE.match(name):
-        return False
+        return key, False
     if key in _SPAN:
-        return True  # read by _date_span: an unreadable value keeps the event
+        return key, True  # read by _date_span: an unreadable value keeps the event
     if _VALUE_PARAM_RE.search(name):
-        return False  # VALUE= changes how icalendar reads the value
+        return key, False  # VALUE= changes how icalendar reads the value
     if key in _TEXT or key.startswith(b"X-"):
-        return True
+        return key, True
     if key in _DATE_TIMES:
-        return _DATE_TIME_RE.fullmatch(value) is not None and _read_date(value) is not None
+        return key, _is_date_time
     if key in _INTEGERS:
-        return _INTEGER_RE.fullmatch(value) is not None
+        return key, _is_integer
     if key in _DURATIONS:
-        return _read_duration(value.strip().lstrip(b"+-")) is not None
-    return False
+        return key, _is_duration
+    return key, False
+
+
+@lru_cache(maxsize=256)
+def _is_date_time(value: bytes) -> bool:
+    return _DATE_TIME_RE.fullmatch(value) is not None and _read_moment(value) is not None
+
+
+def _is_integer(value: bytes) -> bool:
+    return _INTEGER_RE.fullmatch(value) is not None
+
+
+@lru_cache(maxsize=256)
+def _is_duration(value: bytes) -> bool:
+    return _read_duration(value.strip().lstrip(b"+-")) is not None
 
 
 def _split(line: bytes) -> tuple[bytes, bytes, bytes]:
@@ -160,36 +202,59 @@ def _split(line: bytes) -> tuple[bytes, bytes, bytes]:
 
 def _date_span(props: dict[bytes, bytes]) -> tuple[dt.date, dt.date] | None:
     """The event's first and last calendar date, or None when not cheaply and surely readable."""
-    start = _read_date(props.get(b"DTSTART"))
+    start = _read_moment(props.get(b"DTSTART"))
     if start is None:
         return None
     if b"DTEND" in props:
-        end = _read_date(props[b"DTEND"])
-    elif b"DURATION" in props:
+        end = _read_moment(props[b"DTEND"])
+        if end is None or end[0] < start[0]:
+            return None
+        return start[1], end[1]
+    if b"DURATION" in props:  # unsigned: never ends before it starts
         length = _read_duration(props[b"DURATION"].strip().lstrip(b"+"))
-        end = None if length is None else start + length
-    else:
-        end = start
-    if end is None or end < start:
-        return None
-    return start.date(), end.date()
+        if length is None:
+            return None
+        first = _as_datetime(*start)
+        try:
+            return first.date(), (first + length).date()
+        except OverflowError:  # past year 9999: left to icalendar
+            return None
+    return start[1], start[1]
 
 
-def _read_date(value: bytes | None) -> dt.datetime | None:
+def _read_moment(value: bytes | None) -> tuple[bytes, dt.date] | None:
+    """A DATE or DATE-TIME value as ``YYYYMMDDTHHMMSS`` (a date at midnight) and its day, or
+    None when it is not one. A UTC ``Z`` is ignored: the margin covers every zone.
+
+    Moments (fixed-width digits) compare as the date-times they name, so thousands of events
+    are read without building a datetime for each.
+    """
     if value is None:
         return None
-    v = value.strip().rstrip(b"Zz")
-    if _DATE_RE.fullmatch(v) is None:
+    moment = value.strip().rstrip(b"Zz")
+    if len(moment) == 8:
+        moment += b"T000000"
+    if _MOMENT_RE.fullmatch(moment) is None:
         return None
+    if moment[9:11] > b"23" or moment[11:13] > b"59" or moment[13:15] > b"59":
+        return None  # what datetime() refuses (a leap second too)
+    day = _read_day(moment[:8])
+    return None if day is None else (moment, day)
+
+
+@lru_cache(maxsize=4096)
+def _read_day(digits: bytes) -> dt.date | None:
+    """``YYYYMMDD`` as a date; None when there is no such day. Many events share a day."""
     try:
-        # Naive on purpose: only the calendar date is used, and the margin covers every zone.
-        if len(v) == 8:
-            return dt.datetime(int(v[:4]), int(v[4:6]), int(v[6:8]))  # noqa: DTZ001
-        return dt.datetime(  # noqa: DTZ001
-            int(v[:4]), int(v[4:6]), int(v[6:8]), int(v[9:11]), int(v[11:13]), int(v[13:15])
-        )
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         return None
+
+
+def _as_datetime(moment: bytes, day: dt.date) -> dt.datetime:
+    """A moment as a naive datetime, on purpose: only its calendar date is used."""
+    hour, minute, second = int(moment[9:11]), int(moment[11:13]), int(moment[13:15])
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second)  # noqa: DTZ001
 
 
 def _read_duration(value: bytes) -> dt.timedelta | None:
@@ -197,4 +262,7 @@ def _read_duration(value: bytes) -> dt.timedelta | None:
     if match is None or not any(match.groups()):
         return None
     weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:  # more than a million days: leave it to icalendar
+        return None
