@@ -18,6 +18,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -202,3 +203,80 @@ def test_kill_9_at_random_moments_never_loses_or_multiplies_an_invitation(tmp_pa
     repeats = len(box.received) - 40
     assert repeats <= kills  # at most the one message in flight per kill
     assert all(len(set(data)) == 1 for data in copies.values())  # a repeat is byte-identical
+
+
+@pytest.mark.slow
+def test_kill_9_while_writing_the_outbox_leaves_every_file_whole_and_recorded(
+    tmp_path: Path,
+) -> None:
+    """The outbox marks its messages sent a batch at a time (one flush of the folder each):
+    SIGKILLs while it writes, then a run to the end, leave one whole .eml per
+    recipient, byte for byte what the ledger recorded, and every row sent."""
+    rng = random.Random(20261125)
+    emails = [f"member{i:03d}@example.org" for i in range(600)]
+    doc = {
+        "community": {
+            "name": "Crash Test Coffee",
+            "organizer": "Crash Test Coffee <coffee@example.org>",
+            "timezone": "Europe/London",
+            "database": "history.sqlite",
+        },
+        "delivery": {"method": "outbox", "outbox": "outbox"},
+        "members": [
+            {
+                "name": f"Member {i:03d}",
+                "email": e,
+                "calendar": "unused.ics",
+                "timezone": ZONES[i % len(ZONES)],
+            }
+            for i, e in enumerate(emails)
+        ],
+    }
+    config = tmp_path / "members.toml"
+    config.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    start = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    meetings = tuple(
+        Meeting(
+            f"crash-{i:03d}@calroulette.test",
+            (emails[2 * i], emails[2 * i + 1]),
+            start + dt.timedelta(minutes=i),
+            start + dt.timedelta(minutes=i + 30),
+        )
+        for i in range(300)
+    )
+    with open_store(tmp_path / "history.sqlite") as store:
+        store.save_round(Round(WEEK, 1, meetings, ()), at=dt.datetime(2026, 11, 24, 12, tzinfo=UTC))
+    env = {**os.environ, "CALROULETTE_NOW": "2026-11-24T12:00:00Z"}
+    command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
+    folder = tmp_path / "outbox" / str(WEEK)
+
+    def on_disk() -> int:
+        return len(list(folder.glob("*.eml"))) if folder.exists() else 0
+
+    # killed once 100 invitations are on disk (inside the first batch of 256), once 300 are
+    # (inside the second), then at a seeded random moment
+    for threshold in (100, 300, None):
+        proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + (60 if threshold else rng.uniform(0.5, 4.0))
+        while proc.poll() is None and time.monotonic() < deadline:
+            if threshold is not None and on_disk() >= threshold:
+                break
+            time.sleep(0.002)
+        proc.kill()  # SIGKILL (nothing, when it had already finished)
+        proc.wait()
+        if threshold is not None:
+            assert threshold <= on_disk() < 600  # it died while writing
+    final = subprocess.run(command, env=env, capture_output=True, check=False)
+    assert final.returncode == 0, final.stderr.decode()
+
+    conn = ledger.connect(tmp_path / "history.sqlite")
+    rows = ledger.rows(conn, week=str(WEEK), status=None, channel=None)
+    conn.close()
+    assert len(rows) == 600 and {r.status for r in rows} == {ledger.Status.SENT}
+    emls = sorted(folder.glob("*.eml"))
+    assert len(emls) == 600
+    recorded = {r.payload for r in rows}
+    assert {path.read_bytes() for path in emls} == recorded  # whole, and what was recorded
+    assert len(list(folder.glob("*.ics"))) == 300

@@ -12,12 +12,15 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o600, durable: bool = False, sync_folder: bool = True
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     ``mode`` is the result's permission bits (0600 by default: caches and members.toml hold
     secrets). ``durable`` also flushes the file and the folder to disk, so that the rename
-    survives a power cut, for files that record that something happened.
+    survives a power cut, for files that record that something happened; with ``sync_folder``
+    false, only the file: the caller flushes the folder once for many files (:func:`flush_folder`).
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -31,9 +34,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if durable:
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    if durable and sync_folder:
+        flush_folder(path.parent)
+
+
+def flush_folder(folder: Path) -> None:
+    """Flush ``folder`` to disk: the renames into it survive a power cut."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

@@ -34,6 +34,7 @@ def webhook_url(env_name: str) -> str:
 class DiscordTransport:
     name = "discord"
     rate_limited = True
+    batch = 1  # marked sent as soon as the server has taken the message
 
     def __init__(self, url: str, *, timeout: float = 15.0) -> None:
         self.url = url
@@ -78,6 +79,9 @@ class DiscordTransport:
                 down=True,
             )
         raise SendError(f"discord: webhook rejected the message ({status})", transient=False)
+
+    def flush(self) -> None:
+        return None  # the server has the message: nothing of ours to flush
 
     def close(self) -> None:
         self.session.close()

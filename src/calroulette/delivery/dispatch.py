@@ -107,17 +107,29 @@ def drain(
     limit = RateLimit(rate_limit_per_minute, sleep=sleep)
     report = Report()
     todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel, since=since)
+    unmarked: list[DeliveryKey] = []  # sent, waiting for the transport's flush to be marked
+
+    def mark_sent() -> None:
+        transport.flush()
+        ledger.mark_all_sent(conn, unmarked, now)
+        unmarked.clear()
+
     try:
         for index, row in enumerate(todo):
             if transport.already_delivered(row):
-                ledger.mark_sent(conn, row.key, now)
                 report.already.append(row.key)
+                unmarked.append(row.key)
+                if len(unmarked) >= transport.batch:
+                    mark_sent()
                 continue
             if transport.rate_limited:
                 limit.wait()
             error = _send_with_retries(conn, transport, row, retry, sleep, now)
             if error is None:
                 report.sent.append(row.key)
+                unmarked.append(row.key)
+                if len(unmarked) >= transport.batch:
+                    mark_sent()
             elif error.transient:
                 report.pending.append((row.key, error.message))
             elif not error.down:
@@ -129,6 +141,14 @@ def drain(
                 report.fatal = not error.transient
                 report.pending += [(r.key, "not attempted") for r in todo[index + 1 :]]
                 break
+        if unmarked:
+            mark_sent()
+    except SendError as error:  # the flush failed: those since the last one stay pending
+        waiting = set(unmarked)
+        report.sent = [k for k in report.sent if k not in waiting]
+        report.already = [k for k in report.already if k not in waiting]
+        report.pending += [(k, error.message) for k in unmarked]
+        report.stopped = error.message
     finally:
         transport.close()
     return report
@@ -158,7 +178,7 @@ def _send_with_retries(
             log.info("%s: %s; retrying in %.1f s", row.key.recipient, error.message, pause)
             sleep(pause)
         else:
-            # The crash window of the module docstring is between the line above and this one.
-            ledger.mark_sent(conn, row.key, now)
+            # The crash window of the module docstring is between the line above and the row's
+            # mark, which the caller makes once the transport's batch is flushed (SMTP: at once).
             return None
     raise AssertionError("unreachable: retry.attempts must be at least 1")

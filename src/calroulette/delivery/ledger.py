@@ -154,6 +154,18 @@ def mark_sent(conn: sqlite3.Connection, key: DeliveryKey, now: dt.datetime) -> N
     )
 
 
+def mark_all_sent(conn: sqlite3.Connection, keys: Iterable[DeliveryKey], now: dt.datetime) -> None:
+    """:func:`mark_sent` for every key, in one transaction (one flush of the database)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key in keys:
+            mark_sent(conn, key, now)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def mark_failed(conn: sqlite3.Connection, key: DeliveryKey, error: str) -> None:
     """A permanent failure: recorded, reported, never retried."""
     conn.execute(

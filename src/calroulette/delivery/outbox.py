@@ -4,6 +4,11 @@ The file's existence *is* the delivery record: a message is written to a tempora
 same folder, flushed to disk, then renamed into place (``os.replace`` is atomic on POSIX), so a
 crash leaves either no file or the whole file, and a re-run that finds the file marks the row sent
 without writing it again. Exactly once, with no window at all.
+
+The folder itself is flushed once per :data:`BATCH` messages (:meth:`Outbox.flush`), before the
+dispatcher marks them sent, rather than after every file: a power cut before that flush can lose
+the renames, but then the rows are still pending and the files are written again. A meeting's
+.ics (the same bytes for every attendee) is written once.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from calroulette.atomicfile import write_atomic
+from calroulette.atomicfile import flush_folder, write_atomic
 
 from .ledger import Row
 from .transport import SendError
@@ -21,12 +26,17 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "x"
 
 
+BATCH = 256
+
+
 class Outbox:
     name = "outbox"
     rate_limited = False  # files on a local disk: no relay to keep happy
+    batch = BATCH
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._unsynced: set[Path] = set()  # folders with renames not yet flushed
 
     def eml_path(self, row: Row) -> Path:
         k = row.key
@@ -45,9 +55,9 @@ class Outbox:
 
     def send(self, row: Row) -> None:
         try:
-            if row.ics is not None:
-                _write_atomic(self.ics_path(row), row.ics)
-            _write_atomic(self.eml_path(row), row.payload)
+            if row.ics is not None and not _holds(self.ics_path(row), row.ics):
+                self._write(self.ics_path(row), row.ics)
+            self._write(self.eml_path(row), row.payload)
         except OSError as exc:  # full disk, permissions, a file in the way: fix it, run again
             raise SendError(
                 f"outbox: cannot write in {self.root}: {exc.strerror or type(exc).__name__}",
@@ -56,10 +66,33 @@ class Outbox:
                 retry_after=0.0,  # a local disk: waiting between tries changes nothing
             ) from None
 
+    def flush(self) -> None:
+        try:
+            for folder in sorted(self._unsynced):
+                flush_folder(folder)
+        except OSError as exc:
+            raise SendError(
+                f"outbox: cannot flush {self.root} to disk: {exc.strerror or type(exc).__name__}",
+                transient=True,
+                down=True,
+                retry_after=0.0,
+            ) from None
+        self._unsynced.clear()
+
     def close(self) -> None:
         return None
 
+    def _write(self, path: Path, data: bytes) -> None:
+        if path.parent not in self._unsynced:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._unsynced.add(path.parent.parent)  # the week's folder may be new
+        write_atomic(path, data, durable=True, sync_folder=False)
+        self._unsynced.add(path.parent)
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data, durable=True)
+
+def _holds(path: Path, data: bytes) -> bool:
+    """True when ``path`` already holds ``data`` (another attendee's message wrote it)."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False

@@ -58,6 +58,7 @@ def smtp_password(username: str | None) -> str | None:
 class SmtpTransport:
     name = "smtp"
     rate_limited = True
+    batch = 1  # marked sent as soon as the server has taken the message
 
     def __init__(
         self,
@@ -177,6 +178,9 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise _connection_error(exc, self.where) from None
+
+    def flush(self) -> None:
+        return None  # the server has the message: nothing of ours to flush
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -36,6 +36,9 @@ class SendError(DeliveryError):
 class Transport(Protocol):
     name: str
     rate_limited: bool  # False: delivery.rate_limit_per_minute does not apply (the outbox)
+    # How many sends may wait for one flush() before they are marked sent: 1 for a server (the
+    # row is marked the moment the server takes the message), more for files (one disk flush).
+    batch: int
 
     def already_delivered(self, row: Row) -> bool:
         """True when the transport itself shows the delivery happened (an outbox file exists)."""
@@ -44,6 +47,11 @@ class Transport(Protocol):
     def send(self, row: Row) -> None:
         """Deliver ``row.payload``; raise :class:`SendError` on failure. Returns only once the
         receiving side has taken responsibility (SMTP 250 after DATA, HTTP 2xx, file renamed)."""
+        ...
+
+    def flush(self) -> None:
+        """Make every send since the last flush durable (survive a power cut); the rows are
+        marked sent only after this returns."""
         ...
 
     def close(self) -> None: ...
