@@ -185,6 +185,13 @@ _TZID_AND_Z = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _UTC_NAMES = {b"utc", b"etc/utc", b"gmt", b"etc/gmt", b"z", b"zulu", b"universal"}
+# What every match of _TZID_AND_Z has (a time property's line with a TZID, then a UTC time), found
+# without its backtracking: _TZID_AND_Z tries every split of each zoned line's TZID before it
+# fails, ~0.3 ms for a small feed with none.
+_MAYBE_TZID_AND_Z = re.compile(
+    rb"^(?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^\r\n]*;TZID=[^\r\n]*\d{8}T\d{6}Z",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 # VALUE=DATE with a time part: a whole day, or that time? icalendar silently reads the time.
@@ -206,6 +213,8 @@ def _mark_ambiguous_times(text: bytes, calendar: icalendar.Calendar) -> None:
     travels with every occurrence; :func:`calroulette.availability.free_time` turns it into an
     error when one reaches the week, so an ancient odd event does not lock a member out.
     """
+    if _DATE_WITH_TIME.search(text) is None and _MAYBE_TZID_AND_Z.search(text) is None:
+        return  # nearly every feed: no line anywhere, so no event, has either contradiction
     found: dict[str, str] = {}
     for block in _VEVENT_BLOCK.finditer(text):
         lines = block.group(0)
