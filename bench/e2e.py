@@ -14,7 +14,10 @@ three commands run as subprocesses with CALROULETTE_NOW=2026-11-24T12:00:00Z (ta
 - second run: the cache the first run left (every feed unchanged, so every request is answered
   304 and every member's free time comes from the cache), and again a fresh copy of the history
   database, so that `match` really plans and `send` really writes every invitation (a planned
-  week is otherwise returned as it is, and a sent round cannot be planned again).
+  week is otherwise returned as it is, and a sent round cannot be planned again);
+- after each, `run` alone (what cron runs: fetch, plan and send in one process) on a fresh copy
+  of the history database, with an empty cache after a first run and the same unchanged cache
+  after a second.
 
 `check` runs as `check --json` (the same rows as the table; the bench reads them to confirm
 every feed was fetched, then unchanged). Peak memory is the largest sum of the resident set
@@ -83,6 +86,7 @@ class Run:
     commands: dict[str, Timed] = field(default_factory=dict)
     feed_statuses: dict[str, int] = field(default_factory=dict)
     meetings: int = 0
+    cron: Timed | None = None  # `run` alone: fetch, plan and send in one process
 
     @property
     def total(self) -> float:
@@ -90,7 +94,8 @@ class Run:
 
     @property
     def peak(self) -> int:
-        return max(t.peak_bytes for t in self.commands.values())
+        timed = [*self.commands.values(), *([self.cron] if self.cron else [])]
+        return max(t.peak_bytes for t in timed)
 
 
 # --- set-up -------------------------------------------------------------------------------------
@@ -217,6 +222,8 @@ def timed(args: list[str], cwd: Path, log: str) -> Timed:
 
 
 def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
+    """The three commands, then (on a fresh history again, with the same kind of cache) `run`
+    alone, the one command cron runs."""
     cwd = workdir(base, port, fresh_cache=fresh_cache)
     result = Run()
     for command in COMMANDS:
@@ -233,6 +240,17 @@ def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
         round_ = store.load_round(WEEK)
     assert round_ is not None and round_.status is RoundStatus.SENT, round_
     result.meetings = len(round_.meetings)
+    if fresh_cache:  # `run` sees the feeds for the first time too
+        shutil.rmtree(cwd / "cache", ignore_errors=True)
+    cwd = workdir(base, port, fresh_cache=False)
+    args = [sys.executable, "-m", "calroulette", "run", "--week", str(WEEK)]
+    result.cron = timed(args, cwd, "run")
+    if result.cron.exit_code != 0:
+        raise SystemExit(f"run exited {result.cron.exit_code}: see {cwd}")
+    with open_store(cwd / "calroulette.sqlite", readonly=True) as store:
+        cron_round = store.load_round(WEEK)
+    assert cron_round is not None and cron_round.status is RoundStatus.SENT, cron_round
+    assert len(cron_round.meetings) == result.meetings, (cron_round, result.meetings)
     return result
 
 
@@ -289,10 +307,12 @@ def median_of(runs: list[Run], name: str) -> float:
 def row(n: int, label: str, runs: list[Run]) -> str:
     cells = [f"{median_of(runs, c[0]):.1f} s" for c in COMMANDS]
     total = statistics.median(r.total for r in runs)
+    cron = statistics.median(r.cron.seconds for r in runs if r.cron is not None)
     statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(runs[-1].feed_statuses.items()))
     peak = max(r.peak for r in runs)
     return (
-        f"| {n:,} | {label} | {' | '.join(cells)} | **{total:.1f} s** | {mb(peak)} | {statuses} |"
+        f"| {n:,} | {label} | {' | '.join(cells)} | **{total:.1f} s** | **{cron:.1f} s** "
+        f"| {mb(peak)} | {statuses} |"
     )
 
 
@@ -318,9 +338,9 @@ def main() -> None:
             firsts, seconds = [], []
             for _ in range(runs_n):
                 firsts.append(run_once(base, server.port, fresh_cache=True))
-                print(f"{n:,} first:  {firsts[-1].commands}", flush=True)
+                print(f"{n:,} first:  {firsts[-1].commands} run {firsts[-1].cron}", flush=True)
                 seconds.append(run_once(base, server.port, fresh_cache=False))
-                print(f"{n:,} second: {seconds[-1].commands}", flush=True)
+                print(f"{n:,} second: {seconds[-1].commands} run {seconds[-1].cron}", flush=True)
             best, how = maximum(base)
             naive_s = cold = None
             if not args.no_naive and n <= args.naive_max:
@@ -354,8 +374,9 @@ def main() -> None:
             f"{', '.join(f'{x:.1f}' for x in loads)} as each size started (the machine is "
             "shared). Medians of the runs below; times are wall clock of the whole command.",
             "",
-            "| members | run | check | match | send | all three | peak memory | feeds |",
-            "|---:|---|---:|---:|---:|---:|---:|---|",
+            "| members | run | check | match | send | all three | `run` alone | peak memory "
+            "| feeds |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---|",
             *table,
             "",
             *notes,
