@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from calroulette.errors import UsageError
 
@@ -82,18 +81,15 @@ def match(
 
 
 def print_round(community: Community, round_: Round) -> None:
-    """Meetings with each member's local time, then who is left out and why."""
+    """Meetings with each member's local time, then who is left out and why.
+
+    Plain aligned text rather than a rich Table: a round of 10,000 members has ~5,000 rows,
+    which a Table takes seconds to lay out."""
+    from calroulette.render import plain_table
+
     out = stdout()
     people = {m.email: m for m in community.members}
-    table = Table(
-        title=f"{community.name}: {round_.week} ({round_.status.value}), "
-        f"{len(round_.meetings)} meetings (times in {community.timezone})",
-        title_justify="left",
-    )
-    table.add_column("when", no_wrap=True)
-    table.add_column("who", no_wrap=True)
-    table.add_column("local time", no_wrap=True)
-    table.add_column("alternatives")
+    rows = []
     for meeting in round_.meetings:
         when = meeting.start.astimezone(community.timezone)
         names, local_times = [], []
@@ -106,15 +102,23 @@ def print_round(community: Community, round_: Round) -> None:
         alternatives = ", ".join(
             f"{a.astimezone(community.timezone):%a %H:%M}" for a, _ in meeting.alternatives
         )
-        table.add_row(
-            f"{when:%a %d %b %H:%M}", "\n".join(names), "\n".join(local_times), alternatives or "—"
+        rows.append(
+            [
+                f"{when:%a %d %b %H:%M}",
+                "\n".join(names),
+                "\n".join(local_times),
+                alternatives or "—",
+            ]
         )
-    out.print(table)
+    title = (
+        f"{community.name}: {round_.week} ({round_.status.value}), "
+        f"{len(round_.meetings)} meetings (times in {community.timezone})"
+    )
+    text = [title, "", plain_table(["when", "who", "local time", "alternatives"], rows)]
     if round_.unmatched:
-        left = Table(title="left out", title_justify="left")
-        left.add_column("member")
-        left.add_column("why")
-        for entry in round_.unmatched:
-            member = people.get(entry.member)
-            left.add_row(member.name if member else entry.member, entry.reason)
-        out.print(left)
+        left = [
+            [people[u.member].name if u.member in people else u.member, u.reason]
+            for u in round_.unmatched
+        ]
+        text += ["", "left out", "", plain_table(["member", "why"], left)]
+    out.print("\n".join(text), markup=False, highlight=False)
