@@ -50,12 +50,13 @@ def _body(fetched: feeds.Feed | FeedError) -> bytes | FeedError:
     return fetched if isinstance(fetched, FeedError) else fetched.body
 
 
-def read_history(community: Community, week: IsoWeek) -> tuple[History, Round | None]:
-    """The history before ``week`` and the week's stored round, without creating anything."""
+def stored_round(community: Community, week: IsoWeek) -> Round | None:
+    """The week's stored round, if any, without creating anything (and without reading the
+    history, which at 10,000 members is a year of 5,000-meeting rounds)."""
     if not community.database.exists():
-        return History(), None
+        return None
     with open_store(community.database, readonly=True) as store:
-        return store.history(week), store.load_round(week)
+        return store.load_round(week)
 
 
 def match_week(

@@ -60,7 +60,7 @@ def match(
     at = now()
     community = load(config)
     target = resolve_week(week, community, at)
-    if rematch or rounds.read_history(community, target)[1] is None:
+    if rematch or rounds.stored_round(community, target) is None:
         check_plannable(target, community, at)  # a stored round is still shown, however old
     result = rounds.match_week(community, target, at, seed=seed, dry_run=dry_run, rematch=rematch)
     err = stderr()

@@ -39,7 +39,7 @@ def run(
     at = now()
     community = load(config)  # the check: an invalid members.toml stops here with every problem
     target = resolve_week(week, community, at)
-    if rounds.read_history(community, target)[1] is None:
+    if rounds.stored_round(community, target) is None:
         check_plannable(target, community, at)  # a planned round is still finished
     outcome = run_week(community, target, now=at)
     if outcome.round is not None:

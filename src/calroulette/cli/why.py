@@ -36,7 +36,7 @@ def why(
     target = resolve_week(week, community, at)
     found = community.member(member)
     email = found.email if found else member.strip().lower()
-    _, stored = rounds.read_history(community, target)
+    stored = rounds.stored_round(community, target)
     if found is None and (stored is None or not _mentions(stored, email)):
         raise UsageError(f"{member}: no such member in {config}")
     if stored is None:
