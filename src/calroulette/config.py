@@ -14,6 +14,7 @@ import re
 import string
 import tomllib
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import getaddresses, parseaddr
@@ -415,6 +416,7 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
     members: list[Member] = []
     seen: dict[str, int] = {}
     emails = [_email_of(raw) for raw in raw_members]
+    shared = {e for e, n in Counter(emails).items() if e and n > 1}  # not emails.count: O(n²)
     for index, raw in enumerate(raw_members):
         label = f"members[{index}]"
         if not isinstance(raw, dict):
@@ -423,7 +425,7 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
         # Problems name the member by email (lower-cased, as everywhere else); by position when
         # the email is missing or malformed, and by both when two members share it.
         who = emails[index] or label
-        if emails[index] and emails.count(emails[index]) > 1:
+        if emails[index] in shared:
             who = f"{emails[index]} ({label})"
         f = _Fields(p, who, raw)
         _unknown(p, who, "", raw, _MEMBER_KEYS)
