@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 _MARGIN = dt.timedelta(days=2)
 # Whole lines up to the first END:VEVENT line: the same blocks as ``BEGIN…\n.*?^END:VEVENT`` with
@@ -42,7 +43,9 @@ _EVENT_RE = re.compile(
     rb"^BEGIN:VEVENT\r?\n(?:[^\n]*\n)*?END:VEVENT(?:\r?\n|\Z)", re.IGNORECASE | re.M
 )
 _FOLD_RE = re.compile(rb"\r?\n[ \t]")
-_MOMENT_RE = re.compile(rb"\d{8}T\d{6}")
+# A DATE or DATE-TIME value, with what ``strip().rstrip(b"Zz")`` would remove around it, and
+# only the times datetime() accepts (no leap second).
+_MOMENT_RE = re.compile(rb"\s*(\d{8})(?:T((?:[01]\d|2[0-3])[0-5]\d[0-5]\d))?[Zz]*\s*")
 _DATE_TIME_RE = re.compile(rb"\d{8}T\d{6}Z?")
 _INTEGER_RE = re.compile(rb"[+-]?\d{1,9}")
 _DURATION_RE = re.compile(
@@ -101,10 +104,12 @@ def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
     return b"".join(kept)
 
 
-# Whether a line is harmless, as its name and parameters decide it: yes, no, or ask its value.
-_Verdict = bool | Callable[[bytes], bool]
-# A name's property (``DTSTART`` for ``dtstart;TZID=Europe/Berlin``) and its lines' verdict.
-_Name = tuple[bytes, _Verdict]
+class _Name(NamedTuple):
+    """What a line's name and parameters say, the same for every line with that name."""
+
+    key: bytes  # the property: ``DTSTART`` for ``dtstart;TZID=Europe/Berlin``
+    check: Callable[[bytes], bool] | None  # whether the line is harmless: None for always
+    single: bool  # at most once in an event (on the event itself)
 
 
 def _read_event(
@@ -131,16 +136,16 @@ def _read_event(
                 known = _read_name(name)  # rare, and not remembered: see the docstring
             else:
                 known = names[name] = _read_name(name)
-        key, verdict = known
+        key, check, single = known
         if key == b"BEGIN":
             depth += 1
             droppable = droppable and depth == 1 and value.strip().upper() == b"VALARM"
         elif key == b"END":
             depth -= 1
         else:
-            if droppable:  # once kept, only the UID is still needed
-                droppable = verdict(value) if callable(verdict) else verdict
-            if depth == 0 and key in _SINGLE:
+            if droppable and check is not None:  # once kept, only the UID is still needed
+                droppable = check(value)
+            if single and depth == 0:
                 if key in top:  # icalendar returns a list, and expansion fails
                     droppable = False
                 top[key] = value
@@ -152,24 +157,33 @@ def _read_event(
 
 
 def _read_name(name: bytes) -> _Name:
-    """What a line's name decides about it: a line that cannot make icalendar call the feed
-    malformed, whatever the event's dates, is harmless."""
     key = name.split(b";", 1)[0].strip().upper()
+    return _Name(key, _check(key, name), key in _SINGLE)
+
+
+def _check(key: bytes, name: bytes) -> Callable[[bytes], bool] | None:
+    """How to tell whether a line with this name is harmless: it cannot make icalendar call the
+    feed malformed, whatever the event's dates. None when every such line is; else a check of
+    the line's value (:func:`_never` when none is)."""
     if not _NAME_RE.match(name):
-        return key, False
+        return _never
     if key in _SPAN:
-        return key, True  # read by _date_span: an unreadable value keeps the event
+        return None  # read by _date_span: an unreadable value keeps the event
     if _VALUE_PARAM_RE.search(name):
-        return key, False  # VALUE= changes how icalendar reads the value
+        return _never  # VALUE= changes how icalendar reads the value
     if key in _TEXT or key.startswith(b"X-"):
-        return key, True
+        return None
     if key in _DATE_TIMES:
-        return key, _is_date_time
+        return _is_date_time
     if key in _INTEGERS:
-        return key, _is_integer
+        return _is_integer
     if key in _DURATIONS:
-        return key, _is_duration
-    return key, False
+        return _is_duration
+    return _never
+
+
+def _never(value: bytes) -> bool:
+    return False
 
 
 @lru_cache(maxsize=256)
@@ -223,23 +237,18 @@ def _date_span(props: dict[bytes, bytes]) -> tuple[dt.date, dt.date] | None:
 
 
 def _read_moment(value: bytes | None) -> tuple[bytes, dt.date] | None:
-    """A DATE or DATE-TIME value as ``YYYYMMDDTHHMMSS`` (a date at midnight) and its day, or
+    """A DATE or DATE-TIME value as ``YYYYMMDDHHMMSS`` (a date at midnight) and its day, or
     None when it is not one. A UTC ``Z`` is ignored: the margin covers every zone.
 
     Moments (fixed-width digits) compare as the date-times they name, so thousands of events
     are read without building a datetime for each.
     """
-    if value is None:
+    match = None if value is None else _MOMENT_RE.fullmatch(value)
+    if match is None:
         return None
-    moment = value.strip().rstrip(b"Zz")
-    if len(moment) == 8:
-        moment += b"T000000"
-    if _MOMENT_RE.fullmatch(moment) is None:
-        return None
-    if moment[9:11] > b"23" or moment[11:13] > b"59" or moment[13:15] > b"59":
-        return None  # what datetime() refuses (a leap second too)
-    day = _read_day(moment[:8])
-    return None if day is None else (moment, day)
+    digits, time = match.groups()
+    day = _read_day(digits)
+    return None if day is None else (digits + (time or b"000000"), day)
 
 
 @lru_cache(maxsize=4096)
@@ -253,7 +262,7 @@ def _read_day(digits: bytes) -> dt.date | None:
 
 def _as_datetime(moment: bytes, day: dt.date) -> dt.datetime:
     """A moment as a naive datetime, on purpose: only its calendar date is used."""
-    hour, minute, second = int(moment[9:11]), int(moment[11:13]), int(moment[13:15])
+    hour, minute, second = int(moment[8:10]), int(moment[10:12]), int(moment[12:14])
     return dt.datetime(day.year, day.month, day.day, hour, minute, second)  # noqa: DTZ001
 
 
