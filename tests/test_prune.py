@@ -228,3 +228,40 @@ def test_lines_alike_up_to_a_quoted_colon_are_judged_each_on_its_own_name() -> N
     pruned = prune_feed(body, *WEEK)
     assert b"UID:plain" not in pruned
     assert b"UID:valued" in pruned
+
+
+@pytest.mark.parametrize(
+    ("lines", "dropped"),
+    [
+        (("DTSTART: 20200101T100000Z ",), True),  # spaces around a UTC time
+        (("DTSTART;VALUE=DATE:20200101",), True),
+        (("DTSTART:20200101T235959", "DTEND:20200102T000000"), True),
+        (("DTSTART;VALUE=DATE:20200101", "DTEND:20200101T000000"), True),  # same instant
+        (("DTSTART:20200101T240000",), False),  # no hour 24
+        (("DTSTART:20200101T100060",), False),  # no leap second
+        (("DTSTART:20200230T100000",), False),  # no 30 February
+        (("DTSTART:20200101T1000",), False),
+        (("DTSTART:20200101 T100000",), False),
+        (("DTSTART:20200101T100000", "DTEND:20200101"), False),  # ends (midnight) before it starts
+        (("DTSTART;VALUE=DATE:20200102", "DTEND:20200101T235959"), False),
+    ],
+)
+def test_an_old_event_is_dropped_only_when_its_dates_read_cleanly_in_order(
+    lines: tuple[str, ...], dropped: bool
+) -> None:
+    body = _calendar(_event("UID:now", "DTSTART:20261201T100000Z"), _event("UID:old", *lines))
+    assert (b"UID:old" not in prune_feed(body, *WEEK)) is dropped
+
+
+def test_an_event_line_that_only_starts_with_end_vevent_does_not_end_the_event() -> None:
+    """``END:VEVENTX`` is not the end: the block runs to the next END:VEVENT line, and the
+    stray END inside it keeps the event (as icalendar would see something odd there)."""
+    body = _calendar(
+        _event("UID:now", "DTSTART:20261201T100000Z"),
+        "BEGIN:VEVENT\r\nUID:odd\r\nDTSTART:20200101T100000Z\r\nEND:VEVENTX\r\n"
+        + _event("UID:old", "DTSTART:20200101T100000Z"),
+        _event("UID:plain", "DTSTART:20200101T100000Z"),
+    )
+    pruned = prune_feed(body, *WEEK)
+    assert b"UID:odd" in pruned and b"UID:old" in pruned
+    assert b"UID:plain" not in pruned
