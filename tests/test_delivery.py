@@ -109,7 +109,9 @@ def test_outbox_file_written_before_a_crash_counts_as_delivered(tmp_path: Path) 
     ledger.record(conn, str(WEEK), outgoing, NOW)
     first = ledger.rows(conn)[0]
     box = Outbox(community.delivery.outbox)
-    box.send(first)  # ...and the process dies before mark_sent
+    box.send(first)
+    box.flush()  # written and flushed to disk; the process dies before mark_sent
+    box.close()
     written = box.eml_path(first).stat().st_mtime_ns
     conn.close()
     report = run(community)

@@ -5,15 +5,17 @@ same folder, flushed to disk, then renamed into place (``os.replace`` is atomic 
 crash leaves either no file or the whole file, and a re-run that finds the file marks the row sent
 without writing it again. Exactly once, with no window at all.
 
-The folder itself is flushed once per :data:`BATCH` messages (:meth:`Outbox.flush`), before the
-dispatcher marks them sent, rather than after every file: a power cut before that flush can lose
-the renames, but then the rows are still pending and the files are written again. A meeting's
-.ics (the same bytes for every attendee) is written once.
+The files of a batch (:data:`BATCH` messages) are written by a few threads at once, since each
+waits on its own flush to disk (the disk merges concurrent flushes); :meth:`Outbox.flush` waits
+for them and then flushes the folder, before the dispatcher marks the batch sent. A power cut
+before that can lose the renames, but then the rows are still pending and the files are written
+again. A meeting's .ics (the same bytes for every attendee) is written once.
 """
 
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from calroulette.atomicfile import flush_folder, write_atomic
@@ -27,6 +29,7 @@ def _safe(text: str) -> str:
 
 
 BATCH = 256
+WRITERS = 8  # threads writing files at once
 
 
 class Outbox:
@@ -37,6 +40,8 @@ class Outbox:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._unsynced: set[Path] = set()  # folders with renames not yet flushed
+        self._pool: ThreadPoolExecutor | None = None
+        self._writing: list[Future[None]] = []
 
     def eml_path(self, row: Row) -> Path:
         k = row.key
@@ -54,40 +59,51 @@ class Outbox:
         return self.eml_path(row).exists()
 
     def send(self, row: Row) -> None:
-        try:
-            if row.ics is not None and not _holds(self.ics_path(row), row.ics):
-                self._write(self.ics_path(row), row.ics)
-            self._write(self.eml_path(row), row.payload)
-        except OSError as exc:  # full disk, permissions, a file in the way: fix it, run again
-            raise SendError(
-                f"outbox: cannot write in {self.root}: {exc.strerror or type(exc).__name__}",
-                transient=True,
-                down=True,
-                retry_after=0.0,  # a local disk: waiting between tries changes nothing
-            ) from None
+        """Start writing ``row``'s files; :meth:`flush` reports whether they were written."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="outbox")
+        for folder in {self.eml_path(row).parent} - self._unsynced:
+            self._mkdir(folder)
+        self._writing.append(self._pool.submit(self._write_row, row))
 
     def flush(self) -> None:
+        writing, self._writing = self._writing, []
         try:
+            for future in writing:
+                future.result()
             for folder in sorted(self._unsynced):
                 flush_folder(folder)
-        except OSError as exc:
-            raise SendError(
-                f"outbox: cannot flush {self.root} to disk: {exc.strerror or type(exc).__name__}",
-                transient=True,
-                down=True,
-                retry_after=0.0,
-            ) from None
+        except OSError as exc:  # full disk, permissions, a file in the way: fix it, run again
+            for future in writing:
+                future.cancel()
+            raise _down(self.root, exc) from None
         self._unsynced.clear()
 
     def close(self) -> None:
-        return None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
-    def _write(self, path: Path, data: bytes) -> None:
-        if path.parent not in self._unsynced:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._unsynced.add(path.parent.parent)  # the week's folder may be new
-        write_atomic(path, data, durable=True, sync_folder=False)
-        self._unsynced.add(path.parent)
+    def _mkdir(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _down(self.root, exc) from None
+        self._unsynced |= {folder, folder.parent}  # the week's folder may be new
+
+    def _write_row(self, row: Row) -> None:
+        if row.ics is not None and not _holds(self.ics_path(row), row.ics):
+            write_atomic(self.ics_path(row), row.ics, durable=True, sync_folder=False)
+        write_atomic(self.eml_path(row), row.payload, durable=True, sync_folder=False)
+
+
+def _down(root: Path, exc: OSError) -> SendError:
+    return SendError(
+        f"outbox: cannot write in {root}: {exc.strerror or type(exc).__name__}",
+        transient=True,
+        down=True,
+        retry_after=0.0,  # a local disk: waiting between tries changes nothing
+    )
 
 
 def _holds(path: Path, data: bytes) -> bool:
