@@ -49,6 +49,7 @@ from calroulette.errors import FeedError
 from calroulette.intervals import Interval
 from calroulette.prune import prune_feed
 from calroulette.timeutil import IsoWeek
+from calroulette.workers import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(community: Community, week: IsoWeek) -> None:
+    exit_with_parent()
     _WORKER["community"] = community
     _WORKER["week"] = week
     _WORKER["members"] = {m.email: m for m in community.members}

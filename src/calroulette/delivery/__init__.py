@@ -25,6 +25,7 @@ from calroulette.config import Community, DeliveryMethod
 from calroulette.invites import Channel, Kind, Outgoing
 from calroulette.matching import Meeting, Round
 from calroulette.timeutil import IsoWeek
+from calroulette.workers import exit_with_parent
 
 from . import ledger
 from .discord import DiscordTransport, webhook_url
@@ -132,6 +133,7 @@ _WORKER: dict[str, Any] = {}
 def _start_worker(
     week: IsoWeek, community: Community, sequences: dict[str, int], now: dt.datetime
 ) -> None:
+    exit_with_parent()
     _WORKER.update(week=week, community=community, sequences=sequences, now=now)
 
 
