@@ -132,6 +132,12 @@ def _member(email: str = EMAIL, zone: str = "UTC", keyword: str | None = None) -
     return Member("Ada", email, "/nowhere.ics", ZoneInfo(zone), keyword=keyword)
 
 
+def _ada_reads(body: bytes) -> FreeTime | FeedError:
+    """What Ada (UTC, the only member of a UTC community) has in ``WEEK`` from ``body``."""
+    ada = _member()
+    return member_free_time(body, ada, WEEK, _community(ada))
+
+
 BAD_FEEDS = {
     "empty": (b"", "the feed is empty"),
     "only-whitespace": (b" \r\n\t\n", "the feed is empty"),
@@ -243,8 +249,7 @@ def test_an_unknown_tzid_is_reported_even_when_x_wr_timezone_would_localise_it()
         b"UID:1\nDTSTAMP:20261120T000000Z\nDTSTART;TZID=LOLOLOL:20261201T100000\n"
         b"DTEND;TZID=LOLOLOL:20261201T110000\nSUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FeedError)
     assert "unknown time zone 'LOLOLOL'" in str(result)
 
@@ -257,8 +262,7 @@ def test_an_unknown_tzid_in_an_event_far_from_the_week_does_not_matter() -> None
         b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nSUMMARY:free\nEND:VEVENT\n"
         b"END:VCALENDAR\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
 
@@ -269,8 +273,7 @@ def test_a_malformed_alarm_is_ignored_with_a_note_because_it_cannot_change_free_
         b"DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nSUMMARY:free\nBEGIN:VALARM\n"
         b"ACTION:DISPLAY\nTRIGGER;RELATED=START:PT-2H\nEND:VALARM\nEND:VEVENT\nEND:VCALENDAR\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
     assert any("VALARM" in w for w in result.warnings)
@@ -283,8 +286,7 @@ def test_an_event_without_dtstart_is_ignored_with_a_note() -> None:
         b"DTSTAMP:20261120T000000Z\nDTSTART:20261201T100000Z\nDTEND:20261201T110000Z\n"
         b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert len(result.free) == 1
     assert any("no start time" in w and "'nostart'" in w for w in result.warnings)
@@ -292,8 +294,7 @@ def test_an_event_without_dtstart_is_ignored_with_a_note() -> None:
 
 def test_an_empty_calendar_is_no_free_time_not_an_error() -> None:
     body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n"
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime) and result.free == ()
 
 
@@ -332,8 +333,7 @@ def test_a_latin_1_summary_is_read_leniently_because_it_cannot_move_a_time() -> 
         b"DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\nSUMMARY:Caf\xe9 free\r\n"
         b"END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [("01 10", "01 11")]
 
@@ -369,8 +369,7 @@ def test_x_wr_timezone_does_not_move_times_in_a_vtimezone_without_tzname() -> No
     body = _custom_zone_feed("+0300", "xwr").replace(
         b"PRODID:x\r\n", b"PRODID:x\r\nX-WR-TIMEZONE:Asia/Tokyo\r\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H:%M}", f"{b:%d %H:%M}") for a, b in result.free] == [
         ("01 07:00", "01 08:00")
@@ -379,8 +378,7 @@ def test_x_wr_timezone_does_not_move_times_in_a_vtimezone_without_tzname() -> No
 
 def test_an_unknown_x_wr_timezone_is_one_line() -> None:
     body = GOOD.replace(b"X-WR-TIMEZONE:UTC", b"X-WR-TIMEZONE:Mars/Olympus")
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FeedError)
     assert "unknown time zone 'Mars/Olympus' in X-WR-TIMEZONE" in str(result)
 
@@ -393,8 +391,7 @@ def test_an_override_without_its_series_keeps_its_own_rdates() -> None:
         b"RDATE;VALUE=PERIOD:20261130T100000Z/20261130T103000Z,20261202T100000Z/PT30M\n"
         b"SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
     )
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H:%M}", f"{b:%d %H:%M}") for a, b in result.free] == [
         ("30 10:00", "30 10:30"),
@@ -412,8 +409,7 @@ def test_a_zoned_time_ending_in_z_is_ambiguous_unless_the_zone_is_utc(tzid: str,
         f"DTSTART;TZID={tzid}:20261201T100000Z\nDTEND;TZID={tzid}:20261201T110000Z\n"
         "SUMMARY:free\nEND:VEVENT\nEND:VCALENDAR\n"
     ).encode()
-    ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = _ada_reads(body)
     if ok:
         assert isinstance(result, FreeTime) and len(result.free) == 1
     else:

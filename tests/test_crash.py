@@ -37,10 +37,24 @@ UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
 ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "Europe/Berlin", "Australia/Sydney"]
 CALROULETTE = Path(sys.executable).with_name("calroulette")
+HOUR = dt.timedelta(hours=1)
 
 
-def write_community(tmp_path: Path, port: int) -> tuple[Path, list[str]]:
-    emails = [f"member{i:02d}@example.org" for i in range(40)]
+def smtp_delivery(port: int) -> dict[str, object]:
+    return {
+        "method": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "starttls",
+        "smtp_username": USER,
+        "rate_limit_per_minute": 100_000,
+    }
+
+
+def write_community(
+    tmp_path: Path, delivery: dict[str, object], members: int = 40
+) -> tuple[Path, list[str]]:
+    emails = [f"member{i:03d}@example.org" for i in range(members)]
     doc = {
         "community": {
             "name": "Crash Test Coffee",
@@ -48,17 +62,10 @@ def write_community(tmp_path: Path, port: int) -> tuple[Path, list[str]]:
             "timezone": "Europe/London",
             "database": "history.sqlite",
         },
-        "delivery": {
-            "method": "smtp",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "smtp_security": "starttls",
-            "smtp_username": USER,
-            "rate_limit_per_minute": 100_000,
-        },
+        "delivery": delivery,
         "members": [
             {
-                "name": f"Member {i:02d}",
+                "name": f"Member {i:03d}",
                 "email": e,
                 "calendar": "unused.ics",
                 "timezone": ZONES[i % len(ZONES)],
@@ -71,16 +78,17 @@ def write_community(tmp_path: Path, port: int) -> tuple[Path, list[str]]:
     return path, emails
 
 
-def plan(tmp_path: Path, emails: list[str]) -> Round:
+def plan(tmp_path: Path, emails: list[str], every: dt.timedelta = HOUR) -> Round:
+    """A round pairing the members in order, a meeting each ``every`` from Monday 09:00."""
     start = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     meetings = tuple(
         Meeting(
-            f"crash-{i:02d}@calroulette.test",
+            f"crash-{i:03d}@calroulette.test",
             (emails[2 * i], emails[2 * i + 1]),
-            start + dt.timedelta(hours=i),
-            start + dt.timedelta(hours=i, minutes=30),
+            start + i * every,
+            start + i * every + dt.timedelta(minutes=30),
         )
-        for i in range(20)
+        for i in range(len(emails) // 2)
     )
     round_ = Round(WEEK, 1, meetings, ())
     with open_store(tmp_path / "history.sqlite") as store:
@@ -119,7 +127,7 @@ def test_kill_9_at_any_point_of_sending_delivers_each_invitation_once(tmp_path: 
     cert, key = make_cert(tmp_path)
     box = Mailbox()
     with smtp_server(cert, key, mailbox=box) as (port, box):
-        config, emails = write_community(tmp_path, port)
+        config, emails = write_community(tmp_path, smtp_delivery(port))
         round_ = plan(tmp_path, emails)
         schedule = [("mail", 5), ("data-after", 9), ("data-before", 14), ("mail", 30), None]
         for point in schedule:
@@ -160,7 +168,7 @@ def test_two_senders_at_once_send_each_invitation_once(tmp_path: Path) -> None:
     """An overlapping cron job: two `send` processes start together on a slow server."""
     cert, key = make_cert(tmp_path)
     with smtp_server(cert, key, mailbox=Mailbox(delay=0.02)) as (port, box):
-        config, emails = write_community(tmp_path, port)
+        config, emails = write_community(tmp_path, smtp_delivery(port))
         plan(tmp_path, emails)
         command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
         procs = [
@@ -180,7 +188,7 @@ def test_kill_9_at_random_moments_never_loses_or_multiplies_an_invitation(tmp_pa
     rng = random.Random(20261124)
     cert, key = make_cert(tmp_path)
     with smtp_server(cert, key, mailbox=Mailbox(delay=0.04)) as (port, box):
-        config, emails = write_community(tmp_path, port)
+        config, emails = write_community(tmp_path, smtp_delivery(port))
         plan(tmp_path, emails)
         command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
         kills = 0
@@ -213,39 +221,10 @@ def test_kill_9_while_writing_the_outbox_leaves_every_file_whole_and_recorded(
     SIGKILLs while it writes, then a run to the end, leave one whole .eml per
     recipient, byte for byte what the ledger recorded, and every row sent."""
     rng = random.Random(20261125)
-    emails = [f"member{i:03d}@example.org" for i in range(600)]
-    doc = {
-        "community": {
-            "name": "Crash Test Coffee",
-            "organizer": "Crash Test Coffee <coffee@example.org>",
-            "timezone": "Europe/London",
-            "database": "history.sqlite",
-        },
-        "delivery": {"method": "outbox", "outbox": "outbox"},
-        "members": [
-            {
-                "name": f"Member {i:03d}",
-                "email": e,
-                "calendar": "unused.ics",
-                "timezone": ZONES[i % len(ZONES)],
-            }
-            for i, e in enumerate(emails)
-        ],
-    }
-    config = tmp_path / "members.toml"
-    config.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    start = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    meetings = tuple(
-        Meeting(
-            f"crash-{i:03d}@calroulette.test",
-            (emails[2 * i], emails[2 * i + 1]),
-            start + dt.timedelta(minutes=i),
-            start + dt.timedelta(minutes=i + 30),
-        )
-        for i in range(300)
+    config, emails = write_community(
+        tmp_path, {"method": "outbox", "outbox": "outbox"}, members=600
     )
-    with open_store(tmp_path / "history.sqlite") as store:
-        store.save_round(Round(WEEK, 1, meetings, ()), at=dt.datetime(2026, 11, 24, 12, tzinfo=UTC))
+    plan(tmp_path, emails, every=dt.timedelta(minutes=1))
     env = {**os.environ, "CALROULETTE_NOW": "2026-11-24T12:00:00Z"}
     command = [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)]
     folder = tmp_path / "outbox" / str(WEEK)

@@ -12,7 +12,8 @@ from calroulette.timeutil import IsoWeek
 from .conftest import CALENDARS
 
 
-def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
+def ada_alone() -> tuple[Member, Community]:
+    """Ada in UTC, the only member of a UTC community."""
     member = Member("Ada", "ada@example.org", "/nowhere.ics", ZoneInfo("UTC"))
     community = Community(
         name="QA",
@@ -21,6 +22,11 @@ def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
         timezone=ZoneInfo("UTC"),
         members=(member,),
     )
+    return member, community
+
+
+def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
+    member, community = ada_alone()
     body = (CALENDARS / "outlook_duplicate_uid_events.ics").read_bytes()
     result = member_free_time(body, member, IsoWeek(2026, 49), community)
     assert isinstance(result, FreeTime)
@@ -29,14 +35,7 @@ def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
 
 
 def test_a_date_start_with_a_time_end_is_an_error_only_in_the_weeks_it_reaches() -> None:
-    member = Member("Ada", "ada@example.org", "/nowhere.ics", ZoneInfo("UTC"))
-    community = Community(
-        name="QA",
-        organizer="QA <qa@example.org>",
-        organizer_email="qa@example.org",
-        timezone=ZoneInfo("UTC"),
-        members=(member,),
-    )
+    member, community = ada_alone()
     body = (CALENDARS / "exchange_date_start_time_end.ics").read_bytes()
     reached = member_free_time(body, member, IsoWeek(2026, 49), community)
     assert isinstance(reached, FeedError)

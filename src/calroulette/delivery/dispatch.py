@@ -109,7 +109,13 @@ def drain(
     todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel, since=since)
     unmarked: list[DeliveryKey] = []  # sent, waiting for the transport's flush to be marked
 
-    def mark_sent() -> None:
+    def mark_sent(key: DeliveryKey | None = None) -> None:
+        """Queue ``key`` to be marked; flush and mark the queue once it is a batch (or now,
+        without a key)."""
+        if key is not None:
+            unmarked.append(key)
+            if len(unmarked) < transport.batch:
+                return
         transport.flush()
         ledger.mark_all_sent(conn, unmarked, now)
         unmarked.clear()
@@ -118,18 +124,14 @@ def drain(
         for index, row in enumerate(todo):
             if transport.already_delivered(row):
                 report.already.append(row.key)
-                unmarked.append(row.key)
-                if len(unmarked) >= transport.batch:
-                    mark_sent()
+                mark_sent(row.key)
                 continue
             if transport.rate_limited:
                 limit.wait()
             error = _send_with_retries(conn, transport, row, retry, sleep, now)
             if error is None:
                 report.sent.append(row.key)
-                unmarked.append(row.key)
-                if len(unmarked) >= transport.batch:
-                    mark_sent()
+                mark_sent(row.key)
             elif error.transient:
                 report.pending.append((row.key, error.message))
             elif not error.down:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from calroulette.invites import Channel, DeliveryKey, Kind, Outgoing
-from calroulette.store import DELIVERIES_SCHEMA
+from calroulette.store import DELIVERIES_SCHEMA, transaction
 from calroulette.timeutil import format_utc
 
 # The table lives with the others in store.py (migration 2); applied here too, IF NOT EXISTS, so the
@@ -65,14 +65,8 @@ def record(conn: sqlite3.Connection, week: str, items: Iterable[Outgoing], now: 
 
     Returns how many rows were new.
     """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        new = insert(conn, week, items, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return new
+    with transaction(conn):
+        return insert(conn, week, items, now)
 
 
 def insert(conn: sqlite3.Connection, week: str, items: Iterable[Outgoing], now: dt.datetime) -> int:
@@ -156,14 +150,9 @@ def mark_sent(conn: sqlite3.Connection, key: DeliveryKey, now: dt.datetime) -> N
 
 def mark_all_sent(conn: sqlite3.Connection, keys: Iterable[DeliveryKey], now: dt.datetime) -> None:
     """:func:`mark_sent` for every key, in one transaction (one flush of the database)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for key in keys:
             mark_sent(conn, key, now)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def mark_failed(conn: sqlite3.Connection, key: DeliveryKey, error: str) -> None:

@@ -62,7 +62,8 @@ class Outbox:
         """Start writing ``row``'s files; :meth:`flush` reports whether they were written."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="outbox")
-        for folder in {self.eml_path(row).parent} - self._unsynced:
+        folder = self.eml_path(row).parent
+        if folder not in self._unsynced:
             self._mkdir(folder)
         self._writing.append(self._pool.submit(self._write_row, row))
 
@@ -92,8 +93,9 @@ class Outbox:
         self._unsynced |= {folder, folder.parent}  # the week's folder may be new
 
     def _write_row(self, row: Row) -> None:
-        if row.ics is not None and not _holds(self.ics_path(row), row.ics):
-            write_atomic(self.ics_path(row), row.ics, durable=True, sync_folder=False)
+        ics = self.ics_path(row)
+        if row.ics is not None and not _holds(ics, row.ics):
+            write_atomic(ics, row.ics, durable=True, sync_folder=False)
         write_atomic(self.eml_path(row), row.payload, durable=True, sync_folder=False)
 
 

@@ -150,7 +150,7 @@ class SmtpTransport:
         recipient = row.key.recipient
         rcpt, sender = ascii_domain(recipient), ascii_domain(self.envelope_from)
         # an address with a non-ASCII local part, in the envelope or in the headers (which are then
-        # raw UTF-8: mime.wire_bytes), can only travel with SMTPUTF8 (RFC 6531)
+        # raw UTF-8: mime.Email.as_bytes), can only travel with SMTPUTF8 (RFC 6531)
         utf8 = not (rcpt + sender).isascii() or not row.payload.isascii()
         options = ["SMTPUTF8"] if utf8 else []
         try:

@@ -36,7 +36,7 @@ class CachedFeed:
     etag: str | None
     last_modified: str | None
     confirmed_at: dt.datetime  # UTC: when the server last sent or confirmed (304) this body
-    sha256: str = ""  # of ``body``, checked when it was loaded
+    sha256: str  # of ``body``, checked when it was loaded
 
 
 def cache_key(address: str) -> str:
@@ -116,7 +116,7 @@ class FeedCache:
             return
         self._write_meta(
             address,
-            cached.sha256 or _digest(cached.body),
+            cached.sha256,
             len(cached.body),
             cached.etag,
             cached.last_modified,
