@@ -120,10 +120,11 @@ class FreeTimes:
         if member is None:  # not ours to judge: parse it the plain way
             parse_calendar(body, email)
             return
-        record = self._lookup(body, member)
+        key = self._key(body, member)
+        record = self._lookup(key, member)
         if record is None:
             future = self._submit(self._pool_for(self.expected), body, member)
-            record = self._remember(body, member, self._collect(future, body, member))
+            record = self._remember(key, self._collect(future, body, member))
         if record.get("phase") == "parse":
             raise _error(record)
 
@@ -131,21 +132,22 @@ class FreeTimes:
         """Every member's free time, in ``community.members`` order, like
         :func:`calroulette.availability.free_times`."""
         records: dict[str, Record] = {}
-        todo: list[tuple[bytes, Member]] = []
+        todo: list[tuple[str, bytes, Member]] = []
         for member in self.community.members:
             feed = feeds.get(member.email)
             if isinstance(feed, bytes):
-                record = self._lookup(feed, member)
+                key = self._key(feed, member)
+                record = self._lookup(key, member)
                 if record is None:
-                    todo.append((feed, member))
+                    todo.append((key, feed, member))
                 else:
                     records[member.email] = record
         if todo:
             pool = self._pool_for(len(todo))
-            futures = [(body, member, self._submit(pool, body, member)) for body, member in todo]
-            for body, member, future in futures:
+            futures = [(key, body, m, self._submit(pool, body, m)) for key, body, m in todo]
+            for key, body, member, future in futures:
                 record = self._collect(future, body, member)
-                records[member.email] = self._remember(body, member, record)
+                records[member.email] = self._remember(key, record)
         self._clean()
         out: dict[str, FreeTime | FeedError] = {}
         for member in self.community.members:
@@ -172,8 +174,7 @@ class FreeTimes:
         )
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
-    def _lookup(self, body: bytes, member: Member) -> Record | None:
-        key = self._key(body, member)
+    def _lookup(self, key: str, member: Member) -> Record | None:
         known = self._known.get(key)
         if known is not None:
             return known
@@ -192,8 +193,7 @@ class FreeTimes:
         self._known[key] = record
         return record
 
-    def _remember(self, body: bytes, member: Member, record: Record) -> Record:
-        key = self._key(body, member)
+    def _remember(self, key: str, record: Record) -> Record:
         self._known[key] = record
         if "error" not in record:
             try:
