@@ -113,7 +113,6 @@ MIGRATIONS: list[str] = [
 ]
 
 
-
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` … ``COMMIT`` on an autocommit connection, or ``ROLLBACK`` on any
@@ -125,6 +124,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
 
 class StoreError(CalrouletteError):
     """The history database cannot be used (not a database, from a newer version, locked)."""
