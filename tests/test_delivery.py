@@ -6,6 +6,8 @@ import datetime as dt
 import email
 import email.policy
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +120,34 @@ def test_outbox_file_written_before_a_crash_counts_as_delivered(tmp_path: Path) 
     assert [k.recipient for k in report.already] == ["ada@example.org"]
     assert len(report.sent) == 3
     assert box.eml_path(first).stat().st_mtime_ns == written
+
+
+def test_outbox_removes_what_a_killed_write_left_and_repairs_a_wrong_ics(tmp_path: Path) -> None:
+    """A temporary file an hour old is a write killed before its rename: the next run removes
+    it (a younger one may be another writer's and stays). An .ics that is not what the meeting
+    says is written again; one that is, is left alone."""
+    community = make_community(tmp_path)
+    folder = tmp_path / "outbox" / "2026-W49"
+    folder.mkdir(parents=True)
+    old = folder / ".uid-1@test.ada@example.org.request-0.eml.k1ll3d.tmp"
+    young = folder / ".uid-2@test.zoe@example.org.request-0.eml.wr1t1ng.tmp"
+    for stray, age in ((old, 3700), (young, 60)):
+        stray.write_bytes(b"From: half a mess")
+        then = time.time() - age  # the clock the file system keeps
+        os.utime(stray, (then, then))
+    outgoing = delivery.render_round(ROUND, community, sequences={}, now=NOW)
+    right = next(o.ics for o in outgoing if o.ics is not None and b"uid-2@test" in o.ics)
+    (folder / "uid-1@test.request-0.ics").write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    (folder / "uid-2@test.request-0.ics").write_bytes(right)
+    os.utime(folder / "uid-2@test.request-0.ics", (1, 1))
+
+    report = run(community)
+
+    assert report.exit_code == 0 and len(report.sent) == 4
+    assert not old.exists() and young.exists()
+    cal = icalendar.Calendar.from_ical((folder / "uid-1@test.request-0.ics").read_bytes())
+    assert str(cal.walk("VEVENT")[0]["UID"]) == "uid-1@test"
+    assert (folder / "uid-2@test.request-0.ics").stat().st_mtime == 1  # right: not rewritten
 
 
 def test_pending_rows_are_recorded_in_one_transaction_before_sending(tmp_path: Path) -> None:

@@ -10,11 +10,18 @@ waits on its own flush to disk (the disk merges concurrent flushes); :meth:`Outb
 for them and then flushes the folder, before the dispatcher marks the batch sent. A power cut
 before that can lose the renames, but then the rows are still pending and the files are written
 again. A meeting's .ics (the same bytes for every attendee) is written once.
+
+Whether a file exists is read from one listing of the week's folder, taken the first time the
+run looks there (only one process sends for a database: :mod:`calroulette.delivery.weekly` holds
+a lock), rather than asked of the disk once per message: at 10,000 members those 10,000 lookups,
+each waiting on the writer threads' hold on the folder, took ~2.5 s of a `send`. The same
+listing finds the temporary files of a write killed before its rename, which are removed.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +37,7 @@ def _safe(text: str) -> str:
 
 BATCH = 256
 WRITERS = 8  # threads writing files at once
+STRAY_AFTER = 3600.0  # seconds: a temporary file this old is left by a killed write
 
 
 class Outbox:
@@ -42,6 +50,8 @@ class Outbox:
         self._unsynced: set[Path] = set()  # folders with renames not yet flushed
         self._pool: ThreadPoolExecutor | None = None
         self._writing: list[Future[None]] = []
+        self._listed: dict[Path, set[str]] = {}  # folder → names there or being written
+        self._ours: set[Path] = set()  # the .ics files this run writes
 
     def eml_path(self, row: Row) -> Path:
         k = row.key
@@ -56,16 +66,25 @@ class Outbox:
         return self.root / _safe(row.week) / f"{_safe(k.meeting_uid)}.{k.kind}-{k.sequence}.ics"
 
     def already_delivered(self, row: Row) -> bool:
-        return self.eml_path(row).exists()
+        path = self.eml_path(row)
+        return path.name in self._names(path.parent)
 
     def send(self, row: Row) -> None:
         """Start writing ``row``'s files; :meth:`flush` reports whether they were written."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="outbox")
-        folder = self.eml_path(row).parent
-        if folder not in self._unsynced:
-            self._mkdir(folder)
-        self._writing.append(self._pool.submit(self._write_row, row))
+        eml, ics = self.eml_path(row), self.ics_path(row)
+        names = self._names(eml.parent)
+        if eml.parent not in self._unsynced:
+            self._mkdir(eml.parent)
+        # an .ics already there (another attendee's message, or a run that died) is compared
+        # byte for byte before it is kept; one written by this run is the same bytes
+        check_ics = row.ics is not None and ics.name in names and ics not in self._ours
+        write_ics = row.ics is not None and (ics.name not in names or check_ics)
+        names |= {eml.name, ics.name} if row.ics is not None else {eml.name}
+        if write_ics:
+            self._ours.add(ics)
+        self._writing.append(self._pool.submit(self._write_row, row, write_ics, check_ics))
 
     def flush(self) -> None:
         writing, self._writing = self._writing, []
@@ -92,9 +111,21 @@ class Outbox:
             raise _down(self.root, exc) from None
         self._unsynced |= {folder, folder.parent}  # the week's folder may be new
 
-    def _write_row(self, row: Row) -> None:
+    def _names(self, folder: Path) -> set[str]:
+        """The names in ``folder`` (listed once), after removing stray temporary files."""
+        names = self._listed.get(folder)
+        if names is None:
+            try:
+                names = {path.name for path in folder.iterdir()}
+            except OSError:  # not there yet; or unreadable, and writing there will say why
+                names = set()
+            names -= _remove_strays(folder, names)
+            self._listed[folder] = names
+        return names
+
+    def _write_row(self, row: Row, write_ics: bool, check_ics: bool) -> None:
         ics = self.ics_path(row)
-        if row.ics is not None and not _holds(ics, row.ics):
+        if write_ics and row.ics is not None and not (check_ics and _holds(ics, row.ics)):
             write_atomic(ics, row.ics, durable=True, sync_folder=False)
         write_atomic(self.eml_path(row), row.payload, durable=True, sync_folder=False)
 
@@ -106,6 +137,24 @@ def _down(root: Path, exc: OSError) -> SendError:
         down=True,
         retry_after=0.0,  # a local disk: waiting between tries changes nothing
     )
+
+
+def _remove_strays(folder: Path, names: set[str]) -> set[str]:
+    """Remove the temporary files (``.<name>.<random>.tmp``, see :func:`write_atomic`) of writes
+    killed before their rename, once they are :data:`STRAY_AFTER` old; the names removed."""
+    removed = set()
+    cutoff = time.time() - STRAY_AFTER
+    for name in names:
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        path = folder / name
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.add(name)
+        except OSError:  # gone already, or not ours to remove: harmless either way
+            continue
+    return removed
 
 
 def _holds(path: Path, data: bytes) -> bool:
