@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,11 @@ def community(tmp_path: Path) -> Community:
     return make_community(tmp_path)
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_a_parallel_email_round_is_byte_identical_and_in_the_serial_order(
-    community: Community,
+    community: Community, start_method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(delivery, "_start_method", lambda: start_method)
     round_ = big_round(250)
     serial = render(round_, community, parallel=False)
     parallel = render(round_, community, parallel=True)
@@ -95,3 +98,20 @@ def test_a_parallel_discord_round_is_byte_identical_and_in_the_serial_order(
     parallel = render(round_, community, parallel=True)
     assert [o.key.meeting_uid for o in parallel] == [m.uid for m in round_.meetings]
     assert parallel == serial
+
+
+def test_workers_are_forked_only_while_no_other_thread_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forking copies the memory but only the calling thread: a lock another thread holds at
+    that moment (logging, a connection pool) would stay locked in the worker forever."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert delivery._start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest may run helper threads
+    assert delivery._start_method() == "fork"

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import sqlite3
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -84,11 +85,16 @@ def render_round(
     """Every message of a round for the community's channel, in the order the invites module
     renders them (the ledger records them in this order).
 
-    Rendering is pure Python (~7 ms a message, mostly :mod:`email` header folding), so a round of
-    ``pool_min`` meetings or more is rendered in ``os.cpu_count()`` worker processes (``spawn``,
-    as :mod:`calroulette.freetimes`), in consecutive chunks of meetings joined back in order; the
-    bytes are the same as rendering it here. Smaller rounds, one CPU, or a worker that dies:
-    rendered in this process.
+    Rendering is pure Python (~2 ms a message, mostly :mod:`email` header folding), so a round of
+    ``pool_min`` meetings or more is rendered in ``os.cpu_count()`` worker processes, in
+    consecutive chunks of meetings joined back in order; the bytes are the same as rendering it
+    here. Smaller rounds, one CPU, or a worker that dies: rendered in this process.
+
+    The workers are forked when this process runs no other thread (`send` and `run` by the time
+    they render: the fetch threads are gone), so they start with everything already imported
+    and the community already built; otherwise spawned, as :mod:`calroulette.freetimes` does
+    (forking a process with threads can copy a lock another thread holds). Spawning two workers
+    for a 10,000-member round cost ~1.4 s (each imports the package and unpickles the community).
     """
     render = _renderer(community)
     count = max(1, workers or os.cpu_count() or 1)
@@ -101,7 +107,7 @@ def render_round(
     try:
         with ProcessPoolExecutor(
             count,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(_start_method()),
             initializer=_start_worker,
             initargs=(round_.week, community, dict(sequences), now),
         ) as pool:
@@ -117,6 +123,13 @@ def render_round(
 
 
 _Render = Callable[..., list[Outgoing]]
+
+
+def _start_method() -> str:
+    """``fork`` when it is safe (no other thread; a platform that has it), else ``spawn``."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def _renderer(community: Community) -> _Render:
