@@ -26,20 +26,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy, quoprimime
 from email.generator import BytesGenerator
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from io import BytesIO
+from typing import Any
 
 QP_LINE = 76  # RFC 2045 §6.7: encoded lines of at most 76 characters
 
 
 class _Headers(HeaderRegistry):
     """The standard header classes, each built once: :class:`HeaderRegistry` builds a new class
-    for every header it parses (a tenth of rendering a round). The same classes, the same bytes."""
+    for every header it parses (a tenth of rendering a round). The same classes, the same bytes.
+
+    Parsed headers are also kept, the last :data:`_REUSED` of them: every message of a round has
+    the same From, Date, List-Unsubscribe and Auto-Submitted. A header is immutable (a ``str``
+    with its parse tree), so sharing it between messages changes no byte.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed: dict[tuple[str, object], BaseHeader] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -47,6 +54,30 @@ class _Headers(HeaderRegistry):
         if cls is None:
             cls = self._classes[key] = super().__getitem__(name)
         return cls
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        key = (name.lower(), _identity(value))
+        header = self._parsed.get(key)
+        if header is None:
+            header = super().__call__(name, value)
+            if len(self._parsed) >= _REUSED:
+                self._parsed.clear()
+            self._parsed[key] = header
+        return header
+
+
+def _identity(value: Any) -> object:
+    """What makes a header value the same as another: its text, or each address's parts (an
+    :class:`Address` compares equal but cannot be a dict key)."""
+    if isinstance(value, str):
+        return value
+    items = value if isinstance(value, list | tuple) else [value]
+    return tuple(
+        (a.display_name, a.username, a.domain) if isinstance(a, Address) else repr(a) for a in items
+    )
+
+
+_REUSED = 64
 
 
 # policy.SMTP and policy.SMTPUTF8 with that registry, for the headers that carry people
@@ -73,12 +104,29 @@ class Email:
     def as_bytes(self) -> bytes:
         """The message as sent: 7-bit headers (RFC 2047 for names), or raw UTF-8 headers when an
         address needs SMTPUTF8 (RFC 2047 is not allowed inside an address); CRLF line ends."""
-        fold = (SMTPUTF8 if needs_smtputf8(self.headers) else SMTP).fold_binary
+        utf8 = needs_smtputf8(self.headers)
         out = BytesIO()
         for name, value in self.headers.raw_items():
-            out.write(fold(name, value))
+            out.write(_folded(utf8, name, value))
         BytesGenerator(out, mangle_from_=False, policy=_TREE).flatten(self.body)
         return out.getvalue()
+
+
+_FOLDED: dict[tuple[bool, str, type, str], bytes] = {}
+
+
+def _folded(utf8: bool, name: str, value: BaseHeader) -> bytes:
+    """``name: value`` folded for the wire, kept for the headers repeated in every message (see
+    :class:`_Headers`). The folding depends only on the policy, the header's name and class and
+    its text."""
+    key = (utf8, name, type(value), str(value))
+    folded = _FOLDED.get(key)
+    if folded is None:
+        folded = (SMTPUTF8 if utf8 else SMTP).fold_binary(name, value)
+        if len(_FOLDED) >= _REUSED:
+            _FOLDED.clear()
+        _FOLDED[key] = folded
+    return folded
 
 
 def needs_smtputf8(headers: EmailMessage) -> bool:
