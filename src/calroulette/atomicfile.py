@@ -29,7 +29,8 @@ def write_atomic(
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
+        if mode != 0o600:  # mkstemp made it 0600 already
+            Path(tmp).chmod(mode)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

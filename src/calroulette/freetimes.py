@@ -94,6 +94,7 @@ class FreeTimes:
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._made = False  # the cache directory exists (made or found by this instance)
 
     def __enter__(self) -> FreeTimes:
         return self
@@ -197,7 +198,9 @@ class FreeTimes:
         self._known[key] = record
         if "error" not in record:
             try:
-                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self._made:
+                    self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    self._made = True
                 write_atomic(self.directory / f"{key}.json", json.dumps(record).encode())
             except OSError as exc:
                 log.warning("free-time cache: cannot write %s (%s)", self.directory, exc.strerror)

@@ -54,6 +54,7 @@ class FeedCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory / "feeds"
+        self._made = False  # the directory exists (made or found by this instance)
 
     def _paths(self, address: str) -> tuple[Path, Path]:
         key = cache_key(address)
@@ -97,7 +98,9 @@ class FeedCache:
         """Keep ``body`` as the last good copy of ``address``."""
         body_path, _ = self._paths(address)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self._made:
+                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._made = True
             write_atomic(body_path, body)
         except OSError as exc:
             log.warning("feed cache: cannot write %s (%s)", self.directory, exc.strerror)
