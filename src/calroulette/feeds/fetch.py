@@ -100,8 +100,14 @@ def fetch_feeds(
     results: dict[str, Feed | FetchError] = {}
     # The last good copies are read here, one after another, before the threads start: read in
     # the threads, each of the file system calls handed the interpreter lock to another thread,
-    # and on an all-304 run of 10,000 feeds the cache reads cost more than the requests.
-    cached = {m.calendar: fetcher.cache.load(m.calendar) for m in chosen if is_url(m.calendar)}
+    # and on an all-304 run of 10,000 feeds the cache reads cost more than the requests. The
+    # addresses are registered as secrets here too (the registry's lock, contended by sixteen
+    # threads, was another tenth).
+    cached: dict[str, CachedFeed | None] = {}
+    for m in chosen:
+        if is_url(m.calendar):
+            SECRETS.add(m.calendar)
+            cached[m.calendar] = fetcher.cache.load(m.calendar)
     with fetcher.session, ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
         futures = {pool.submit(fetcher.fetch, m, cached.get(m.calendar)): m.email for m in chosen}
         for future in _progress(as_completed(futures), len(futures), progress):
@@ -202,11 +208,11 @@ class _Fetcher:
         source = member.calendar
         if not is_url(source):
             return _read_file(member, self.now)
-        SECRETS.add(source)
-        started = time.monotonic()
-        result = self._download(member, source, cached)
-        elapsed = time.monotonic() - started
         shown = redact_url(source)
+        SECRETS.add(source, shown)  # registered already when called by fetch_feeds
+        started = time.monotonic()
+        result = self._download(member, source, cached, shown)
+        elapsed = time.monotonic() - started
         if isinstance(result, Feed):
             log.info(
                 "%s: calendar: %s in %.2f s from %s", member.email, result.status, elapsed, shown
@@ -244,14 +250,13 @@ class _Fetcher:
         return error
 
     def _download(
-        self, member: Member, source: str, cached: CachedFeed | None
+        self, member: Member, source: str, cached: CachedFeed | None, shown: str
     ) -> Feed | FetchError:
         email = member.email
         url = source
         if source.lower().startswith("webcal"):
             url = "https://" + source.split("://", 1)[1]
             SECRETS.add(url)
-        shown = redact_url(source)
         headers = {}
         if cached is not None:
             if cached.etag:
