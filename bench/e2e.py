@@ -20,8 +20,10 @@ three commands run as subprocesses with CALROULETTE_NOW=2026-11-24T12:00:00Z (ta
   after a second.
 
 `check` runs as `check --json` (the same rows as the table; the bench reads them to confirm
-every feed was fetched, then unchanged). Peak memory is the largest sum of the resident set
-sizes of a command's process tree (the CLI and its worker processes), sampled every 0.1 s.
+every feed was fetched, then unchanged). Peak memory is the largest sum of the proportional set
+sizes (PSS) of a command's process tree (the CLI and its worker processes), sampled every 0.1 s:
+a page shared by n processes counts 1/n in each, so a forked worker's inherited pages are not
+counted twice, as a sum of resident set sizes would.
 After `match`, the round's number of meetings is compared with the maximum, rebuilt
 independently by bench/matching.py's reference (networkx up to 2,000 members, the connected-
 component bound above). bench/naive.py runs against the same server for the ratio.
@@ -172,29 +174,40 @@ class Server:
 # --- measuring ----------------------------------------------------------------------------------
 
 
-def tree_rss(root: int) -> int:
-    """The resident memory of ``root`` and all its descendants, in bytes (Linux /proc)."""
+def tree_memory(root: int) -> int:
+    """The memory of ``root`` and all its descendants, in bytes: the sum of their proportional
+    set sizes (Linux /proc/PID/smaps_rollup; the resident set size where that is missing)."""
     page = os.sysconf("SC_PAGE_SIZE")
     parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            statm = (entry / "statm").read_text()
         except OSError:
             continue
-        pid = int(entry.name)
-        parent[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        rss[pid] = int(statm.split()[1]) * page
+        parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
     total = 0
-    for pid, size in rss.items():
+    for pid in parent:
         p = pid
         while p > 1 and p != root:
             p = parent.get(p, 0)
-        total += size if p == root else 0
+        if p == root:
+            total += _pss(pid, page)
     return total
+
+
+def _pss(pid: int, page: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+    except OSError:
+        return 0
 
 
 def timed(args: list[str], cwd: Path, log: str) -> Timed:
@@ -209,7 +222,7 @@ def timed(args: list[str], cwd: Path, log: str) -> Timed:
         def sample() -> None:
             nonlocal peak
             while not stop.wait(0.1):
-                peak = max(peak, tree_rss(process.pid))
+                peak = max(peak, tree_memory(process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
