@@ -81,3 +81,13 @@ def test_check_fetches_feeds_without_loading_matching_or_delivery(tmp_path: Path
     assert "calroulette.health" in modules  # the check really ran
     not_needed = ("networkx", "numpy", "calroulette.matching", "calroulette.delivery")
     assert _loaded(modules, (*not_needed, "calroulette.invites", "calroulette.store")) == []
+
+
+def test_send_loads_no_planner(tmp_path: Path) -> None:
+    """`send` reads a planned round and mails it: the planner and numpy (~0.15 s) are not needed."""
+    config = write_demo_config(tmp_path)
+    planned = _modules_after(tmp_path, "match", "-c", str(config), "--week", "2026-W49")
+    assert "calroulette.matching.plan" in planned  # match did plan, in its own process
+    modules = _modules_after(tmp_path, "send", "-c", str(config), "--week", "2026-W49")
+    assert "calroulette.invites" in modules  # the send really ran
+    assert _loaded(modules, ("networkx", "numpy", "calroulette.matching.plan")) == []

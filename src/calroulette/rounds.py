@@ -18,7 +18,7 @@ from .availability import FreeTime
 from .config import Community, Member
 from .errors import FeedError, UsageError
 from .freetimes import FreeTimes
-from .matching import History, Meeting, Round, RoundStatus, plan_round
+from .matching import History, Meeting, Round, RoundStatus
 from .store import open_store
 from .timeutil import IsoWeek, format_utc
 
@@ -91,6 +91,8 @@ def match_week(
             history = store.history(week)
     if free is None:
         free = community_free_time(community, week, now)
+    from .matching import plan_round  # numpy: only for the commands that plan (see matching)
+
     planned = plan_round(community, week, free, now, history, seed)
     if dry_run:
         return MatchResult(planned, created=True, saved=False)

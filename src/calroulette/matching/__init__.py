@@ -4,6 +4,8 @@ The core of calroulette: no clock, no I/O. Free time, ``now`` and the history co
 and a :class:`Round` comes out; the store keeps it, invites and delivery send it.
 """
 
+from typing import TYPE_CHECKING
+
 from .model import (
     History,
     Meeting,
@@ -15,7 +17,22 @@ from .model import (
     is_left_out_reason,
     pair,
 )
-from .plan import EXACT_LIMIT, default_seed, meeting_uid, plan_round
+
+if TYPE_CHECKING:
+    from .plan import EXACT_LIMIT, default_seed, meeting_uid, plan_round
+
+_PLANNER = frozenset({"EXACT_LIMIT", "default_seed", "meeting_uid", "plan_round"})
+
+
+def __getattr__(name: str) -> object:
+    """The planner (and numpy with it) is imported on first use: the commands that only read or
+    send rounds (`send`, `history`, `why` …) need the model, and numpy took ~0.15 s to import."""
+    if name in _PLANNER:
+        from . import plan
+
+        return getattr(plan, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EXACT_LIMIT",
