@@ -118,3 +118,18 @@ def test_preview_reads_a_file_url_like_members_toml_does(tmp_path: Path) -> None
         app, ["preview", f"file://{path}", "--timezone", "UTC", "--week", "2026-W49"]
     )
     assert result.exit_code == 0, result.stderr
+
+
+def test_an_organizer_name_with_a_comma_gets_the_quoting_hint_and_the_hint_works(
+    tmp_path: Path,
+) -> None:
+    old = 'organizer = "Data Folk Coffee <coffee@example.org>"'
+    found = _problems(tmp_path, old, 'organizer = "Coffee, Inc <coffee@example.org>"')
+    hint = next(p for p in found if p.startswith("community: organizer:"))
+    assert "needs double quotes" in hint, hint
+    suggested = hint.split("organizer = ", 1)[1].removesuffix(")")
+    path = tmp_path / "members.toml"
+    path.write_text(BASE.replace(old, f"organizer = {suggested}"), encoding="utf-8")
+    community = load_community(path)  # what the hint says to write loads
+    assert community.organizer_email == "coffee@example.org"
+    assert community.organizer == '"Coffee, Inc" <coffee@example.org>'

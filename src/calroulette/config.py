@@ -220,12 +220,7 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         organizer_email = parseaddr(organizer)[1].lower()
         # parseaddr keeps the first of several addresses and silently drops the rest
         if len(getaddresses([organizer])) != 1 or not EMAIL_RE.match(organizer_email):
-            p.add(
-                "community",
-                "organizer",
-                f"{organizer!r} has no valid address "
-                "(write it like 'Data Folk Coffee <coffee@example.org>')",
-            )
+            p.add("community", "organizer", _organizer_problem(organizer))
     zone = c.zone("timezone", required=True)
     keyword = c.text("keyword", default="free")
     if keyword is not None and not keyword.strip():
@@ -497,6 +492,22 @@ def _check_avoid(p: _Collector, members: tuple[Member, ...]) -> None:
     for member in members:
         if member.email in member.avoid:
             p.add(member.email, "avoid", "lists the member themself")
+
+
+def _organizer_problem(organizer: str) -> str:
+    """Why ``organizer`` is not one address, and how to write it."""
+    name, bracket, rest = organizer.rpartition("<")
+    quoted = f'"{name.strip()}" <{rest}'
+    if bracket and "," in name and '"' not in name and len(getaddresses([quoted])) == 1:
+        # a comma separates addresses: "Coffee, Inc <c@x>" is "Coffee" and "Inc <c@x>"
+        return (
+            f"{organizer!r} reads as two addresses: a name with a comma needs double quotes "
+            f"(in single quotes for TOML: organizer = '{quoted}')"
+        )
+    return (
+        f"{organizer!r} has no valid address "
+        "(write it like 'Data Folk Coffee <coffee@example.org>')"
+    )
 
 
 def _check_link(p: _Collector, link: str) -> None:
