@@ -191,3 +191,24 @@ def test_from_init_to_a_planned_round_as_the_organizer_guide_says(
     assert [(m["members"], m["start"]) for m in payload["meetings"]] == [
         (["ann@example.org", "bob@example.org"], "2026-12-01T09:30:00Z")
     ]
+
+
+def test_step_one_asks_only_for_what_the_flags_did_not_give(tmp_path: Path) -> None:
+    def first_step(*flags: str) -> str:
+        target = tmp_path / str(len(list(tmp_path.iterdir())))
+        result = runner.invoke(app, ["init", str(target), *flags])
+        assert result.exit_code == 0, result.stdout
+        return " ".join(result.stdout.split("1. ", 1)[1].split("2. ", 1)[0].split())
+
+    assert "set the community's name, organizer address and time zone" in first_step()
+    partly = first_step("--timezone", "Europe/Berlin", "--name", "Data Folk Coffee")
+    assert "set the community's organizer address (" in partly
+    everything = first_step(
+        "--name",
+        "Data Folk Coffee",
+        "--organizer",
+        "Coffee <coffee@example.org>",
+        "--timezone",
+        "Europe/Berlin",
+    )
+    assert everything.startswith("Look over") and "set the community" not in everything

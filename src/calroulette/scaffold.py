@@ -62,15 +62,37 @@ def write_config(
     return target
 
 
-def next_steps(config: Path) -> list[str]:
-    """What to do after init, as the command prints it."""
+def next_steps(
+    config: Path, *, name: bool = False, organizer: bool = False, timezone: bool = False
+) -> list[str]:
+    """What to do after init, as the command prints it; ``name``, ``organizer``, ``timezone``:
+    given on the command line already (step 1 asks only for the others)."""
     flag = "" if config.name == CONFIG_NAME and config.parent == Path() else f" -c {config}"
+    unset = [
+        what
+        for what, given in (
+            ("name", name),
+            ("organizer address", organizer),
+            ("time zone", timezone),
+        )
+        if not given
+    ]
+    first = (
+        f"Edit {config}: set the community's {_and(unset)} "
+        "(every setting is explained in the file)."
+        if unset
+        else f"Look over {config}: every setting is explained in the file, with its default."
+    )
     return [
-        f"Edit {config}: set the community's name, organizer address and time zone "
-        "(every setting is explained in the file).",
+        first,
         f"Replace the example member: calroulette members add{flag} --name … --email … "
         f"--calendar URL --timezone ZONE, then calroulette members remove{flag} ada@example.org "
         "(docs/members.md tells members how to find their calendar's secret address).",
         f"Check every calendar, then plan a round: calroulette check{flag}, "
         f"then calroulette match{flag} --dry-run.",
     ]
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"

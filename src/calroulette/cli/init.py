@@ -38,5 +38,8 @@ def init(
     out = stdout()
     out.print(f"Wrote {path} (readable only by you: it will hold secret calendar addresses).")
     out.print("Next steps:")
-    for number, step in enumerate(scaffold.next_steps(path), start=1):
+    steps = scaffold.next_steps(
+        path, name=name is not None, organizer=organizer is not None, timezone=timezone is not None
+    )
+    for number, step in enumerate(steps, start=1):
         out.print(f"  {number}. {step}", markup=False)
