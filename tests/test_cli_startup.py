@@ -84,10 +84,12 @@ def test_check_fetches_feeds_without_loading_matching_or_delivery(tmp_path: Path
 
 
 def test_send_loads_no_planner(tmp_path: Path) -> None:
-    """`send` reads a planned round and mails it: the planner and numpy (~0.15 s) are not needed."""
+    """`send` reads a planned round and writes it to the outbox: the planner and numpy (~0.15 s)
+    and requests (~0.07 s, for Discord) are not needed."""
     config = write_demo_config(tmp_path)
     planned = _modules_after(tmp_path, "match", "-c", str(config), "--week", "2026-W49")
     assert "calroulette.matching.plan" in planned  # match did plan, in its own process
     modules = _modules_after(tmp_path, "send", "-c", str(config), "--week", "2026-W49")
     assert "calroulette.invites" in modules  # the send really ran
-    assert _loaded(modules, ("networkx", "numpy", "calroulette.matching.plan")) == []
+    not_needed = ("networkx", "numpy", "calroulette.matching.plan", "requests")  # outbox
+    assert _loaded(modules, not_needed) == []

@@ -29,7 +29,6 @@ from calroulette.timeutil import IsoWeek
 from calroulette.workers import exit_with_parent
 
 from . import ledger
-from .discord import DiscordTransport, webhook_url
 from .dispatch import EXIT_PENDING, Report, Retry, drain
 from .outbox import Outbox
 from .smtp import SmtpTransport, smtp_password
@@ -69,6 +68,8 @@ def open_transport(community: Community, *, ssl_context: ssl.SSLContext | None =
             ssl_context=ssl_context,
         )
     if d.method is DeliveryMethod.DISCORD:
+        from .discord import DiscordTransport, webhook_url  # requests: only for Discord
+
         return DiscordTransport(webhook_url(d.discord_webhook_env))
     return Outbox(d.outbox)
 
