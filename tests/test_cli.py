@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -10,9 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
+from werkzeug import Request, Response
 
 from calroulette.cli import app
+from calroulette.timeutil import parse_utc
 
 from .conftest import CALENDARS, ROOT
 
@@ -264,3 +268,72 @@ def test_a_name_two_members_share_asks_for_the_email(tmp_path: Path, now_env: st
     result = runner.invoke(app, ["slots", "Sam", "-c", str(config)])
     assert result.exit_code == 2
     assert "Sam: 2 members have this name; give the email" in result.stderr
+
+
+def serve_switchable(httpserver: HTTPServer, body: bytes) -> dict[str, object]:
+    """Serve /ada.ics with an ETag (304 when it matches); change ``body`` and ``etag`` in the
+    returned dict to change what the calendar server holds."""
+    served: dict[str, object] = {"body": body, "etag": '"v1"'}
+
+    def handle(request: Request) -> Response:
+        etag = str(served["etag"])
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(served["body"], content_type="text/calendar", headers={"ETag": etag})
+
+    httpserver.expect_request("/ada.ics").respond_with_handler(handle)
+    return served
+
+
+@pytest.mark.parametrize("looker", [["slots", "--all", "--json"], ["overlap"]])
+def test_looking_at_a_calendar_that_broke_keeps_its_last_good_copy(
+    tmp_path: Path, now_env: str, httpserver: HTTPServer, looker: list[str]
+) -> None:
+    """`slots` and `overlap` fetch like `match`: a new body that does not parse is not kept as
+    the last good copy. Kept, the next conditional request would be answered 304 for the broken
+    body, and `match` would lose the member instead of using the copy that worked."""
+    from .test_feeds import ICS
+
+    broken = ICS.replace(b"DTSTART:20261103T140000Z", b"DTSTART:notadate")
+    served = serve_switchable(httpserver, ICS)
+    config = community(tmp_path, ("ada@example.org", httpserver.url_for("/ada.ics"), "UTC"))
+    slots = ["slots", "ada@example.org", "--json", "-c", str(config)]
+    good = runner.invoke(app, slots)
+    assert good.exit_code == 0, good.output
+    served.update(body=broken, etag='"v2"')  # the member's calendar app exports a broken event
+
+    looked = runner.invoke(app, [*looker, "-c", str(config)])
+    assert "malformed DTSTART" in looked.stderr, looked.output
+    after = runner.invoke(app, slots)  # asks again: the server sends the broken body again
+
+    assert after.exit_code == 0, after.output
+    assert json.loads(after.stdout)["free"] == json.loads(good.stdout)["free"] != []
+    assert "using the copy fetched" in after.stderr
+
+
+def test_reschedule_checking_a_calendar_that_broke_keeps_its_last_good_copy(
+    tmp_path: Path, now_env: str, httpserver: HTTPServer
+) -> None:
+    """`reschedule` reads the attendees' calendars afresh (without the meeting itself); like
+    every reader it keeps only a body that parses, and checks the time against the good copy."""
+    from calroulette.config import load_community
+    from calroulette.delivery import weekly
+    from calroulette.matching import Meeting
+
+    from .test_feeds import ICS
+
+    served = serve_switchable(httpserver, ICS)
+    config = community(tmp_path, ("ada@example.org", httpserver.url_for("/ada.ics"), "UTC"))
+    slots = ["slots", "ada@example.org", "--json", "-c", str(config)]
+    good = runner.invoke(app, slots)
+    assert good.exit_code == 0, good.output
+    served.update(body=ICS.replace(b"DTSTART:20261103T140000Z", b"DTSTART:notadate"), etag='"v2"')
+
+    start = parse_utc("2026-12-01T14:00:00Z")  # inside the good copy's Tuesday free time
+    meeting = Meeting("m@test", ("ada@example.org",), start, start + dt.timedelta(minutes=30))
+    now = parse_utc(now_env)
+    weekly._check_free(load_community(config), meeting, now, None)  # free, by the good copy
+
+    after = runner.invoke(app, slots)
+    assert after.exit_code == 0, after.output
+    assert json.loads(after.stdout)["free"] == json.loads(good.stdout)["free"]

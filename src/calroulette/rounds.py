@@ -39,11 +39,26 @@ def community_free_time(
     """Fetch the feeds of ``members`` (default: everyone) and compute their free time in
     ``week``: each body is read while the others download, and only one that parses is kept
     as the feed's last good copy (see :mod:`calroulette.freetimes`)."""
+    return read_feeds(community, week, now, members)[1]
+
+
+def read_feeds(
+    community: Community,
+    week: IsoWeek,
+    now: dt.datetime,
+    members: Iterable[Member] | None = None,
+) -> tuple[dict[str, feeds.Feed | feeds.FetchError], dict[str, FreeTime | FeedError]]:
+    """:func:`community_free_time`, and the fetched feeds (whether each is a stale copy).
+
+    Every command that reads calendars goes through here: a command that fetched without
+    checking that a body parses would keep a broken one as the last good copy, and the next
+    run's conditional request would then be answered 304 for it.
+    """
     chosen = None if members is None else list(members)  # None: the cache forgets old feeds
     expected = len(community.members if chosen is None else chosen)
     with FreeTimes(community, week, expected=expected) as reader:
         fetched = feeds.fetch_feeds(community, chosen, now=now, validate=reader.validate)
-        return reader.compute({k: _body(v) for k, v in fetched.items()})
+        return fetched, reader.compute({k: _body(v) for k, v in fetched.items()})
 
 
 def _body(fetched: feeds.Feed | FeedError) -> bytes | FeedError:

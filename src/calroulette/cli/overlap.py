@@ -49,7 +49,7 @@ def overlap(
 
     Example: calroulette overlap --week 2026-W49 --html overlap.html
     """
-    from calroulette import availability, feeds, html, render  # deferred: see cli/__init__.py
+    from calroulette import html, render, rounds  # deferred: see cli/__init__.py
     from calroulette.availability import FreeTime
     from calroulette.overlap import heat_map
     from calroulette.roster import write_atomically
@@ -58,9 +58,7 @@ def overlap(
     community = load(config)
     target = resolve_week(week, community, at)
     counted = [m for m in community.members if not m.is_paused(target)]
-    fetched = feeds.fetch_feeds(community, counted, now=at)
-    bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
-    results = availability.free_times(community, bodies, target)
+    results = rounds.community_free_time(community, target, at, counted)
     free = {m.email: r.free for m in counted if isinstance(r := results.get(m.email), FreeTime)}
     errors = [r for m in counted if isinstance(r := results.get(m.email), FeedError)]
     heat = heat_map(free, target, community.timezone, step_minutes=30)

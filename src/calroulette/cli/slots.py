@@ -37,7 +37,7 @@ def slots(
 
     Example: calroulette slots ada@example.org --week 2026-W49
     """
-    from calroulette import availability, feeds, render  # deferred: see cli/__init__.py
+    from calroulette import availability, feeds, render, rounds  # deferred: cli/__init__.py
 
     at = now()
     community = load(config)
@@ -53,9 +53,7 @@ def slots(
                 raise UsageError(f"{member}: {len(named)} members have this name; give the email")
             raise UsageError(f"{member}: no such member in {config}")
         chosen = [found]
-    fetched = feeds.fetch_feeds(community, chosen, now=at)
-    bodies = {k: (v if isinstance(v, FeedError) else v.body) for k, v in fetched.items()}
-    results = availability.free_times(community, bodies, target)
+    fetched, results = rounds.read_feeds(community, target, at, chosen)
     errors = [r for m in chosen if isinstance(r := results[m.email], FeedError)]
     ok = [(m, r) for m in chosen if isinstance(r := results[m.email], availability.FreeTime)]
     if as_json:

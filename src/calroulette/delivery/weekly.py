@@ -268,12 +268,15 @@ def _check_free(
     week = IsoWeek.containing(meeting.start.astimezone(community.timezone).date())
     members = [m for m in community.members if m.email in meeting.members]
     if free is None:
-        from calroulette import feeds
+        from calroulette import availability, feeds
         from calroulette.availability import member_free_time
 
         # Read afresh, and without the meeting itself: a member who accepted the invitation
         # has it in their calendar, and it must not block moving it to an overlapping time.
-        fetched = feeds.fetch_feeds(community, members, now=now)
+        # validate: a body that does not parse is not kept as the last good copy
+        fetched = feeds.fetch_feeds(
+            community, members, now=now, validate=availability.parse_calendar
+        )
         free = {
             m.email: (
                 got
