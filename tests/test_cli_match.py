@@ -171,3 +171,21 @@ def test_a_broken_feed_leaves_that_member_out_with_the_error(config: Path, now_e
     assert [e["member"] for e in payload["errors"]] == ["radia@example.org"]
     assert "warning: radia@example.org: calendar: " in err
     assert all("radia@example.org" not in m["members"] for m in payload["meetings"])
+
+
+def test_a_week_planned_after_the_next_one_repeats_none_of_its_pairs(
+    config: Path, now_env: str
+) -> None:
+    """Next-but-one week planned first, then next week (or next week re-planned after it):
+    the pairs of the later round are within the cooldown, so next week pairs others."""
+
+    def pairs(week: str, *extra: str) -> set[tuple[str, ...]]:
+        code, out, err = run("match", "--json", "--week", week, *extra, "-c", str(config))
+        assert code == 0, err
+        return {tuple(m["members"]) for m in json.loads(out)["meetings"]}
+
+    later = pairs("2026-W50")
+    assert len(later) == 4
+    sooner = pairs("2026-W49")
+    assert sooner and not sooner & later
+    assert not pairs("2026-W49", "--rematch") & later

@@ -133,6 +133,19 @@ def test_cooldown_blocks_pairs_who_met_within_the_last_weeks() -> None:
     assert emails(plan_round(c, WEEK, free(spans), NOW, older)) == [("a@x.org", "b@x.org")]
 
 
+def test_cooldown_also_blocks_pairs_who_meet_in_a_later_round_planned_first() -> None:
+    """Weeks planned out of order (or this week re-planned after the next): the cooldown holds
+    on both sides of a meeting."""
+    c = community([member("a@x.org"), member("b@x.org")], cooldown_weeks=8)
+    spans = {e: [(at(1, 10), at(1, 11))] for e in ("a@x.org", "b@x.org")}
+    soon = History(next_met={pair("a@x.org", "b@x.org"): WEEK.shifted(8)})
+    r = plan_round(c, WEEK, free(spans), NOW, soon)
+    assert r.meetings == ()
+    assert all(u.reason.startswith("cooldown") for u in r.unmatched)
+    later = History(next_met={pair("a@x.org", "b@x.org"): WEEK.shifted(9)})
+    assert emails(plan_round(c, WEEK, free(spans), NOW, later)) == [("a@x.org", "b@x.org")]
+
+
 def test_avoid_is_respected_and_never_shown() -> None:
     c = community([member("a@x.org", avoid=frozenset({"b@x.org"})), member("b@x.org")])
     spans = {e: [(at(1, 10), at(1, 11))] for e in ("a@x.org", "b@x.org")}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -191,7 +192,7 @@ def test_kill_9_while_saving_rounds_leaves_only_whole_rounds(tmp_path: Path) -> 
         assert orphans == 0
 
 
-def test_history_is_built_from_earlier_rounds_only(tmp_path: Path) -> None:
+def test_history_is_built_from_earlier_rounds_and_later_rounds_pairs(tmp_path: Path) -> None:
     with open_store(tmp_path / "h.sqlite") as store:
         store.save_round(sample_round(W48, shift=-1))
         store.save_round(sample_round(W49))
@@ -206,7 +207,11 @@ def test_history_is_built_from_earlier_rounds_only(tmp_path: Path) -> None:
         assert history.left_out == frozenset({"gus@x.org"})  # paused members do not come first
         assert history.last_matched["ada@x.org"] == W48
         assert store.history(W50).last_matched["ada@x.org"] == W49
-        assert store.history(W48) == History(secret=store.secret)
+        assert history.next_met == {}  # nothing planned after W49
+        # planning W48 now (out of order): nothing before it, and W49's pairs are coming up
+        earlier = store.history(W48)
+        assert replace(earlier, next_met={}) == History(secret=store.secret)
+        assert earlier.next_met == dict.fromkeys(history.last_met, W49)
 
 
 def test_cancelled_meetings_do_not_count_as_met(tmp_path: Path) -> None:
@@ -258,6 +263,10 @@ def test_history_from_the_database_equals_history_from_the_rounds(tmp_path: Path
     with open_store(tmp_path / "h.sqlite") as store:
         for r in rounds:
             store.save_round(r)
-        for week in (W48, W49, W50, IsoWeek(2026, 51)):
+        for week in (IsoWeek(2026, 47), W48, W49, W50, IsoWeek(2026, 51)):
             earlier = [r for r in rounds if r.week < week]
-            assert store.history(week) == History.from_rounds(earlier, secret=store.secret)
+            expected = History.from_rounds(rounds, secret=store.secret, week=week)
+            assert store.history(week) == expected
+            assert replace(expected, next_met={}) == History.from_rounds(
+                earlier, secret=store.secret
+            )

@@ -245,7 +245,8 @@ class Store:
 
     def history(self, week: IsoWeek) -> History:
         """What the rounds strictly before ``week`` say: pairs' last meetings, who was left out
-        of the latest one, each member's last meeting (cancelled meetings do not count)."""
+        of the latest one, each member's last meeting (cancelled meetings do not count); and
+        the pairs meeting in rounds after ``week``, each with the earliest such week."""
         # One pass over the two tables rather than loading every round (a year of a 10,000-member
         # community is 200,000 meetings): SQLite's joins on the text UIDs measured slower than
         # this. Week keys ("2026-W49") sort as text in time order.
@@ -255,10 +256,26 @@ class Store:
                 "SELECT uid, week FROM meetings WHERE week < ? AND status = 'scheduled'", (key,)
             )
         )
+        later_of: dict[str, str] = dict(
+            self.conn.execute(
+                "SELECT uid, week FROM meetings WHERE week > ? AND status = 'scheduled'", (key,)
+            )
+        )
         members: dict[str, list[str]] = {}
+        later: dict[str, list[str]] = {}
         for uid, email in self.conn.execute("SELECT uid, email FROM meeting_members"):
             if uid in week_of:
                 members.setdefault(uid, []).append(email)
+            elif uid in later_of:
+                later.setdefault(uid, []).append(email)
+        next_met: dict[Pair, str] = {}
+        for uid, group in later.items():
+            w = later_of[uid]
+            group.sort()
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    if (a, b) not in next_met or w < next_met[(a, b)]:
+                        next_met[(a, b)] = w
         met: dict[Pair, str] = {}
         matched: dict[str, str] = {}
         for uid, group in members.items():
@@ -270,7 +287,7 @@ class Store:
                 for b in group[i + 1 :]:
                     if met.get((a, b), "") < w:
                         met[(a, b)] = w
-        weeks = {w: IsoWeek.parse(w) for w in set(week_of.values())}
+        weeks = {w: IsoWeek.parse(w) for w in {*week_of.values(), *later_of.values()}}
         last_met = {p: weeks[w] for p, w in met.items()}
         last_matched = {e: weeks[w] for e, w in matched.items()}
         left_out = frozenset(
@@ -282,7 +299,8 @@ class Store:
             )
             if is_left_out_reason(reason)
         )
-        return History(last_met, left_out, last_matched, self.secret)
+        next_by_week = {p: weeks[w] for p, w in next_met.items()}
+        return History(last_met, left_out, last_matched, self.secret, next_by_week)
 
     # --- deliveries: sent rounds, sequences, cancel and reschedule -------------------------------
     # (the invites issue; the ledger itself is calroulette.delivery.ledger on this connection)

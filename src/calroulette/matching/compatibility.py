@@ -146,7 +146,7 @@ class Pool:
         if COOLDOWN in kinds:
             return (
                 f"cooldown: already met everyone free at the same time "
-                f"in the last {cooldown_weeks} weeks"
+                f"within {cooldown_weeks} weeks"
             )
         if None in kinds:  # shares time only with teammates (the rest are avoided)
             return "no shared free time with anyone outside their team"
@@ -188,6 +188,12 @@ def build_pool(
             blocked[x][y] = blocked[y][x] = COOLDOWN
         else:
             ago[x][y] = ago[y][x] = weeks
+    for (a, b), met in history.next_met.items():  # a later week, planned before this one
+        x, y = index.get(a), index.get(b)
+        if x is not None and y is not None and met.weeks_since(week) <= community.cooldown_weeks:
+            blocked[x][y] = blocked[y][x] = COOLDOWN
+            ago[x].pop(y, None)
+            ago[y].pop(x, None)
     for i, member in enumerate(participants):
         for other in member.avoid:
             j = index.get(other)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from calroulette.intervals import Interval
@@ -74,6 +74,9 @@ class History:
     """What earlier rounds (strictly before the week being planned) say, as plain values.
 
     - ``last_met``: every pair that shared a meeting, with the latest week they did;
+    - ``next_met``: every pair that shares a meeting in a round *after* the week being planned
+      (planned ahead, then this week planned or re-planned), with the earliest such week: the
+      cooldown holds on both sides of a meeting, whatever order the weeks were planned in;
     - ``left_out``: members left out of the previous round for lack of a partner (not the paused
       or those sitting a week out by their own ``frequency``): they come first this time;
     - ``last_matched``: the latest week each member was in a meeting, for ``frequency``;
@@ -85,10 +88,25 @@ class History:
     left_out: frozenset[str] = frozenset()
     last_matched: Mapping[str, IsoWeek] = field(default_factory=dict)
     secret: str = ""
+    next_met: Mapping[Pair, IsoWeek] = field(default_factory=dict)
 
     @classmethod
-    def from_rounds(cls, rounds: list[Round], *, secret: str = "") -> History:
-        """A history from earlier rounds (any order); the latest one decides ``left_out``."""
+    def from_rounds(
+        cls, rounds: list[Round], *, secret: str = "", week: IsoWeek | None = None
+    ) -> History:
+        """A history from rounds in any order; the latest one decides ``left_out``. With
+        ``week``, the history for planning it: rounds before it as above, and the pairs of the
+        rounds after it as ``next_met`` (its own round is ignored); without, all are earlier."""
+        if week is not None:
+            later = [r for r in rounds if r.week > week]
+            earlier = cls.from_rounds([r for r in rounds if r.week < week], secret=secret)
+            next_met: dict[Pair, IsoWeek] = {}
+            for future in sorted(later, key=lambda r: r.week, reverse=True):
+                for meeting in future.meetings:
+                    for i, a in enumerate(meeting.members):
+                        for b in meeting.members[i + 1 :]:
+                            next_met[pair(a, b)] = future.week
+            return replace(earlier, next_met=next_met)
         last_met: dict[Pair, IsoWeek] = {}
         last_matched: dict[str, IsoWeek] = {}
         for past in sorted(rounds, key=lambda r: r.week):
