@@ -66,8 +66,6 @@ class SecretRegistry:
         """
         if not secret or len(secret) < 6:
             return
-        if secret in self._secrets:  # known: fetch threads register every member's on each run
-            return
         with self._lock:
             self._secrets[secret] = shown_as or (redact_url(secret) if is_url(secret) else "***")
             if is_url(secret):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import feeds
+from . import availability, feeds
 from .availability import FreeTime
 from .config import Community, Member
 from .errors import FeedError, UsageError
@@ -59,6 +59,34 @@ def read_feeds(
     with FreeTimes(community, week, expected=expected) as reader:
         fetched = feeds.fetch_feeds(community, chosen, now=now, validate=reader.validate)
         return fetched, reader.compute({k: _body(v) for k, v in fetched.items()})
+
+
+def read_afresh(
+    community: Community,
+    members: Iterable[Member],
+    week: IsoWeek,
+    now: dt.datetime,
+    *,
+    ignore_uids: frozenset[str] = frozenset(),
+) -> dict[str, FreeTime | FeedError]:
+    """The free time of a few ``members``, read in this process without the free-time cache:
+    for `members add`, `preview` and `reschedule`, which may need events left out
+    (``ignore_uids``: a meeting being moved). Like :func:`read_feeds`, only a body that parses
+    is kept as the feed's last good copy."""
+    chosen = list(members)
+    fetched = feeds.fetch_feeds(
+        community, chosen, now=now, validate=availability.parse_calendar, progress=False
+    )
+    return {
+        m.email: (
+            got
+            if isinstance(got := fetched[m.email], FeedError)
+            else availability.member_free_time(
+                got.body, m, week, community, ignore_uids=ignore_uids
+            )
+        )
+        for m in chosen
+    }
 
 
 def _body(fetched: feeds.Feed | FeedError) -> bytes | FeedError:

@@ -235,15 +235,9 @@ def _next_week(community: Community, at: dt.datetime) -> IsoWeek:
 def read_week(
     community: Community, member: Member, week: IsoWeek, at: dt.datetime
 ) -> FreeTime | FeedError:
-    from calroulette import availability, feeds
+    from calroulette import rounds
 
-    fetched = feeds.fetch_feeds(
-        community, [member], now=at, validate=availability.parse_calendar, progress=False
-    )
-    feed = fetched[member.email]
-    if isinstance(feed, FeedError):
-        return feed
-    return availability.member_free_time(feed.body, member, week, community)
+    return rounds.read_afresh(community, [member], week, at)[member.email]
 
 
 @dataclass(frozen=True, slots=True)

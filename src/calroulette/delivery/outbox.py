@@ -77,14 +77,15 @@ class Outbox:
         names = self._names(eml.parent)
         if eml.parent not in self._unsynced:
             self._mkdir(eml.parent)
-        # an .ics already there (another attendee's message, or a run that died) is compared
-        # byte for byte before it is kept; one written by this run is the same bytes
-        check_ics = row.ics is not None and ics.name in names and ics not in self._ours
-        write_ics = row.ics is not None and (ics.name not in names or check_ics)
-        names |= {eml.name, ics.name} if row.ics is not None else {eml.name}
-        if write_ics:
+        # A meeting's .ics is written by this run once; one already there (from a run that
+        # died) is compared byte for byte before it is kept.
+        ics_data = row.ics if ics not in self._ours else None
+        compare = ics_data is not None and ics.name in names
+        if ics_data is not None:
             self._ours.add(ics)
-        self._writing.append(self._pool.submit(self._write_row, row, write_ics, check_ics))
+            names.add(ics.name)
+        names.add(eml.name)
+        self._writing.append(self._pool.submit(self._write_row, row, ics_data, compare))
 
     def flush(self) -> None:
         writing, self._writing = self._writing, []
@@ -123,10 +124,11 @@ class Outbox:
             self._listed[folder] = names
         return names
 
-    def _write_row(self, row: Row, write_ics: bool, check_ics: bool) -> None:
+    def _write_row(self, row: Row, ics_data: bytes | None, compare: bool) -> None:
+        """``row``'s .eml, after its .ics when ``ics_data`` (kept if ``compare`` finds it there)."""
         ics = self.ics_path(row)
-        if write_ics and row.ics is not None and not (check_ics and _holds(ics, row.ics)):
-            write_atomic(ics, row.ics, durable=True, sync_folder=False)
+        if ics_data is not None and not (compare and _holds(ics, ics_data)):
+            write_atomic(ics, ics_data, durable=True, sync_folder=False)
         write_atomic(self.eml_path(row), row.payload, durable=True, sync_folder=False)
 
 

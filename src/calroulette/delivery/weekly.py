@@ -31,8 +31,8 @@ from .transport import SendError, Transport
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
 
-# Planning (rounds), fetching (feeds) and reading calendars (availability) are imported where
-# `run` and `reschedule` use them: `send` needs none of them (requests, recurring-ical-events,
+# calroulette.rounds (planning, and with it fetching and reading calendars) is imported where
+# `run` and `reschedule` use it: `send` needs none of it (requests, recurring-ical-events,
 # numpy: ~0.3 s of every send).
 
 
@@ -268,25 +268,13 @@ def _check_free(
     week = IsoWeek.containing(meeting.start.astimezone(community.timezone).date())
     members = [m for m in community.members if m.email in meeting.members]
     if free is None:
-        from calroulette import availability, feeds
-        from calroulette.availability import member_free_time
+        from calroulette import rounds
 
         # Read afresh, and without the meeting itself: a member who accepted the invitation
         # has it in their calendar, and it must not block moving it to an overlapping time.
-        # validate: a body that does not parse is not kept as the last good copy
-        fetched = feeds.fetch_feeds(
-            community, members, now=now, validate=availability.parse_calendar
+        free = rounds.read_afresh(
+            community, members, week, now, ignore_uids=frozenset({meeting.uid})
         )
-        free = {
-            m.email: (
-                got
-                if isinstance(got := fetched[m.email], FeedError)
-                else member_free_time(
-                    got.body, m, week, community, ignore_uids=frozenset({meeting.uid})
-                )
-            )
-            for m in members
-        }
     for email in meeting.members:
         result = free.get(email)
         member = community.member(email)

@@ -208,8 +208,7 @@ class _Fetcher:
         source = member.calendar
         if not is_url(source):
             return _read_file(member, self.now)
-        shown = redact_url(source)
-        SECRETS.add(source, shown)  # registered already when called by fetch_feeds
+        shown = redact_url(source)  # the address is registered as a secret by fetch_feeds
         started = time.monotonic()
         result = self._download(member, source, cached, shown)
         elapsed = time.monotonic() - started
