@@ -17,7 +17,7 @@ from calroulette.cli import app
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
-from .conftest import write_demo_config
+from .conftest import demo_config_text, write_demo_config
 
 runner = CliRunner()
 W49 = IsoWeek(2026, 49)
@@ -189,3 +189,28 @@ def test_a_week_planned_after_the_next_one_repeats_none_of_its_pairs(
     sooner = pairs("2026-W49")
     assert sooner and not sooner & later
     assert not pairs("2026-W49", "--rematch") & later
+
+
+def test_a_member_meeting_every_other_week_sits_out_the_week_before_a_later_round(
+    tmp_path: Path, now_env: str
+) -> None:
+    """`frequency` holds on both sides of a meeting too: with next-but-one week planned first,
+    a member who meets every other week sits out next week (re-planned or not), and says why."""
+    ada = 'email = "ada@example.org"\n'
+    text = demo_config_text(tmp_path)
+    assert text.count(ada) == 1
+    config = write_demo_config(tmp_path, text.replace(ada, ada + 'frequency = "biweekly"\n'))
+
+    def plan(week: str, *extra: str) -> tuple[set[str], dict[str, str]]:
+        code, out, err = run("match", "--json", "--week", week, *extra, "-c", str(config))
+        assert code == 0, err
+        payload = json.loads(out)
+        meeting = {e for m in payload["meetings"] for e in m["members"]}
+        return meeting, {u["member"]: u["reason"] for u in payload["unmatched"]}
+
+    met, _ = plan("2026-W50")
+    assert "ada@example.org" in met
+    for extra in ((), ("--rematch",)):
+        met, unmatched = plan("2026-W49", *extra)
+        assert "ada@example.org" not in met
+        assert unmatched["ada@example.org"] == "frequency: biweekly, meets in 2026-W50"

@@ -199,6 +199,25 @@ def test_paused_frequency_and_feed_errors_sit_out_with_their_reason() -> None:
     }
 
 
+def test_frequency_also_holds_before_a_later_round_planned_first() -> None:
+    """The week after next planned first (or this week re-planned after the next): a member who
+    meets every other week does not meet the week before either."""
+    people = [member("biweekly@x.org", frequency=Frequency.BIWEEKLY), member("ok@x.org")]
+    spans = free({m.email: [(at(1, 10), at(1, 11))] for m in people})
+    soon = History(next_matched={"biweekly@x.org": WEEK.shifted(1)})
+    r = plan_round(community(people), WEEK, spans, NOW, soon)
+    assert r.meetings == ()
+    assert r.unmatched_reason("biweekly@x.org") == "frequency: biweekly, meets in 2026-W50"
+    weekly = History(next_matched={"ok@x.org": WEEK.shifted(1)})  # weekly: next week is fine
+    assert emails(plan_round(community(people), WEEK, spans, NOW, weekly)) == [
+        ("biweekly@x.org", "ok@x.org")
+    ]
+    later = History(next_matched={"biweekly@x.org": WEEK.shifted(2)})
+    assert emails(plan_round(community(people), WEEK, spans, NOW, later)) == [
+        ("biweekly@x.org", "ok@x.org")
+    ]
+
+
 def test_an_odd_member_joins_a_pair_when_all_three_share_a_slot() -> None:
     people = [member(f"{n}@x.org") for n in "abc"]
     spans = free({m.email: [(at(1, 10), at(1, 11))] for m in people})

@@ -210,8 +210,9 @@ def test_history_is_built_from_earlier_rounds_and_later_rounds_pairs(tmp_path: P
         assert history.next_met == {}  # nothing planned after W49
         # planning W48 now (out of order): nothing before it, and W49's pairs are coming up
         earlier = store.history(W48)
-        assert replace(earlier, next_met={}) == History(secret=store.secret)
+        assert replace(earlier, next_met={}, next_matched={}) == History(secret=store.secret)
         assert earlier.next_met == dict.fromkeys(history.last_met, W49)
+        assert earlier.next_matched == dict.fromkeys(history.last_matched, W49)
 
 
 def test_cancelled_meetings_do_not_count_as_met(tmp_path: Path) -> None:
@@ -267,6 +268,6 @@ def test_history_from_the_database_equals_history_from_the_rounds(tmp_path: Path
             earlier = [r for r in rounds if r.week < week]
             expected = History.from_rounds(rounds, secret=store.secret, week=week)
             assert store.history(week) == expected
-            assert replace(expected, next_met={}) == History.from_rounds(
+            assert replace(expected, next_met={}, next_matched={}) == History.from_rounds(
                 earlier, secret=store.secret
             )

@@ -246,7 +246,8 @@ class Store:
     def history(self, week: IsoWeek) -> History:
         """What the rounds strictly before ``week`` say: pairs' last meetings, who was left out
         of the latest one, each member's last meeting (cancelled meetings do not count); and
-        the pairs meeting in rounds after ``week``, each with the earliest such week."""
+        the pairs and members meeting in rounds after ``week``, each with the earliest such
+        week."""
         # One pass over the two tables rather than loading every round (a year of a 10,000-member
         # community is 200,000 meetings): SQLite's joins on the text UIDs measured slower than
         # this. Week keys ("2026-W49") sort as text in time order.
@@ -269,10 +270,13 @@ class Store:
             elif uid in later_of:
                 later.setdefault(uid, []).append(email)
         next_met: dict[Pair, str] = {}
+        next_matched: dict[str, str] = {}
         for uid, group in later.items():
             w = later_of[uid]
             group.sort()
             for i, a in enumerate(group):
+                if a not in next_matched or w < next_matched[a]:
+                    next_matched[a] = w
                 for b in group[i + 1 :]:
                     if (a, b) not in next_met or w < next_met[(a, b)]:
                         next_met[(a, b)] = w
@@ -299,8 +303,14 @@ class Store:
             )
             if is_left_out_reason(reason)
         )
-        next_by_week = {p: weeks[w] for p, w in next_met.items()}
-        return History(last_met, left_out, last_matched, self.secret, next_by_week)
+        return History(
+            last_met,
+            left_out,
+            last_matched,
+            self.secret,
+            next_met={p: weeks[w] for p, w in next_met.items()},
+            next_matched={e: weeks[w] for e, w in next_matched.items()},
+        )
 
     # --- deliveries: sent rounds, sequences, cancel and reschedule -------------------------------
     # (the invites issue; the ledger itself is calroulette.delivery.ledger on this connection)

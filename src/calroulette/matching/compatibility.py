@@ -1,11 +1,12 @@
 """Who takes part this week, and who can meet whom.
 
-Taking part: not paused, a usable feed, and not too soon after their last meeting for their
-``frequency``. Two participants are compatible when they share a slot (their masks AND to non-zero),
-have not met within ``cooldown_weeks``, neither avoids the other and, with ``separate_teams``, they
-are not teammates. Each participant's slots are one row of a numpy array of 64-bit words, so one
-member's compatible partners are a vectorised AND over everyone: a row costs microseconds even in a
-community of 10,000, and only the rows the matching needs are computed.
+Taking part: not paused, a usable feed, and not too soon after their last meeting (or before their
+next one, when a later week was planned first) for their ``frequency``. Two participants are
+compatible when they share a slot (their masks AND to non-zero), have not met within
+``cooldown_weeks``, neither avoids the other and, with ``separate_teams``, they are not teammates.
+Each participant's slots are one row of a numpy array of 64-bit words, so one member's compatible
+partners are a vectorised AND over everyone: a row costs microseconds even in a community of
+10,000, and only the rows the matching needs are computed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def sits_out(
     last = history.last_matched.get(member.email)
     if last is not None and week.weeks_since(last) < member.frequency.weeks:
         return f"frequency: {member.frequency.value}, last met in {last}"
+    following = history.next_matched.get(member.email)  # a later week planned first
+    if following is not None and following.weeks_since(week) < member.frequency.weeks:
+        return f"frequency: {member.frequency.value}, meets in {following}"
     if result is None:
         return "feed error: calendar: not fetched"
     if isinstance(result, FeedError):

@@ -80,6 +80,8 @@ class History:
     - ``left_out``: members left out of the previous round for lack of a partner (not the paused
       or those sitting a week out by their own ``frequency``): they come first this time;
     - ``last_matched``: the latest week each member was in a meeting, for ``frequency``;
+    - ``next_matched``: the earliest week after the one being planned that each member is in a
+      meeting, for ``frequency`` too (like ``next_met`` for the cooldown);
     - ``secret``: a random value kept with the history, so meeting UIDs (and the meeting links
       made from them) cannot be guessed from the community's name and the week.
     """
@@ -89,6 +91,7 @@ class History:
     last_matched: Mapping[str, IsoWeek] = field(default_factory=dict)
     secret: str = ""
     next_met: Mapping[Pair, IsoWeek] = field(default_factory=dict)
+    next_matched: Mapping[str, IsoWeek] = field(default_factory=dict)
 
     @classmethod
     def from_rounds(
@@ -101,12 +104,14 @@ class History:
             later = [r for r in rounds if r.week > week]
             earlier = cls.from_rounds([r for r in rounds if r.week < week], secret=secret)
             next_met: dict[Pair, IsoWeek] = {}
+            next_matched: dict[str, IsoWeek] = {}
             for future in sorted(later, key=lambda r: r.week, reverse=True):
                 for meeting in future.meetings:
                     for i, a in enumerate(meeting.members):
+                        next_matched[a] = future.week
                         for b in meeting.members[i + 1 :]:
                             next_met[pair(a, b)] = future.week
-            return replace(earlier, next_met=next_met)
+            return replace(earlier, next_met=next_met, next_matched=next_matched)
         last_met: dict[Pair, IsoWeek] = {}
         last_matched: dict[str, IsoWeek] = {}
         for past in sorted(rounds, key=lambda r: r.week):
