@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from calroulette.cli import app
-from calroulette.config import Community, load_community, parse_community
+from calroulette.config import Community, _not_one_line, load_community, parse_community
 from calroulette.errors import ConfigError
 
 from .conftest import ROOT
@@ -240,3 +241,16 @@ def test_cli_config_errors_never_show_a_secret_calendar_url(tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "community: timezone: missing" in result.output
     assert "0123456789abcdef" not in result.output
+
+
+def test_every_control_and_line_separator_character_is_refused_and_nothing_else() -> None:
+    """The one-line check is exactly "no character of category Cc, Zl or Zp but TAB", over every
+    code point (it is a precomputed character class, checked here against unicodedata)."""
+    for code in range(0x110000):
+        ch = chr(code)
+        refused = _not_one_line(f"a{ch}b") is not None
+        expected = ch != "\t" and unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        assert refused == expected, f"U+{code:04X}"
+    assert _not_one_line("Ada\u2028Lovelace") == (
+        "must be on one line (contains the control character U+2028)"
+    )
