@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 from email import policy
+from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
+from io import BytesIO
 
 import pytest
 
@@ -53,3 +55,29 @@ def test_headers_are_the_standard_librarys_bytes_in_any_order(rounds: int) -> No
             utf8 = not to.username.isascii()
             assert mime.needs_smtputf8(made) is utf8
             assert wire.split(b"MIME-Version:", 1)[0] == stock(made, utf8)
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_mime_tree_is_the_classic_generators_bytes_whatever_was_folded_before(
+    rounds: int,
+) -> None:
+    """The MIME tree's header folding is kept between messages: the bytes are still those of
+    the plain compat32 policy, for headers repeated in every message, new in each (boundaries)
+    and long enough to fold, in any order."""
+    plain = policy.compat32.clone(linesep="\r\n")
+    names = ["a.ics", "a long name " * 8 + ".ics"]
+    cases = [(seed, name) for seed in ("<1@x>", "<2@x>", "<3@x>") for name in names]
+    for n in range(rounds):
+        for seed, name in cases if n % 2 == 0 else reversed(cases):
+            parts = [
+                mime.text("plain", "hi"),
+                mime.binary("application/ics", b"BEGIN:VCALENDAR\r\n", filename=name),
+            ]
+            body = mime.multipart("mixed", parts, seed=seed, top=True)
+            ours, theirs = BytesIO(), BytesIO()
+            BytesGenerator(ours, mangle_from_=False, policy=mime._TREE).flatten(body)
+            BytesGenerator(theirs, mangle_from_=False, policy=plain).flatten(body)
+            assert ours.getvalue() == theirs.getvalue()
+    after = theirs.getvalue().split(b"Content-Disposition:", 1)[1]
+    assert after.split(b"\r\n", 1)[1].startswith(b" ")  # the long name was folded
+    assert mime._tree_folded.cache_info().hits > 0

@@ -28,6 +28,7 @@ from email import policy, quoprimime
 from email.generator import BytesGenerator
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
+from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
@@ -83,8 +84,27 @@ _REUSED = 64
 # policy.SMTP and policy.SMTPUTF8 with that registry, for the headers that carry people
 SMTP = policy.SMTP.clone(header_factory=_Headers())
 SMTPUTF8 = policy.SMTPUTF8.clone(header_factory=_Headers())
-# for the MIME tree: its headers written as given, CRLF line ends
-_TREE = policy.compat32.clone(linesep="\r\n")
+
+
+class _Tree(policy.Compat32):
+    """compat32 for the MIME tree: its headers written as given, CRLF line ends.
+
+    Most of them are the same in every message (``Content-Transfer-Encoding: base64`` …) and
+    the generator folds each one again for every message: a tenth of rendering a round. The
+    folded bytes depend only on the header's name and text (this policy is fixed), so the
+    recent ones are kept; the boundaries, new in each message, pass through.
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        return _tree_folded(name, value)
+
+
+_TREE = _Tree(linesep="\r\n")
+
+
+@lru_cache(maxsize=_REUSED)
+def _tree_folded(name: str, value: str) -> bytes:
+    return policy.Compat32.fold_binary(_TREE, name, value)
 
 
 def new_headers() -> EmailMessage:
