@@ -92,6 +92,7 @@ class FreeTimes:
         self.directory = community.cache_dir / "free" / str(week)
         self._members = {m.email: m for m in community.members}
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
+        self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._made = False  # the cache directory exists (made or found by this instance)
@@ -133,11 +134,12 @@ class FreeTimes:
         """Every member's free time, in ``community.members`` order, like
         :func:`calroulette.availability.free_times`."""
         records: dict[str, Record] = {}
+        keys: dict[str, str] = {}
         todo: list[tuple[str, bytes, Member]] = []
         for member in self.community.members:
             feed = feeds.get(member.email)
             if isinstance(feed, bytes):
-                key = self._key(feed, member)
+                key = keys[member.email] = self._key(feed, member)
                 record = self._lookup(key, member)
                 if record is None:
                     todo.append((key, feed, member))
@@ -157,8 +159,11 @@ class FreeTimes:
                 out[member.email] = FeedError(member.email, "calendar", "not fetched")
             elif isinstance(feed, FeedError):
                 out[member.email] = feed
-            else:
-                out[member.email] = _free_time(records[member.email], member.email, self.week)
+            else:  # a cache entry read is not built again
+                read = self._read.get(keys[member.email])
+                if read is None:
+                    read = _free_time(records[member.email], member.email, self.week)
+                out[member.email] = read
         return out
 
     # --- the cache --------------------------------------------------------------------------
@@ -185,13 +190,14 @@ class FreeTimes:
             )
             if "error" in record:  # never written: errors are not cached
                 raise ValueError(key)
-            _free_time(record, member.email, self.week)  # checks the shape
+            read = _free_time(record, member.email, self.week)  # checks the shape
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             log.warning("free-time cache: entry %s.json cannot be read; computed again", key)
             return None
         self._known[key] = record
+        self._read[key] = read
         return record
 
     def _remember(self, key: str, record: Record) -> Record:
