@@ -48,8 +48,10 @@ END = "<!-- bench/fetch.py: end -->"
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def serve(directory: Path) -> None:
-    """Serve ``directory/feeds`` on a free loopback port; print the port, then serve forever."""
+def serve(directory: Path, latency: float = 0.0) -> None:
+    """Serve ``directory/feeds`` on a free loopback port; print the port, then serve forever.
+    ``latency``: seconds each answer waits first, as a calendar host across the internet does
+    (the waiting costs no CPU: each request has its own thread)."""
     files: dict[str, tuple[bytes, bytes, str]] = {}
     for path in (directory / "feeds").glob("*.ics"):
         body = path.read_bytes()
@@ -61,6 +63,8 @@ def serve(directory: Path) -> None:
         disable_nagle_algorithm = True  # headers and body go out at once, like a real server
 
         def do_GET(self) -> None:
+            if latency:
+                time.sleep(latency)
             found = files.get(self.path)
             if found is None:
                 self.send_error(404)
@@ -121,9 +125,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.latency_ms / 1000)
         return
 
     with tempfile.TemporaryDirectory(prefix="calroulette-bench-fetch-") as tmp:

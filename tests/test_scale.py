@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import importlib.util
 import json
 import logging
@@ -12,14 +13,16 @@ from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
+from pytest_httpserver import HTTPServer
 
-from calroulette import availability, freetimes
+from calroulette import availability, freetimes, rounds
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.freetimes import FreeTimes
 from calroulette.timeutil import IsoWeek
 
 from .conftest import CALENDARS, ROOT, SHARED_CALENDARS
+from .test_feeds_cache import etag_handler
 
 W49 = IsoWeek(2026, 49)
 FREE_MONDAY = b"\r\n".join(
@@ -221,3 +224,46 @@ def test_validate_rejects_only_what_parse_calendar_rejects(tmp_path: Path) -> No
             else:
                 reader.validate(body, email)
         assert reader.compute(bodies) == availability.free_times(community, bodies, W49)
+
+
+@pytest.mark.usefixtures("pool_for_any_size")
+def test_a_new_week_with_every_feed_unchanged_gives_the_plain_paths_answers(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Next week, every server answers 304 and every feed is read again for the new week,
+    starting while the other feeds are still being asked for (FreeTimes.prepare): the answers
+    are availability's, and a body whose week is already cached is not read again."""
+    made = _generator().generate(6, tmp_path / "generated", seed=5, history_weeks=1)
+    bodies = {
+        f"g{i}@example.org": p.read_bytes() for i, p in enumerate(sorted(made.feeds.iterdir()))
+    }
+    for email, body in bodies.items():
+        handler = etag_handler(body, f'"{email}"')
+        httpserver.expect_request(f"/{email}.ics").respond_with_handler(handler)
+    zone = ZoneInfo("America/New_York")
+    members = tuple(
+        Member(f"M{i}", email, httpserver.url_for(f"/{email}.ics"), zone)
+        for i, email in enumerate(bodies)
+    )
+    community = dataclasses.replace(_community(tmp_path, {}), members=members)
+    prepared: list[tuple[str, int, bool]] = []
+    original = FreeTimes.prepare
+
+    def prepare(self: FreeTimes, body: bytes, email: str) -> None:
+        original(self, body, email)
+        prepared.append((email, len(self._pending), self._pool is not None))
+
+    monkeypatch.setattr(FreeTimes, "prepare", prepare)
+    now = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
+    rounds.read_feeds(community, W49, now)  # every feed downloaded: nothing to prepare
+    assert prepared == []
+    week = W49.shifted(1)
+    _, free = rounds.read_feeds(community, week, now + dt.timedelta(days=7))
+    assert sorted(e for e, _, _ in prepared) == sorted(bodies)  # every feed answered 304
+    assert max(n for _, n, _ in prepared) >= 1  # work started before the fetching ended
+    assert free == availability.free_times(community, dict(bodies), week)
+    prepared.clear()
+    _, again = rounds.read_feeds(community, week, now + dt.timedelta(days=7))
+    assert again == free
+    # cached: nothing is read again, and no worker process is started for nothing
+    assert [(n, pool) for _, n, pool in prepared] == [(0, False)] * len(bodies)

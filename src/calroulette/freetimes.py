@@ -93,6 +93,9 @@ class FreeTimes:
         self._members = {m.email: m for m in community.members}
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
         self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
+        self._keys: dict[str, tuple[bytes, str]] = {}  # email -> (body, key) already hashed
+        self._pending: dict[str, Future[Record]] = {}  # started by prepare, collected by compute
+        self._names = _names(self.directory)  # the week's cache entries when this started
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._made = False  # the cache directory exists (made or found by this instance)
@@ -123,12 +126,36 @@ class FreeTimes:
             parse_calendar(body, email)
             return
         key = self._key(body, member)
+        self._keys[email] = (body, key)
         record = self._lookup(key, member)
         if record is None:
             future = self._submit(self._pool_for(self.expected), body, member)
             record = self._remember(key, self._collect(future, body, member))
         if record.get("phase") == "parse":
             raise _error(record)
+
+    def prepare(self, body: bytes, email: str) -> None:
+        """For ``fetch_feeds(unchanged=...)``: start reading a body the server confirmed
+        unchanged, in a worker and without waiting for it, when its free time this week is not
+        cached. A new week's run reads every feed again, unchanged or not: this lets the
+        workers read while the other feeds are still being asked for, instead of after.
+        It touches no file: the week's cache folder is listed once, when this object is made."""
+        member = self._members.get(email)
+        if member is None or self.workers < 2 or self.expected < POOL_MIN:
+            return  # no worker processes: compute() reads it in this process
+        key = self._key(body, member)
+        self._keys[email] = (body, key)
+        if key in self._pending or key in self._known or f"{key}.json" in self._names:
+            return  # cached (a run of the same week again): no worker is started for it
+        pool = self._pool_for(self.expected)
+        if pool is None:
+            return
+        with self._lock:
+            if key not in self._pending:
+                try:
+                    self._pending[key] = pool.submit(_work, body, email)
+                except (BrokenProcessPool, RuntimeError):  # compute() reads it in this process
+                    return
 
     def compute(self, feeds: Mapping[str, bytes | FeedError]) -> dict[str, FreeTime | FeedError]:
         """Every member's free time, in ``community.members`` order, like
@@ -139,7 +166,9 @@ class FreeTimes:
         for member in self.community.members:
             feed = feeds.get(member.email)
             if isinstance(feed, bytes):
-                key = keys[member.email] = self._key(feed, member)
+                hashed = self._keys.get(member.email)
+                key = hashed[1] if hashed is not None and hashed[0] is feed else None
+                key = keys[member.email] = key or self._key(feed, member)
                 record = self._lookup(key, member)
                 if record is None:
                     todo.append((key, feed, member))
@@ -147,7 +176,10 @@ class FreeTimes:
                     records[member.email] = record
         if todo:
             pool = self._pool_for(len(todo))
-            futures = [(key, body, m, self._submit(pool, body, m)) for key, body, m in todo]
+            futures = []
+            for key, body, m in todo:  # a body prepare() started is already being read
+                started = self._pending.pop(key) if key in self._pending else None
+                futures.append((key, body, m, started or self._submit(pool, body, m)))
             for key, body, member, future in futures:
                 record = self._collect(future, body, member)
                 records[member.email] = self._remember(key, record)
@@ -304,6 +336,13 @@ def _read(body: bytes, member: Member, community: Community, week: IsoWeek) -> R
         "busy_events": result.busy_events,
         "warnings": list(dict.fromkeys([*notes, *result.warnings])),
     }
+
+
+def _names(folder: Path) -> set[str]:
+    try:
+        return {path.name for path in folder.iterdir()}
+    except OSError:  # no cache for this week yet
+        return set()
 
 
 def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:

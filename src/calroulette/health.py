@@ -80,6 +80,7 @@ def check_community(
             now=now,
             limits=limits,
             validate=reader.validate,
+            unchanged=reader.prepare,
             progress=progress,
         )
         free = reader.compute(

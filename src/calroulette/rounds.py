@@ -57,7 +57,9 @@ def read_feeds(
     chosen = None if members is None else list(members)  # None: the cache forgets old feeds
     expected = len(community.members if chosen is None else chosen)
     with FreeTimes(community, week, expected=expected) as reader:
-        fetched = feeds.fetch_feeds(community, chosen, now=now, validate=reader.validate)
+        fetched = feeds.fetch_feeds(
+            community, chosen, now=now, validate=reader.validate, unchanged=reader.prepare
+        )
         return fetched, reader.compute({k: _body(v) for k, v in fetched.items()})
 
 

@@ -78,13 +78,16 @@ def fetch_feeds(
     now: dt.datetime,
     limits: FetchLimits | None = None,
     validate: Validate | None = None,
+    unchanged: Validate | None = None,
     progress: bool | None = None,
 ) -> dict[str, Feed | FetchError]:
     """Fetch the feeds of ``members`` (default: everyone); one result per member email, in order.
 
     ``validate(body, email)`` may raise :class:`FeedError` to reject a downloaded body (it is then
-    a failed fetch and the last good copy is used). ``progress``: a progress bar on stderr;
-    ``None`` shows one when stderr is a terminal and the log is not quiet.
+    a failed fetch and the last good copy is used). ``unchanged(body, email)`` is told, in this
+    thread, of each body a server confirmed unchanged (304) as soon as it is, and must not
+    block: work on it can start while the other feeds download. ``progress``: a progress bar
+    on stderr; ``None`` shows one when stderr is a terminal and the log is not quiet.
     """
     chosen = list(community.members if members is None else members)
     limits = limits or DEFAULT_LIMITS
@@ -111,7 +114,10 @@ def fetch_feeds(
     with fetcher.session, ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
         futures = {pool.submit(fetcher.fetch, m, cached.get(m.calendar)): m.email for m in chosen}
         for future in _progress(as_completed(futures), len(futures), progress):
-            results[futures[future]] = future.result()
+            email = futures[future]
+            result = results[email] = future.result()
+            if unchanged and isinstance(result, Feed) and result.status is FeedStatus.NOT_MODIFIED:
+                unchanged(result.body, email)  # here, not in the fetch threads: see above
     if members is None:  # the whole community: copies nobody uses any more can go
         addresses = {m.calendar for m in chosen if is_url(m.calendar)}
         fetcher.cache.prune(addresses, now - fetcher.stale_after)
