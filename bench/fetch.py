@@ -14,6 +14,10 @@ Each run is :func:`calroulette.feeds.fetch_feeds` for the whole community:
 
 The wall time is the median of ``--runs`` runs. Results go into the Fetching section of
 docs/benchmarks.md (machine and date included).
+
+``--serve DIR [--latency-ms N]`` only serves DIR's feeds (bench/e2e.py uses it); with a latency,
+each answer waits N ms first, as a calendar host across the internet does, to measure what
+loopback cannot show (docs/benchmarks.md, "End to end": reading while fetching).
 """
 
 from __future__ import annotations
