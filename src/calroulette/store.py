@@ -262,38 +262,16 @@ class Store:
                 "SELECT uid, week FROM meetings WHERE week > ? AND status = 'scheduled'", (key,)
             )
         )
-        members: dict[str, list[str]] = {}
+        earlier: dict[str, list[str]] = {}
         later: dict[str, list[str]] = {}
         for uid, email in self.conn.execute("SELECT uid, email FROM meeting_members"):
             if uid in week_of:
-                members.setdefault(uid, []).append(email)
+                earlier.setdefault(uid, []).append(email)
             elif uid in later_of:
                 later.setdefault(uid, []).append(email)
-        next_met: dict[Pair, str] = {}
-        next_matched: dict[str, str] = {}
-        for uid, group in later.items():
-            w = later_of[uid]
-            group.sort()
-            for i, a in enumerate(group):
-                if a not in next_matched or w < next_matched[a]:
-                    next_matched[a] = w
-                for b in group[i + 1 :]:
-                    if (a, b) not in next_met or w < next_met[(a, b)]:
-                        next_met[(a, b)] = w
-        met: dict[Pair, str] = {}
-        matched: dict[str, str] = {}
-        for uid, group in members.items():
-            w = week_of[uid]
-            group.sort()
-            for i, a in enumerate(group):
-                if matched.get(a, "") < w:
-                    matched[a] = w
-                for b in group[i + 1 :]:
-                    if met.get((a, b), "") < w:
-                        met[(a, b)] = w
+        matched, met = _weeks_met(earlier, week_of, latest=True)
+        next_matched, next_met = _weeks_met(later, later_of, latest=False)
         weeks = {w: IsoWeek.parse(w) for w in {*week_of.values(), *later_of.values()}}
-        last_met = {p: weeks[w] for p, w in met.items()}
-        last_matched = {e: weeks[w] for e, w in matched.items()}
         left_out = frozenset(
             email
             for email, reason in self.conn.execute(
@@ -304,9 +282,9 @@ class Store:
             if is_left_out_reason(reason)
         )
         return History(
-            last_met,
+            {p: weeks[w] for p, w in met.items()},
             left_out,
-            last_matched,
+            {e: weeks[w] for e, w in matched.items()},
             self.secret,
             next_met={p: weeks[w] for p, w in next_met.items()},
             next_matched={e: weeks[w] for e, w in next_matched.items()},
@@ -527,3 +505,21 @@ def _migrate(store: Store) -> None:
 def _sqlite_reason(exc: sqlite3.DatabaseError) -> str:
     # sqlite3's messages name no secrets and no data: "file is not a database", "database is locked"
     return str(exc).splitlines()[0][:120] or type(exc).__name__
+
+
+def _weeks_met(
+    groups: dict[str, list[str]], week_of: dict[str, str], *, latest: bool
+) -> tuple[dict[str, str], dict[Pair, str]]:
+    """For the meetings ``groups`` (UID -> attendees) held in ``week_of[uid]``: the latest
+    (``latest``) or earliest week each member and each pair met. Meetings are taken in week
+    order, so the last one written is the answer, as in :meth:`History.from_rounds`."""
+    people: dict[str, str] = {}
+    pairs: dict[Pair, str] = {}
+    for uid in sorted(groups, key=week_of.__getitem__, reverse=not latest):
+        w = week_of[uid]
+        group = sorted(groups[uid])
+        for i, a in enumerate(group):
+            people[a] = w
+            for b in group[i + 1 :]:
+                pairs[(a, b)] = w
+    return people, pairs
