@@ -126,7 +126,6 @@ class FreeTimes:
             parse_calendar(body, email)
             return
         key = self._key(body, member)
-        self._keys[email] = (body, key)
         record = self._lookup(key, member)
         if record is None:
             future = self._submit(self._pool_for(self.expected), body, member)
@@ -141,10 +140,9 @@ class FreeTimes:
         workers read while the other feeds are still being asked for, instead of after.
         It touches no file: the week's cache folder is listed once, when this object is made."""
         member = self._members.get(email)
-        if member is None or self.workers < 2 or self.expected < POOL_MIN:
+        if member is None or not self._pooled(self.expected):
             return  # no worker processes: compute() reads it in this process
         key = self._key(body, member)
-        self._keys[email] = (body, key)
         if key in self._pending or key in self._known or f"{key}.json" in self._names:
             return  # cached (a run of the same week again): no worker is started for it
         pool = self._pool_for(self.expected)
@@ -166,9 +164,7 @@ class FreeTimes:
         for member in self.community.members:
             feed = feeds.get(member.email)
             if isinstance(feed, bytes):
-                hashed = self._keys.get(member.email)
-                key = hashed[1] if hashed is not None and hashed[0] is feed else None
-                key = keys[member.email] = key or self._key(feed, member)
+                key = keys[member.email] = self._key(feed, member)
                 record = self._lookup(key, member)
                 if record is None:
                     todo.append((key, feed, member))
@@ -201,6 +197,10 @@ class FreeTimes:
     # --- the cache --------------------------------------------------------------------------
 
     def _key(self, body: bytes, member: Member) -> str:
+        """The cache key of ``member``'s free time from ``body``, hashed once per body."""
+        hashed = self._keys.get(member.email)
+        if hashed is not None and hashed[0] is body:
+            return hashed[1]
         parts = (
             hashlib.sha256(body).hexdigest(),
             member.email,
@@ -210,7 +210,9 @@ class FreeTimes:
             getattr(self.community.timezone, "key", str(self.community.timezone)),
             code_version(),
         )
-        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        self._keys[member.email] = (body, key)
+        return key
 
     def _lookup(self, key: str, member: Member) -> Record | None:
         known = self._known.get(key)
@@ -261,9 +263,13 @@ class FreeTimes:
 
     # --- the workers ------------------------------------------------------------------------
 
+    def _pooled(self, feeds: int) -> bool:
+        """Whether ``feeds`` feeds are read in worker processes rather than in this one."""
+        return self.workers >= 2 and feeds >= POOL_MIN
+
     def _pool_for(self, feeds: int) -> ProcessPoolExecutor | None:
         """The worker processes, started on first use; ``None``: read in this process."""
-        if self.workers < 2 or feeds < POOL_MIN:
+        if not self._pooled(feeds):
             return None
         with self._lock:
             if self._pool is None:

@@ -68,7 +68,8 @@ _CHUNK = 65536
 
 DEFAULT_LIMITS = FetchLimits()  # read at call time, so tests can swap it
 
-Validate = Callable[[bytes, str], object]
+Validate = Callable[[bytes, str], object]  # may raise FeedError: the body is refused
+Unchanged = Callable[[bytes, str], object]  # told of a body the server said is unchanged
 
 
 def fetch_feeds(
@@ -78,7 +79,7 @@ def fetch_feeds(
     now: dt.datetime,
     limits: FetchLimits | None = None,
     validate: Validate | None = None,
-    unchanged: Validate | None = None,
+    unchanged: Unchanged | None = None,
     progress: bool | None = None,
 ) -> dict[str, Feed | FetchError]:
     """Fetch the feeds of ``members`` (default: everyone); one result per member email, in order.
