@@ -4,7 +4,9 @@ keeps its member in the round for ``stale_days``, and the cache never holds an a
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -25,6 +27,15 @@ def etag_handler(body: bytes, etag: str = ETAG) -> object:
         return Response(body, content_type="text/calendar", headers={"ETag": etag})
 
     return handle
+
+
+def cached_rows(cache_dir: Path) -> list[tuple[str, bytes, str]]:
+    """The feed cache's entries as (key, body, confirmed_at), read as another program would."""
+    path = cache_dir / "feeds.sqlite"
+    if not path.exists():
+        return []
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT key, body, confirmed_at FROM feeds ORDER BY key").fetchall()
 
 
 def fetch(tmp_path: Path, url: str, now: dt.datetime = NOW) -> Feed | FetchError:
@@ -129,14 +140,16 @@ def test_a_body_rejected_by_validate_is_not_kept(tmp_path: Path, httpserver: HTT
     community = community_of(tmp_path, {"ada": httpserver.url_for("/x.ics")})
     error = fetch_feeds(community, now=NOW, limits=FAST, validate=reject)["ada@example.org"]
     assert isinstance(error, FetchError) and error.kind is ErrorKind.PARSE
-    assert not list((tmp_path / "cache").rglob("*.ics"))
+    assert cached_rows(tmp_path / "cache") == []
 
 
 def test_cache_files_never_contain_the_address(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request(secret_path("ada")).respond_with_handler(etag_handler(ICS))
     fetch(tmp_path, httpserver.url_for(secret_path("ada")))
     files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    assert len(files) == 2  # the body and its validators
+    assert [p.name for p in files] == ["feeds.sqlite"]  # closed: no -wal or -shm left
+    ((key, body, _),) = cached_rows(tmp_path / "cache")
+    assert body == ICS and SECRET not in key
     for path in files:
         assert SECRET not in str(path)
         data = path.read_bytes()
@@ -158,13 +171,13 @@ def test_copies_of_addresses_nobody_uses_are_pruned_after_stale_days(
     httpserver.expect_request("/old.ics").respond_with_data(ICS)
     httpserver.expect_request("/new.ics").respond_with_data(ICS)
     fetch(tmp_path, httpserver.url_for("/old.ics"))  # ada's old address, cached at NOW
-    entries = tmp_path / "cache" / "feeds"
-    assert len(list(entries.glob("*.ics"))) == 1
+    cache = tmp_path / "cache"
+    (old,) = cached_rows(cache)
     fetch(tmp_path, httpserver.url_for("/new.ics"), NOW + dt.timedelta(days=3))
-    assert len(list(entries.glob("*.ics"))) == 2  # the old copy could still be needed
+    assert len(cached_rows(cache)) == 2  # the old copy could still be needed
     fetch(tmp_path, httpserver.url_for("/new.ics"), NOW + dt.timedelta(days=15))
-    assert len(list(entries.glob("*.ics"))) == 1  # 15 days old and nobody's address: gone
-    assert len(list(entries.glob("*.json"))) == 1
+    (new,) = cached_rows(cache)  # 15 days old and nobody's address: gone
+    assert new[0] != old[0]
 
 
 def test_a_304_keeps_the_copy_usable_counting_from_the_last_confirmation(
@@ -175,13 +188,12 @@ def test_a_304_keeps_the_copy_usable_counting_from_the_last_confirmation(
     httpserver.expect_request(secret_path("ada")).respond_with_handler(etag_handler(ICS))
     url = httpserver.url_for(secret_path("ada"))
     assert isinstance(fetch(tmp_path, url), Feed)  # 200 at NOW
-    meta = next((tmp_path / "cache" / "feeds").glob("*.json"))
-    written = meta.read_bytes()
+    (written,) = cached_rows(tmp_path / "cache")
     assert isinstance(fetch(tmp_path, url, NOW + dt.timedelta(minutes=20)), Feed)  # 304
-    assert meta.read_bytes() == written  # confirmed 20 minutes ago: not rewritten
+    assert cached_rows(tmp_path / "cache") == [written]  # confirmed 20 minutes ago: not rewritten
     ten_days = NOW + dt.timedelta(days=10)
     assert isinstance(fetch(tmp_path, url, ten_days), Feed)  # 304, recorded
-    assert meta.read_bytes() != written
+    assert cached_rows(tmp_path / "cache") == [(*written[:2], "2026-12-04T12:00:00Z")]
 
     httpserver.clear()  # the server goes down; the copy counts from the 304 ten days in
     httpserver.expect_request(secret_path("ada")).respond_with_data("down", status=503)

@@ -7,7 +7,9 @@ import datetime as dt
 import importlib.util
 import json
 import logging
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
@@ -124,15 +126,23 @@ def test_a_small_community_is_read_in_this_process(tmp_path: Path) -> None:
     assert result == availability.free_times(community, bodies, W49)
 
 
-def _entries(community: Community, week: IsoWeek = W49) -> list[Path]:
-    return sorted((community.cache_dir / "free" / str(week)).glob("*.json"))
+def _entries(community: Community, week: IsoWeek | None = W49) -> list[tuple[str, str]]:
+    """The free-time cache's (key, record) rows of ``week`` (``None``: every week's)."""
+    with closing(sqlite3.connect(community.cache_dir / "free.sqlite")) as conn:
+        rows = conn.execute("SELECT week, key, record FROM free ORDER BY week, key").fetchall()
+    return [(key, record) for at, key, record in rows if week is None or at == str(week)]
+
+
+def _rewrite(community: Community, key: str, record: str) -> None:
+    with closing(sqlite3.connect(community.cache_dir / "free.sqlite")) as conn, conn:
+        assert conn.execute("UPDATE free SET record = ? WHERE key = ?", (record, key)).rowcount
 
 
 def _tamper(community: Community) -> None:
     """Make every cached answer recognisably wrong: no free time, 99 availability events."""
-    for entry in _entries(community):
-        record = json.loads(entry.read_text())
-        entry.write_text(json.dumps({**record, "free": [], "availability_events": 99}))
+    for key, record in _entries(community):
+        tampered = {**json.loads(record), "free": [], "availability_events": 99}
+        _rewrite(community, key, json.dumps(tampered))
 
 
 def _events(result: object) -> int:
@@ -182,9 +192,9 @@ def test_a_corrupt_cache_entry_is_computed_again(
     }
     expected = availability.free_times(community, feeds, W49)
     freetimes.free_times(community, feeds, W49)
-    first, second = _entries(community)
-    first.write_bytes(b"{not json")
-    second.write_text(json.dumps({"free": [["yesterday", "today"]]}))
+    (first, _), (second, _) = _entries(community)
+    _rewrite(community, first, "{not json")
+    _rewrite(community, second, json.dumps({"free": [["yesterday", "today"]]}))
     with caplog.at_level(logging.WARNING, logger="calroulette.freetimes"):
         assert freetimes.free_times(community, feeds, W49) == expected
     assert caplog.text.count("cannot be read; computed again") == 2
@@ -203,9 +213,37 @@ def test_errors_are_not_cached_and_entries_hold_no_address(tmp_path: Path) -> No
     )
     result = freetimes.free_times(community, dict(bodies), W49)
     assert isinstance(result["bad@example.org"], FeedError)
-    (entry,) = _entries(community)
-    assert len(entry.stem) == 64
-    assert b"private-" not in entry.read_bytes() and b"cal.example" not in entry.read_bytes()
+    ((key, record),) = _entries(community)
+    assert len(key) == 64 and "ok@example.org" not in record
+    for path in community.cache_dir.rglob("*"):
+        assert path.name == "free.sqlite" and path.stat().st_mode & 0o077 == 0
+        assert b"private-" not in path.read_bytes() and b"cal.example" not in path.read_bytes()
+
+
+def test_weeks_long_past_leave_the_cache(tmp_path: Path) -> None:
+    community = _community(tmp_path, {"a@example.org": FREE_MONDAY})
+    feeds: dict[str, bytes | FeedError] = {"a@example.org": FREE_MONDAY}
+    for week in (W49, W49.shifted(1), W49.shifted(freetimes.KEEP_WEEKS)):
+        freetimes.free_times(community, feeds, week)
+    assert len(_entries(community, None)) == 3  # W49 is KEEP_WEEKS before the last: kept
+    freetimes.free_times(community, feeds, W49.shifted(freetimes.KEEP_WEEKS + 1))
+    assert len(_entries(community, None)) == 3
+    assert _entries(community, W49) == []
+
+
+def test_a_cache_file_that_is_not_a_database_is_started_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    community = _community(tmp_path, {"a@example.org": FREE_MONDAY})
+    feeds: dict[str, bytes | FeedError] = {"a@example.org": FREE_MONDAY}
+    community.cache_dir.mkdir()
+    (community.cache_dir / "free.sqlite").write_bytes(b"not a database, but 100 bytes " * 4)
+    expected = availability.free_times(community, feeds, W49)
+    with caplog.at_level(logging.WARNING, logger="calroulette.cachedb"):
+        assert freetimes.free_times(community, feeds, W49) == expected
+    assert "moved aside and started afresh" in caplog.text
+    assert len(_entries(community)) == 1
+    assert (community.cache_dir / "free.sqlite.broken").exists()
 
 
 def test_validate_rejects_only_what_parse_calendar_rejects(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Atomic file writes: a reader (or a crash) sees the old file or the new one, never half of it.
 
-Used wherever a file is a record: the feed cache and the free-time cache (a torn entry would be
-read as a feed), members.toml edits (a torn file loses the community), and the outbox (the
-file's existence *is* the record that a message was delivered).
+Used wherever a file is a record: members.toml edits (a torn file loses the community), the
+outbox (the file's existence *is* the record that a message was delivered) and the files
+commands write for people (``history --ics``, ``overlap --html``). The caches, with an entry per
+member, are rows of SQLite files instead (:mod:`calroulette.cachedb`).
 """
 
 from __future__ import annotations

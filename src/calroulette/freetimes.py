@@ -10,12 +10,14 @@ which changes a result:
 - **A process pool**: parsing is pure Python, so feeds are read in ``os.cpu_count()`` worker
   processes (``spawn``: no fork of a process that has threads). Below :data:`POOL_MIN` feeds the
   pool's start-up costs more than it saves, and they are read in this process.
-- **A cache of results**: each member's free time is kept under ``cache_dir/free/<week>/``, keyed
-  by the SHA-256 of the feed body and everything else the answer depends on (member, zone,
-  keyword, week, community zone, and a digest of the code that computes it). An unchanged feed
-  costs a hash and a small JSON read. Entries hold no address; they are written atomically,
-  readable by the owner only, and an entry that cannot be read is computed again. Errors are not
-  cached: they are cheap to find again, and the message should come from the current code.
+- **A cache of results**: each member's free time is a row of ``cache_dir/free.sqlite``
+  (:mod:`calroulette.cachedb`), keyed by the SHA-256 of the feed body and everything else the
+  answer depends on (member, zone, keyword, week, community zone, and a digest of the code that
+  computes it). The week's rows are read with one query when a reader starts, and the new ones
+  written in one transaction, so an unchanged feed costs a hash and a JSON decode. Entries hold
+  no address, the file is readable by the owner only, and an entry that cannot be read is
+  computed again. Errors are not cached: they are cheap to find again, and the message should
+  come from the current code.
 
 :meth:`FreeTimes.validate` plugs into :func:`calroulette.feeds.fetch_feeds`: each downloaded body
 is read once, while the others are still downloading, and only a body that parses is kept as the
@@ -30,7 +32,6 @@ import json
 import logging
 import multiprocessing
 import os
-import shutil
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -42,8 +43,8 @@ from types import TracebackType
 from typing import Any
 
 from calroulette import __version__
-from calroulette.atomicfile import write_atomic
 from calroulette.availability import FreeTime, free_time, parse_calendar
+from calroulette.cachedb import CacheDB
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.intervals import Interval
@@ -55,6 +56,15 @@ log = logging.getLogger(__name__)
 
 POOL_MIN = 50  # feeds to read before a process pool pays for its start-up (~0.5 s)
 KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
+CACHE_VERSION = 1
+_SCHEMA = """
+CREATE TABLE free (
+    week TEXT NOT NULL,    -- 2026-W49: old weeks are deleted by it
+    key TEXT NOT NULL,     -- FreeTimes._key: the body's hash and all the answer depends on
+    record TEXT NOT NULL,  -- JSON, as a worker returns it
+    PRIMARY KEY (week, key)
+) WITHOUT ROWID
+"""
 
 # What a worker sends back, and what the cache holds: plain data (JSON, picklable).
 Record = dict[str, Any]
@@ -89,16 +99,19 @@ class FreeTimes:
         self.expected = len(community.members) if expected is None else expected
         self.week = week
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.directory = community.cache_dir / "free" / str(week)
+        self.cache = CacheDB(community.cache_dir / "free.sqlite", _SCHEMA, version=CACHE_VERSION)
         self._members = {m.email: m for m in community.members}
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
         self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
         self._keys: dict[str, tuple[bytes, str]] = {}  # email -> (body, key) already hashed
         self._pending: dict[str, Future[Record]] = {}  # started by prepare, collected by compute
-        self._names = _names(self.directory)  # the week's cache entries when this started
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
-        self._made = False  # the cache directory exists (made or found by this instance)
+        self._unsaved: list[tuple[str, str, str]] = []  # new cache rows, written together
+        # The week's cache rows as this started, still as JSON: decoded when asked for.
+        self._rows: dict[str, str] = dict(
+            self.cache.query("SELECT key, record FROM free WHERE week = ?", (str(week),))
+        )
 
     def __enter__(self) -> FreeTimes:
         return self
@@ -116,6 +129,8 @@ class FreeTimes:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        self._save()
+        self.cache.close()
 
     def validate(self, body: bytes, email: str) -> None:
         """For ``fetch_feeds(validate=...)``: raise the :class:`FeedError` that
@@ -138,12 +153,12 @@ class FreeTimes:
         unchanged, in a worker and without waiting for it, when its free time this week is not
         cached. A new week's run reads every feed again, unchanged or not: this lets the
         workers read while the other feeds are still being asked for, instead of after.
-        It touches no file: the week's cache folder is listed once, when this object is made."""
+        It reads no cache: the week's rows were read when this object was made."""
         member = self._members.get(email)
         if member is None or not self._pooled(self.expected):
             return  # no worker processes: compute() reads it in this process
         key = self._key(body, member)
-        if key in self._pending or key in self._known or f"{key}.json" in self._names:
+        if key in self._pending or key in self._known or key in self._rows:
             return  # cached (a run of the same week again): no worker is started for it
         pool = self._pool_for(self.expected)
         if pool is None:
@@ -179,7 +194,7 @@ class FreeTimes:
             for key, body, member, future in futures:
                 record = self._collect(future, body, member)
                 records[member.email] = self._remember(key, record)
-        self._clean()
+        self._save()
         out: dict[str, FreeTime | FeedError] = {}
         for member in self.community.members:
             feed = feeds.get(member.email)
@@ -218,17 +233,16 @@ class FreeTimes:
         known = self._known.get(key)
         if known is not None:
             return known
+        row = self._rows.get(key)
+        if row is None:
+            return None
         try:
-            record: Record = json.loads(
-                (self.directory / f"{key}.json").read_text(encoding="utf-8")
-            )
+            record: Record = json.loads(row)
             if "error" in record:  # never written: errors are not cached
                 raise ValueError(key)
             read = _free_time(record, member.email, self.week)  # checks the shape
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            log.warning("free-time cache: entry %s.json cannot be read; computed again", key)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("free-time cache: entry %s cannot be read; computed again", key[:12])
             return None
         self._known[key] = record
         self._read[key] = read
@@ -237,29 +251,18 @@ class FreeTimes:
     def _remember(self, key: str, record: Record) -> Record:
         self._known[key] = record
         if "error" not in record:
-            try:
-                if not self._made:
-                    self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    self._made = True
-                write_atomic(self.directory / f"{key}.json", json.dumps(record).encode())
-            except OSError as exc:
-                log.warning("free-time cache: cannot write %s (%s)", self.directory, exc.strerror)
+            with self._lock:
+                self._unsaved.append((str(self.week), key, json.dumps(record)))
         return record
 
-    def _clean(self) -> None:
-        """Remove the cache of weeks long before this one."""
-        oldest = self.week.shifted(-KEEP_WEEKS)
-        try:
-            weeks = list(self.directory.parent.iterdir())
-        except OSError:
-            return
-        for path in weeks:
-            try:
-                old = IsoWeek.parse(path.name) < oldest
-            except ValueError:
-                continue
-            if old:
-                shutil.rmtree(path, ignore_errors=True)
+    def _save(self) -> None:
+        """Write the new entries in one transaction, and forget weeks long before this one."""
+        with self._lock:
+            rows, self._unsaved = self._unsaved, []
+        if rows:
+            self.cache.write("INSERT OR REPLACE INTO free VALUES (?, ?, ?)", rows)
+            oldest = str(self.week.shifted(-KEEP_WEEKS))  # ISO weeks sort as text
+            self.cache.write("DELETE FROM free WHERE week < ?", [(oldest,)])
 
     # --- the workers ------------------------------------------------------------------------
 
@@ -342,13 +345,6 @@ def _read(body: bytes, member: Member, community: Community, week: IsoWeek) -> R
         "busy_events": result.busy_events,
         "warnings": list(dict.fromkeys([*notes, *result.warnings])),
     }
-
-
-def _names(folder: Path) -> set[str]:
-    try:
-        return {path.name for path in folder.iterdir()}
-    except OSError:  # no cache for this week yet
-        return set()
 
 
 def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:

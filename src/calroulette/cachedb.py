@@ -1,0 +1,139 @@
+"""A cache in one SQLite file: many small entries without a file each.
+
+The feed cache and the free-time cache each keep one entry per member. As files, a first run
+created three files per member (a temporary file, a write and a rename each); at 1,000 members
+that was ~2.7 ms of the fetching process's CPU per feed, as much as reading a light calendar,
+most of it system time (``docs/benchmarks.md``). Rows in one SQLite file cost a fraction of
+that, and a week's free time is read back with one query.
+
+What the files promised still holds: an entry is written whole or not at all (a transaction),
+the file is readable by its owner only (0600, in a 0700 folder; SQLite gives its ``-wal`` and
+``-shm`` files the same mode), and a cache that cannot be opened, read or written never stops a
+run. It is logged once, and the run goes on as if the cache were empty; a file that is not a
+database (damaged, or something else at that path) is moved aside and started afresh.
+
+WAL with ``synchronous = NORMAL``: a power cut may lose the last entries written, never damage
+the others, which is all a cache needs (history, which must not lose a write, is
+:mod:`calroulette.store`, with ``FULL``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Row = tuple[Any, ...]
+
+
+class CacheDB:
+    """One cache file with one schema, shared by this process's threads (one connection,
+    used under a lock). Opened on first use; :meth:`close` when done."""
+
+    def __init__(self, path: Path, schema: str, *, version: int) -> None:
+        """``schema``: the ``CREATE TABLE`` statements. A file made for another ``version``
+        (``PRAGMA user_version``) is emptied and made again: entries are only a cache."""
+        self.path = path
+        self._schema = schema
+        self._version = version
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._broken = False  # logged once; the rest of the run goes without the cache
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """The rows of a ``SELECT``; none when the cache cannot be read."""
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return []
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                self._fail("read", exc)
+                return []
+
+    def write(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``sql`` once per row of ``rows``, in one transaction (all or none)."""
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return
+            try:
+                with conn:
+                    conn.execute("BEGIN")
+                    conn.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                self._fail("write", exc)
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> CacheDB:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and not self._broken:
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable, disk full
+                    self._fail("open", exc)
+                else:  # not a database: move it aside and start afresh
+                    self._conn = self._afresh(exc)
+            except OSError as exc:
+                self._fail("open", exc)
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # the mode SQLite keeps
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != self._version:
+                with conn:  # an old layout, or a new file: the tables as this code wants them
+                    conn.execute("BEGIN IMMEDIATE")
+                    tables = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+                    for (name,) in tables.fetchall():
+                        conn.execute(f'DROP TABLE "{name}"')
+                    for statement in filter(str.strip, self._schema.split(";")):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {int(self._version)}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _afresh(self, exc: sqlite3.Error) -> sqlite3.Connection | None:
+        aside = self.path.with_name(self.path.name + ".broken")
+        log.warning("cache %s is not readable (%s); moved aside and started afresh", self.path, exc)
+        try:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.path.replace(aside)
+            return self._open()
+        except (OSError, sqlite3.Error) as again:
+            self._fail("open", again)
+            return None
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        if not self._broken:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            log.warning("cache %s: cannot %s (%s); going on without it", self.path, what, reason)
+        self._broken = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
