@@ -62,3 +62,16 @@ def test_threads_share_one_cache(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert db.query("SELECT count(*) FROM entries") == [(400,)]
+
+
+def test_a_blob_is_read_with_its_row_and_a_missing_row_is_none(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 4096  # 1 MB: overflow pages
+    with CacheDB(tmp_path / "c.sqlite", V2, version=2) as db:
+        db.write("INSERT INTO entries VALUES (?, ?, ?)", [("k", body, "then")])
+        sql = "SELECT rowid, at FROM entries WHERE key = ?"
+        assert db.query_blob(sql, ("nobody",), "entries", "value") is None
+        found = db.query_blob(sql, ("k",), "entries", "value")
+        assert found is not None and found[0][1] == "then" and found[1] == body
+        db.write("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", [("k", b"new", "now")])
+        found = db.query_blob(sql, ("k",), "entries", "value")  # a new rowid: found again
+        assert found is not None and found[1] == b"new"

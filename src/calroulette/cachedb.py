@@ -58,6 +58,33 @@ class CacheDB:
                 self._fail("read", exc)
                 return []
 
+    def query_blob(
+        self, sql: str, params: Sequence[Any], table: str, column: str
+    ) -> tuple[Row, bytes] | None:
+        """The first row of ``sql``, whose first column is a rowid of ``table``, and that row's
+        ``column`` (a BLOB), both from one snapshot; ``None``: no row, or cannot be read.
+
+        The BLOB is read straight into the bytes returned. A plain ``SELECT`` of a large value
+        has SQLite assemble it in a buffer of its own, which Python copies and SQLite frees:
+        for feed bodies of up to megabytes, that freeing left glibc holding ~100 MB more heap
+        at 10,000 members (docs/benchmarks.md, "memory").
+        """
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return None
+            try:
+                with conn:  # a read transaction: the row cannot be replaced in between
+                    conn.execute("BEGIN")
+                    row = conn.execute(sql, params).fetchone()
+                    if row is None:
+                        return None
+                    with conn.blobopen(table, column, row[0], readonly=True) as blob:
+                        return row, blob.read()
+            except sqlite3.Error as exc:
+                self._fail("read", exc)
+                return None
+
     def write(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """``sql`` once per row of ``rows``, in one transaction (all or none)."""
         with self._lock:

@@ -77,13 +77,15 @@ class FeedCache:
     def load(self, address: str) -> CachedFeed | None:
         """The last good copy, or ``None`` when there is none or it does not check out."""
         key = cache_key(address)
-        rows = self.db.query(
-            "SELECT body, sha256, etag, last_modified, confirmed_at FROM feeds WHERE key = ?",
+        found = self.db.query_blob(
+            "SELECT rowid, sha256, etag, last_modified, confirmed_at FROM feeds WHERE key = ?",
             (key,),
+            "feeds",
+            "body",
         )
-        if not rows:
+        if found is None:
             return None
-        body, digest, etag, last_modified, confirmed_at = rows[0]
+        (_, digest, etag, last_modified, confirmed_at), body = found
         try:
             if not isinstance(body, bytes) or digest != _digest(body):
                 log.warning("feed cache: entry %s does not match its body; ignored", key[:12])
