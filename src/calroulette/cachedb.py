@@ -23,13 +23,14 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 
 class CacheDB:
@@ -47,16 +48,9 @@ class CacheDB:
         self._broken = False  # logged once; the rest of the run goes without the cache
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """The rows of a ``SELECT``; none when the cache cannot be read."""
-        with self._lock:
-            conn = self._connection()
-            if conn is None:
-                return []
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                self._fail("read", exc)
-                return []
+        """The rows of a ``SELECT``; none when the cache cannot be read (or does not exist:
+        a read never creates the file)."""
+        return self._run("read", lambda conn: conn.execute(sql, params).fetchall(), [])
 
     def query_blob(
         self, sql: str, params: Sequence[Any], table: str, column: str
@@ -69,34 +63,27 @@ class CacheDB:
         for feed bodies of up to megabytes, that freeing left glibc holding ~100 MB more heap
         at 10,000 members (docs/benchmarks.md, "memory").
         """
-        with self._lock:
-            conn = self._connection()
-            if conn is None:
-                return None
-            try:
-                with conn:  # a read transaction: the row cannot be replaced in between
-                    conn.execute("BEGIN")
-                    row = conn.execute(sql, params).fetchone()
-                    if row is None:
-                        return None
-                    with conn.blobopen(table, column, row[0], readonly=True) as blob:
-                        return row, blob.read()
-            except sqlite3.Error as exc:
-                self._fail("read", exc)
-                return None
+
+        def read(conn: sqlite3.Connection) -> tuple[Row, bytes] | None:
+            with conn:  # a read transaction: the row cannot be replaced in between
+                conn.execute("BEGIN")
+                row = conn.execute(sql, params).fetchone()
+                if row is None:
+                    return None
+                with conn.blobopen(table, column, row[0], readonly=True) as blob:
+                    return row, blob.read()
+
+        return self._run("read", read, None)
 
     def write(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """``sql`` once per row of ``rows``, in one transaction (all or none)."""
-        with self._lock:
-            conn = self._connection()
-            if conn is None:
-                return
-            try:
-                with conn:
-                    conn.execute("BEGIN")
-                    conn.executemany(sql, rows)
-            except sqlite3.Error as exc:
-                self._fail("write", exc)
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("BEGIN")
+                conn.executemany(sql, rows)
+
+        self._run("write", write, None)
 
     def close(self) -> None:
         with self._lock:
@@ -110,15 +97,29 @@ class CacheDB:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _run(self, what: str, work: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``work`` on the connection under the lock; ``default`` when there is no cache (or,
+        for a read, no file yet) or ``work`` fails, which is logged once."""
+        with self._lock:
+            if self._conn is None and what == "read" and not self.path.exists():
+                return default
+            conn = self._connection()
+            if conn is None:
+                return default
+            try:
+                return work(conn)
+            except sqlite3.Error as exc:
+                self._fail(what, exc)
+                return default
+
     def _connection(self) -> sqlite3.Connection | None:
         if self._conn is None and not self._broken:
             try:
                 self._conn = self._open()
-            except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable, disk full
-                    self._fail("open", exc)
-                else:  # not a database: move it aside and start afresh
-                    self._conn = self._afresh(exc)
+            except sqlite3.OperationalError as exc:  # locked, unreadable, disk full
+                self._fail("open", exc)
+            except sqlite3.DatabaseError as exc:  # not a database: move it aside, start afresh
+                self._conn = self._afresh(exc)
             except OSError as exc:
                 self._fail("open", exc)
         return self._conn

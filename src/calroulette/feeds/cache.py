@@ -87,7 +87,7 @@ class FeedCache:
             return None
         (_, digest, etag, last_modified, confirmed_at), body = found
         try:
-            if not isinstance(body, bytes) or digest != _digest(body):
+            if digest != _digest(body):
                 log.warning("feed cache: entry %s does not match its body; ignored", key[:12])
                 return None
             return CachedFeed(

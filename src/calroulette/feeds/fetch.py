@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from requests.sessions import _Settings
 
 log = logging.getLogger("calroulette.feeds")
-_UNCHANGED = FeedStatus.NOT_MODIFIED
 # urllib3 logs request paths (retries at WARNING, every request at DEBUG). The CLI routes them
 # through masking handlers; these filters also mask them for a program that uses this module
 # with logging configured its own way.
@@ -103,7 +102,8 @@ def fetch_feeds(
         validate=validate,
     )
     results: dict[str, Feed | FetchError] = {}
-    with fetcher.cache:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="fetch")
+    with fetcher.cache, fetcher.session, pool:
         # The last good copies are read here, one after another, before the threads start:
         # read in the threads, each call into the cache handed the interpreter lock to another
         # thread, and on an all-304 run of 10,000 feeds the cache reads cost more than the
@@ -114,15 +114,12 @@ def fetch_feeds(
             if is_url(m.calendar):
                 SECRETS.add(m.calendar)
                 cached[m.calendar] = fetcher.cache.load(m.calendar)
-        with fetcher.session, ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            futures = {
-                pool.submit(fetcher.fetch, m, cached.get(m.calendar)): m.email for m in chosen
-            }
-            for future in _progress(as_completed(futures), len(futures), progress):
-                email = futures[future]
-                result = results[email] = future.result()
-                if unchanged and isinstance(result, Feed) and result.status is _UNCHANGED:
-                    unchanged(result.body, email)  # here, not in the fetch threads: see above
+        futures = {pool.submit(fetcher.fetch, m, cached.get(m.calendar)): m.email for m in chosen}
+        for future in _progress(as_completed(futures), len(futures), progress):
+            email = futures[future]
+            result = results[email] = future.result()
+            if unchanged and isinstance(result, Feed) and result.status is FeedStatus.NOT_MODIFIED:
+                unchanged(result.body, email)  # here, not in the fetch threads: see above
         if members is None:  # the whole community: copies nobody uses any more can go
             addresses = {m.calendar for m in chosen if is_url(m.calendar)}
             fetcher.cache.prune(addresses, now - fetcher.stale_after)
