@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test test-fast docs lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory lint typecheck
 
+# The tests that need no subprocess, server process or process pool: a quick loop while editing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Rewrite the generated parts of README.md and docs/organizer.md (example output, command
+# reference) from the program; tests/test_docs.py fails when they are out of date.
+docs: $(STAMP)
+	$(BIN)/cog -r -I docs README.md docs/organizer.md
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 	@out=$$($(BIN)/lint-imports --no-cache 2>&1) && echo "lint-imports: contracts kept" || { echo "$$out"; exit 1; }
 
 typecheck: $(STAMP)

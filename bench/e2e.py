@@ -58,8 +58,7 @@ else:
     sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from calroulette import freetimes  # noqa: E402
-from calroulette.availability import FreeTime  # noqa: E402
+from calroulette.availability import FreeTime, FreeTimeReader  # noqa: E402
 from calroulette.config import load_community  # noqa: E402
 from calroulette.matching import Meeting, Round, RoundStatus  # noqa: E402
 from calroulette.store import open_store  # noqa: E402
@@ -128,8 +127,9 @@ def load_history(base: Path) -> None:
                 Meeting(f"bench-{week}-{i}@e2e", (a, b), start, start + dt.timedelta(minutes=30))
                 for i, (a, b) in enumerate(entry["pairs"])
             )
-            store.save_round(Round(week, 0, meetings, ()), at=start - dt.timedelta(days=3))
-            store.mark_sent(week, at=start - dt.timedelta(days=2))
+            with store.transaction():
+                store.rounds.record(Round(week, 0, meetings, ()), at=start - dt.timedelta(days=3))
+                store.rounds.mark_sent(week, start - dt.timedelta(days=2))
 
 
 def workdir(base: Path, port: int, *, fresh_cache: bool) -> Path:
@@ -250,7 +250,7 @@ def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
         status = row["feed_status"] or f"error {row['kind']}"
         result.feed_statuses[status] = result.feed_statuses.get(status, 0) + 1
     with open_store(cwd / "calroulette.sqlite", readonly=True) as store:
-        round_ = store.load_round(WEEK)
+        round_ = store.rounds.load(WEEK)
     assert round_ is not None and round_.status is RoundStatus.SENT, round_
     result.meetings = len(round_.meetings)
     if fresh_cache:  # `run` sees the feeds for the first time too
@@ -261,7 +261,7 @@ def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
     if result.cron.exit_code != 0:
         raise SystemExit(f"run exited {result.cron.exit_code}: see {cwd}")
     with open_store(cwd / "calroulette.sqlite", readonly=True) as store:
-        cron_round = store.load_round(WEEK)
+        cron_round = store.rounds.load(WEEK)
     assert cron_round is not None and cron_round.status is RoundStatus.SENT, cron_round
     assert len(cron_round.meetings) == result.meetings, (cron_round, result.meetings)
     return result
@@ -276,11 +276,12 @@ def maximum(base: Path) -> tuple[int, str]:
         m.email: (base / "feeds" / m.calendar.rsplit("/", 1)[1]).read_bytes()
         for m in community.members
     }
-    free = freetimes.free_times(community, bodies, WEEK)  # answered from the run's cache
+    with FreeTimeReader(community, WEEK) as reader:  # answered from the run's cache
+        free = reader.compute(bodies)
     usable = {k: v for k, v in free.items() if isinstance(v, FreeTime)}
     community = replace(community, members=tuple(m for m in community.members if m.email in usable))
     with open_store(base / "history.sqlite", readonly=True) as store:
-        history = store.history(WEEK)
+        history = store.rounds.history(WEEK)
     ref = reference(community, usable, history)
     if ref.maximum is not None:
         return ref.maximum, "networkx"

@@ -4,9 +4,9 @@
 
 A synthetic community (members in 15 IANA zones, each with a few free windows in their own day,
 a year of history, some biweekly / monthly / paused members) is planned with
-:func:`calroulette.matching.plan_round`; the wall time is the median of ``--runs`` runs. Two kinds
-of availability: realistic (2-5 windows of 1-3 hours) and sparse (1-2 windows of one hour, where
-many members share time with few others and the matching has real work to do).
+:func:`calroulette.matching.plan.plan_round`; the wall time is the median of ``--runs`` runs.
+Two kinds of availability: realistic (2-5 windows of 1-3 hours) and sparse (1-2 windows of one
+hour, where many members share time with few others and the matching has real work to do).
 
 The matched count is checked against a reference built here from the raw intervals with numpy,
 not with calroulette's compatibility code:
@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from calroulette.availability import FreeTime  # noqa: E402
 from calroulette.config import Community, Frequency, Member  # noqa: E402
 from calroulette.intervals import merge  # noqa: E402
-from calroulette.matching import History, Round, pair, plan_round  # noqa: E402
+from calroulette.matching import History, Round, pair  # noqa: E402
+from calroulette.matching.plan import plan_round  # noqa: E402
 from calroulette.timeutil import IsoWeek  # noqa: E402
 from community import ZONE_WEIGHTS, ZONES  # noqa: E402 - bench/ is not a package
 from report import DOC, machine, write_section  # noqa: E402

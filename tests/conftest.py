@@ -1,31 +1,13 @@
-"""Shared test helpers: where fixtures live, and the real calendars in ../shared when present."""
+"""Fixtures every test module may use; shared helpers live in the ``support`` package."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
-CALENDARS = FIXTURES / "calendars"
-SHARED_CALENDARS = ROOT.parent / "shared" / "calendars"
-
-
-def demo_config_text(tmp_path: Path) -> str:
-    """The demo members.toml, with absolute calendar paths and the feed cache under tmp_path
-    (the history database and the outbox are relative to the file, so they land there too)."""
-    text = (ROOT / "members.toml").read_text(encoding="utf-8")
-    text = text.replace('calendar = "demo/', f'calendar = "{ROOT}/demo/')
-    return re.sub(r'cache_dir = ".*"', f'cache_dir = "{tmp_path}/cache"', text)
-
-
-def write_demo_config(tmp_path: Path, text: str | None = None) -> Path:
-    """Write ``text`` (default: the demo's) as tmp_path/members.toml and return its path."""
-    path = tmp_path / "members.toml"
-    path.write_text(demo_config_text(tmp_path) if text is None else text, encoding="utf-8")
-    return path
+from .support.feeds import RawServer
 
 
 @pytest.fixture
@@ -42,3 +24,16 @@ def _private_cache_home(
 ) -> None:
     """A community without cache_dir caches under $XDG_CACHE_HOME: never the real home's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(routes: dict[str, Callable[[BaseHTTPRequestHandler], None]]) -> RawServer:
+        servers.append(RawServer(routes))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

@@ -2,92 +2,30 @@
 ``.expected.toml``, in file order and with the VEVENTs reversed (like recurring-ical-events' suite).
 
 Expected results were derived by hand (the ``why`` in each expected file says how); they are never
-produced by the code under test.
+produced by the code under test. Then bad feeds (one line for that member, never a problem for
+the others, read as a run reads them: :class:`FreeTimeReader`), the rules' edge cases and the
+notes a result carries (read the plain way: tests/support/freetime.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
 import pytest
 
-from calroulette.availability import (
-    FreeTime,
-    free_time,
-    free_times,
-    keyword_pattern,
-    member_free_time,
-    parse_calendar,
-)
+from calroulette.availability import FreeTime, FreeTimeReader, keyword_pattern
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
-from calroulette.timeutil import IsoWeek, parse_utc
+from calroulette.timeutil import IsoWeek
 
-from .conftest import CALENDARS
-
-EMAIL = "ada@example.org"
-
-
-@dataclass(frozen=True)
-class Case:
-    fixture: str
-    week: str
-    expected: dict[str, Any]
-    case: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return f"{self.fixture}[{self.week}]"
-
-
-def _cases() -> list[Case]:
-    out = []
-    for path in sorted(CALENDARS.glob("*.ics")):
-        expected = tomllib.loads(path.with_suffix(".expected.toml").read_text(encoding="utf-8"))
-        for case in expected["cases"]:
-            out.append(Case(path.stem, case["week"], expected, case))
-    return out
-
-
-CASES = _cases()
-
-
-def _reversed_events(calendar: icalendar.Calendar) -> icalendar.Calendar:
-    events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
-    others = [c for c in calendar.subcomponents if c.name != "VEVENT"]
-    calendar.subcomponents[:] = others + events[::-1]
-    return calendar
-
-
-def compute(case: Case, *, reverse: bool = False) -> FreeTime:
-    exp, one = case.expected, case.case
-    member = Member(
-        name="Ada",
-        email=exp.get("email", EMAIL),
-        calendar=str(CALENDARS / f"{case.fixture}.ics"),
-        timezone=ZoneInfo(exp["member_zone"]),
-        keyword=one.get("keyword"),
-    )
-    body = (CALENDARS / f"{case.fixture}.ics").read_bytes()
-    calendar = parse_calendar(body, member.email)
-    if reverse:
-        calendar = _reversed_events(calendar)
-    return free_time(
-        calendar,
-        member,
-        IsoWeek.parse(case.week),
-        keyword=member.keyword or exp.get("keyword", "free"),
-        week_zone=ZoneInfo(exp["community_zone"]),
-    )
-
-
-def _expected_free(case: Case) -> list[tuple[dt.datetime, dt.datetime]]:
-    return [(parse_utc(a), parse_utc(b)) for a, b in case.case["free"]]
+from .support import CALENDARS
+from .support.availability import CASES, EMAIL, Case, compute, expected_free
+from .support.freetime import plain_free_time
 
 
 def test_every_fixture_has_an_expected_file_with_a_reason() -> None:
@@ -109,7 +47,7 @@ def test_fixture_free_time_matches_the_hand_written_expectation(case: Case, reve
         assert "\n" not in str(info.value)
         return
     result = compute(case, reverse=reverse)
-    assert list(result.free) == _expected_free(case)
+    assert list(result.free) == expected_free(case)
 
 
 # --- bad feeds: one clear line each, and never a problem for the other members -----------------
@@ -132,10 +70,19 @@ def _member(email: str = EMAIL, zone: str = "UTC", keyword: str | None = None) -
     return Member("Ada", email, "/nowhere.ics", ZoneInfo(zone), keyword=keyword)
 
 
+def _read_together(
+    tmp_path: Path, members: tuple[Member, ...], feeds: Mapping[str, bytes | FeedError]
+) -> dict[str, FreeTime | FeedError]:
+    """Every member's free time in ``WEEK``, read as a run reads it (:class:`FreeTimeReader`)."""
+    community = replace(_community(*members), cache_dir=tmp_path / "cache")
+    with FreeTimeReader(community, WEEK) as reader:
+        return reader.compute(feeds)
+
+
 def _ada_reads(body: bytes) -> FreeTime | FeedError:
     """What Ada (UTC, the only member of a UTC community) has in ``WEEK`` from ``body``."""
     ada = _member()
-    return member_free_time(body, ada, WEEK, _community(ada))
+    return plain_free_time(body, ada, WEEK, _community(ada))
 
 
 BAD_FEEDS = {
@@ -186,10 +133,10 @@ BAD_FEEDS = {
 
 
 @pytest.mark.parametrize("name", list(BAD_FEEDS))
-def test_a_bad_feed_is_one_line_for_that_member_only(name: str) -> None:
+def test_a_bad_feed_is_one_line_for_that_member_only(tmp_path: Path, name: str) -> None:
     body, message = BAD_FEEDS[name]
     ada, bob = _member(), _member("bob@example.org")
-    results = free_times(_community(ada, bob), {ada.email: body, bob.email: GOOD}, WEEK)
+    results = _read_together(tmp_path, (ada, bob), {ada.email: body, bob.email: GOOD})
     bad = results[ada.email]
     assert isinstance(bad, FeedError), bad
     line = str(bad)
@@ -199,17 +146,19 @@ def test_a_bad_feed_is_one_line_for_that_member_only(name: str) -> None:
     assert isinstance(good, FreeTime) and len(good.free) == 4
 
 
-def test_a_feed_error_value_from_fetching_passes_through_and_others_are_still_computed() -> None:
+def test_a_feed_error_value_from_fetching_passes_through_and_others_are_still_computed(
+    tmp_path: Path,
+) -> None:
     ada, bob = _member(), _member("bob@example.org")
     failed = FeedError(ada.email, "calendar", "HTTP 404 from https://cal.example/…/basic.ics")
-    results = free_times(_community(ada, bob), {ada.email: failed, bob.email: GOOD}, WEEK)
+    results = _read_together(tmp_path, (ada, bob), {ada.email: failed, bob.email: GOOD})
     assert results[ada.email] is failed
     assert isinstance(results[bob.email], FreeTime)
 
 
-def test_a_member_without_a_fetched_feed_gets_an_error_not_a_crash() -> None:
+def test_a_member_without_a_fetched_feed_gets_an_error_not_a_crash(tmp_path: Path) -> None:
     ada = _member()
-    result = free_times(_community(ada), {}, WEEK)[ada.email]
+    result = _read_together(tmp_path, (ada,), {})[ada.email]
     assert isinstance(result, FeedError) and "not fetched" in str(result)
 
 
@@ -224,7 +173,7 @@ def test_a_member_without_a_fetched_feed_gets_an_error_not_a_crash() -> None:
 )
 def test_bom_and_line_endings_do_not_change_the_answer(transform: Any) -> None:
     ada = _member()
-    result = member_free_time(transform(GOOD), ada, WEEK, _community(ada))
+    result = plain_free_time(transform(GOOD), ada, WEEK, _community(ada))
     assert isinstance(result, FreeTime)
     assert [(f"{a:%d %H}", f"{b:%d %H}") for a, b in result.free] == [
         ("30 09", "30 10"),
@@ -238,7 +187,7 @@ def test_a_members_keyword_overrides_the_communitys() -> None:
     ada = _member(keyword="coffee")
     community = _community(ada)
     assert community.keyword_for(ada) == "coffee"
-    result = member_free_time(GOOD, ada, WEEK, community)
+    result = plain_free_time(GOOD, ada, WEEK, community)
     assert isinstance(result, FreeTime)
     assert [f"{a:%d %H}" for a, _ in result.free] == ["30 09", "01 09", "01 13"]
 
@@ -309,7 +258,7 @@ def test_an_all_day_event_without_dtend_blocks_its_one_local_day() -> None:
     # Auckland is on NZDT (+13:00): free 29 Nov 11:00Z – 2 Dec 11:00Z; the DATE-only holiday
     # covers Auckland's 1 December = 30 Nov 11:00Z – 1 Dec 11:00Z. The week is UTC's.
     kiwi = _member(zone="Pacific/Auckland")
-    result = member_free_time(body, kiwi, WEEK, _community(kiwi))
+    result = plain_free_time(body, kiwi, WEEK, _community(kiwi))
     assert isinstance(result, FreeTime)
     assert [(a.isoformat(), b.isoformat()) for a, b in result.free] == [
         ("2026-11-30T00:00:00+00:00", "2026-11-30T11:00:00+00:00"),
@@ -356,8 +305,8 @@ def test_each_feed_uses_its_own_vtimezone_even_when_another_feed_defined_the_sam
     ada, bob = _member(), _member("bob@example.org")
     community = _community(ada, bob)
     for _ in range(2):
-        east = member_free_time(_custom_zone_feed("+0300", "east"), ada, WEEK, community)
-        west = member_free_time(_custom_zone_feed("-0500", "west"), bob, WEEK, community)
+        east = plain_free_time(_custom_zone_feed("+0300", "east"), ada, WEEK, community)
+        west = plain_free_time(_custom_zone_feed("-0500", "west"), bob, WEEK, community)
         assert isinstance(east, FreeTime) and isinstance(west, FreeTime)
         assert [f"{a:%H:%M}" for a, _ in east.free] == ["07:00"]
         assert [f"{a:%H:%M}" for a, _ in west.free] == ["15:00"]
@@ -426,9 +375,9 @@ def test_a_date_value_with_a_time_is_ambiguous_and_a_date_time_value_is_fine() -
         ).encode()
 
     ada = _member()
-    bad = member_free_time(feed("VALUE=DATE:20261201T100000"), ada, WEEK, _community(ada))
+    bad = plain_free_time(feed("VALUE=DATE:20261201T100000"), ada, WEEK, _community(ada))
     assert isinstance(bad, FeedError) and "says VALUE=DATE but has a time" in str(bad)
-    good = member_free_time(feed("VALUE=DATE-TIME:20261201T100000Z"), ada, WEEK, _community(ada))
+    good = plain_free_time(feed("VALUE=DATE-TIME:20261201T100000Z"), ada, WEEK, _community(ada))
     assert isinstance(good, FreeTime) and len(good.free) == 1
 
 
@@ -441,9 +390,9 @@ def test_a_contradictory_time_far_from_the_week_does_not_matter() -> None:
         b"END:VCALENDAR\n"
     )
     ada = _member()
-    result = member_free_time(body, ada, WEEK, _community(ada))
+    result = plain_free_time(body, ada, WEEK, _community(ada))
     assert isinstance(result, FreeTime) and len(result.free) == 1
-    in_2015 = member_free_time(body, ada, IsoWeek(2015, 23), _community(ada))
+    in_2015 = plain_free_time(body, ada, IsoWeek(2015, 23), _community(ada))
     assert isinstance(in_2015, FeedError)
     assert "event 'old': its DTSTART has both a TZID and a UTC 'Z'" in str(in_2015)
 
@@ -463,5 +412,26 @@ def test_parsing_in_threads_keeps_every_warning_inside() -> None:
     ada = _member()
     community = _community(ada)
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: member_free_time(body, ada, WEEK, community), range(40)))
+        results = list(pool.map(lambda _: plain_free_time(body, ada, WEEK, community), range(40)))
     assert all(isinstance(r, FreeTime) and len(r.free) == 1 for r in results)
+
+
+# --- notes on the result ---------------------------------------------------------------------
+
+
+def test_two_different_events_sharing_a_uid_are_both_read_with_a_note() -> None:
+    body = (CALENDARS / "outlook_duplicate_uid_events.ics").read_bytes()
+    result = _ada_reads(body)
+    assert isinstance(result, FreeTime)
+    assert (result.availability_events, result.busy_events) == (2, 3)
+    assert any("appears more than once" in w for w in result.warnings), result.warnings
+
+
+def test_a_date_start_with_a_time_end_is_an_error_only_in_the_weeks_it_reaches() -> None:
+    ada = _member()
+    body = (CALENDARS / "exchange_date_start_time_end.ics").read_bytes()
+    reached = plain_free_time(body, ada, IsoWeek(2026, 49), _community(ada))
+    assert isinstance(reached, FeedError)
+    assert str(reached).startswith("ada@example.org: calendar: event 'offsite-mixed@sync': ")
+    later = plain_free_time(body, ada, IsoWeek(2026, 50), _community(ada))
+    assert isinstance(later, FreeTime) and later.free == ()

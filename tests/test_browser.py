@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calroulette.html import overlap_page
 from calroulette.intervals import Interval
 from calroulette.matching import Meeting
-from calroulette.overlap import heat_map
+from calroulette.render.heatmap import heat_map
+from calroulette.render.page import overlap_page
 from calroulette.timeutil import IsoWeek
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

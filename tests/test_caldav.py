@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from calroulette import availability
 from calroulette.feeds import Feed, FeedStatus, FetchLimits, fetch_feeds
 from calroulette.timeutil import UTC
 
-from .test_feeds import NOW, WEEK, community_of
+from .support.feeds import NOW, WEEK, community_of
+from .support.freetime import plain_free_time
 
 pytestmark = pytest.mark.slow
 LIMITS = FetchLimits(read_timeout=5.0, deadline=10.0, retries=0)
@@ -94,7 +94,7 @@ def free_in_w49(tmp_path: Path, url: str) -> list[tuple[dt.datetime, dt.datetime
     # Radicale sends an ETag for the export but answers If-None-Match with a full 200, so
     # every run here is FRESH; the point is that a cached validator never hides an edit.
     assert feed.status in (FeedStatus.FRESH, FeedStatus.NOT_MODIFIED)
-    result = availability.member_free_time(feed.body, community.members[0], WEEK, community)
+    result = plain_free_time(feed.body, community.members[0], WEEK, community)
     assert not isinstance(result, Exception), result
     return [(i.start, i.end) for i in result.free]
 

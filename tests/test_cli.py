@@ -1,8 +1,8 @@
-"""The command line as a user runs it: exit codes, stdout for results, stderr for errors."""
+"""The command line as a user runs it: exit codes, stdout for results, stderr for errors; and its
+failure paths: one clear line, the documented exit code, nothing written, never a traceback."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from werkzeug import Request, Response
 
 from calroulette.cli import app
-from calroulette.timeutil import parse_utc
 
-from .conftest import CALENDARS, ROOT
+from .support import CALENDARS, ROOT, write_demo_config
+from .support.feeds import ICS
 
 runner = CliRunner()
 DEMO = str(ROOT / "members.toml")
@@ -195,6 +195,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_subprocess_all_members_exit_0_and_json_on_stdout_only() -> None:
     proc = _run("slots", "--all", "--json", "-c", DEMO)
     assert proc.returncode == 0, proc.stderr
@@ -202,6 +203,7 @@ def test_subprocess_all_members_exit_0_and_json_on_stdout_only() -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_subprocess_a_broken_member_exits_1_without_a_traceback(tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.ics"
     body = (CALENDARS / "google_keyword_whole_word.ics").read_bytes()
@@ -229,6 +231,7 @@ def test_subprocess_a_broken_member_exits_1_without_a_traceback(tmp_path: Path) 
     )
 
 
+@pytest.mark.slow
 def test_invalid_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     config = tmp_path / "members.toml"
     config.write_text('[community]\nname = "x"\ntimezon = "Mars/Olympus"\n', encoding="utf-8")
@@ -292,8 +295,6 @@ def test_looking_at_a_calendar_that_broke_keeps_its_last_good_copy(
     """`slots` and `overlap` fetch like `match`: a new body that does not parse is not kept as
     the last good copy. Kept, the next conditional request would be answered 304 for the broken
     body, and `match` would lose the member instead of using the copy that worked."""
-    from .test_feeds import ICS
-
     broken = ICS.replace(b"DTSTART:20261103T140000Z", b"DTSTART:notadate")
     served = serve_switchable(httpserver, ICS)
     config = community(tmp_path, ("ada@example.org", httpserver.url_for("/ada.ics"), "UTC"))
@@ -316,24 +317,178 @@ def test_reschedule_checking_a_calendar_that_broke_keeps_its_last_good_copy(
 ) -> None:
     """`reschedule` reads the attendees' calendars afresh (without the meeting itself); like
     every reader it keeps only a body that parses, and checks the time against the good copy."""
-    from calroulette.config import load_community
-    from calroulette.delivery import weekly
-    from calroulette.matching import Meeting
-
-    from .test_feeds import ICS
-
     served = serve_switchable(httpserver, ICS)
-    config = community(tmp_path, ("ada@example.org", httpserver.url_for("/ada.ics"), "UTC"))
+    (tmp_path / "bob.ics").write_bytes(ICS)  # Bob is free when Ada is: Tuesdays 14:00-17:00 UTC
+    config = community(
+        tmp_path,
+        ("ada@example.org", httpserver.url_for("/ada.ics"), "UTC"),
+        ("bob@example.org", str(tmp_path / "bob.ics"), "UTC"),
+    )
     slots = ["slots", "ada@example.org", "--json", "-c", str(config)]
     good = runner.invoke(app, slots)
     assert good.exit_code == 0, good.output
+    planned = runner.invoke(app, ["match", "--json", "-c", str(config)])
+    assert planned.exit_code == 0, planned.output
+    (meeting,) = json.loads(planned.stdout)["meetings"]
     served.update(body=ICS.replace(b"DTSTART:20261103T140000Z", b"DTSTART:notadate"), etag='"v2"')
 
-    start = parse_utc("2026-12-01T14:00:00Z")  # inside the good copy's Tuesday free time
-    meeting = Meeting("m@test", ("ada@example.org",), start, start + dt.timedelta(minutes=30))
-    now = parse_utc(now_env)
-    weekly._check_free(load_community(config), meeting, now, None)  # free, by the good copy
+    # inside the good copy's Tuesday free time (14:00-17:00 UTC), and not the planned start
+    to = next(t for t in ("2026-12-01T14:00:00Z", "2026-12-01T15:00:00Z") if t != meeting["start"])
+    moved = runner.invoke(app, ["reschedule", meeting["uid"], "--to", to, "-c", str(config)])
+    assert moved.exit_code == 0, moved.output  # free, by the good copy
+    assert "malformed DTSTART" in moved.stderr  # the broken body was fetched, and not used
+    shown = runner.invoke(app, ["match", "--json", "-c", str(config)])
+    assert [m["start"] for m in json.loads(shown.stdout)["meetings"]] == [to]
 
     after = runner.invoke(app, slots)
     assert after.exit_code == 0, after.output
     assert json.loads(after.stdout)["free"] == json.loads(good.stdout)["free"]
+
+
+# --- failure paths: one clear line, the documented exit code, nothing written -------------------
+
+COMMUNITY_ONLY = """
+[community]
+name = "Data Folk Coffee"
+organizer = "Data Folk Coffee <coffee@example.org>"
+timezone = "America/New_York"
+database = "calroulette.sqlite"
+"""
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["slots", "--all"], ["match"], ["match", "--dry-run"], ["run"], ["check"], ["overlap"]],
+)
+def test_a_community_without_members_is_refused_and_nothing_is_recorded(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
+    """Otherwise `run` from cron records an empty round for the week and marks it sent, so
+    members added later that week cannot be matched until the next one."""
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    code, out, err = cli(*command, "-c", str(config))
+    assert code == 2, (out, err)
+    assert err.splitlines() == [
+        f"error: {config}: invalid configuration",
+        "  config: members: no members yet (add one with `calroulette members add`)",
+    ]
+    assert not (tmp_path / "calroulette.sqlite").exists()
+
+
+def test_history_and_members_list_still_work_without_members(tmp_path: Path, now_env: str) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    assert cli("history", "-c", str(config))[0] == 0
+    assert cli("members", "list", "-c", str(config))[0] == 0
+
+
+def test_members_add_to_a_community_without_members_works(tmp_path: Path, now_env: str) -> None:
+    config = tmp_path / "members.toml"
+    config.write_text(COMMUNITY_ONLY, encoding="utf-8")
+    code, _, err = cli(
+        "members",
+        "add",
+        "--name",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--calendar",
+        str(ROOT / "demo" / "calendars" / "ada.ics"),
+        "--timezone",
+        "Europe/London",
+        "-c",
+        str(config),
+    )
+    assert code == 0, err
+    assert cli("slots", "--all", "-c", str(config))[0] == 0
+
+
+@pytest.mark.parametrize("name", ["nope.toml", "elsewhere/members.toml"])
+def test_a_missing_config_file_is_named_in_the_first_line(
+    tmp_path: Path, now_env: str, name: str
+) -> None:
+    config = tmp_path / name
+    code, _, err = cli("match", "-c", str(config))
+    assert code == 2
+    assert err.splitlines()[0] == f"error: {config}: invalid configuration"
+
+
+@pytest.mark.parametrize(
+    "command", [["slots", "--all"], ["members", "list"], ["members", "remove", "a@b.org"]]
+)
+def test_invalid_toml_is_named_in_the_first_line(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
+    config = tmp_path / "club.toml"
+    config.write_text("x = [\n", encoding="utf-8")
+    code, _, err = cli(*command, "-c", str(config))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {config}: invalid configuration",
+        f"  config: {config}: not valid TOML: Invalid value (at end of document)",
+    ]
+
+
+@pytest.mark.parametrize("value", ["garbage", "2026-13-02T15:00Z", "tomorrow 3pm"])
+def test_a_bad_reschedule_time_says_how_to_write_one(
+    tmp_path: Path, now_env: str, value: str
+) -> None:
+    config = write_demo_config(tmp_path)
+    code, _, err = cli("reschedule", "x@calroulette", "--to", value, "-c", str(config))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: --to: {value!r} is not a date and time (write it like 2026-12-02T15:00Z)"
+    ]
+
+
+@pytest.mark.parametrize("command", [["run"], ["match"], ["match", "--dry-run"]])
+def test_a_week_that_is_over_is_not_planned_and_nobody_is_mailed(
+    tmp_path: Path, now_env: str, command: list[str]
+) -> None:
+    """`run --week` of a past week mailed every member "no meeting for you" for a week that
+    was over, and recorded a round in which everyone was left out."""
+    config = write_demo_config(tmp_path)
+    code, out, err = cli(*command, "--week", "2026-W47", "-c", str(config))
+    assert code == 2, (out, err)
+    assert err.splitlines() == [
+        "error: --week: 2026-W47 is over (leave out --week to plan next week)"
+    ]
+    assert not (tmp_path / "outbox").exists()
+    assert not (tmp_path / "calroulette.sqlite").exists()
+
+
+def test_a_week_too_close_to_its_end_is_not_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sunday noon UTC: W48 ends Monday 05:00Z (New York); 24 hours' notice reaches past it
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-29T12:00:00Z")
+    config = write_demo_config(tmp_path)
+    code, _, err = cli("run", "--week", "2026-W48", "-c", str(config))
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --week: too late to plan 2026-W48: no meeting could start at least 24 hours "
+        "from now (leave out --week to plan next week)"
+    ]
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_a_past_week_with_a_round_is_still_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_demo_config(tmp_path)
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
+    code, planned, err = cli("match", "--json", "-c", str(config))
+    assert code == 0, err
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-12-20T12:00:00Z")
+    code, shown, err = cli("match", "--json", "--week", "2026-W49", "-c", str(config))
+    assert code == 0, err
+    assert shown == planned
+    code, _, err = cli("match", "--rematch", "--week", "2026-W49", "-c", str(config))
+    assert code == 2 and "is over" in err

@@ -17,7 +17,7 @@ from calroulette.cli import app
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
-from .conftest import demo_config_text, write_demo_config
+from .support import demo_config_text, write_demo_config
 
 runner = CliRunner()
 W49 = IsoWeek(2026, 49)
@@ -46,6 +46,8 @@ def counts(db: Path) -> tuple[int, ...]:
 
 
 def test_match_json_plans_and_records_the_demo_round(config: Path, now_env: str) -> None:
+    """The documented --json shape; the round is in the database, its meetings planned (nobody
+    invited yet: sequence 0)."""
     code, out, err = run("match", "--json", "-c", str(config))
     assert code == 0, err
     payload = json.loads(out)
@@ -57,8 +59,9 @@ def test_match_json_plans_and_records_the_demo_round(config: Path, now_env: str)
     seen = [e for m in payload["meetings"] for e in m["members"]]
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 8
     first = payload["meetings"][0]
-    assert set(first) == {"uid", "members", "start", "end", "alternatives"}
+    assert set(first) == {"uid", "members", "start", "end", "alternatives", "status", "sequence"}
     assert first["uid"].endswith("@calroulette")
+    assert (first["status"], first["sequence"]) == ("planned", 0)  # nobody invited yet
     assert re.fullmatch(r"2026-12-0\dT\d\d:\d\d:00Z", first["start"])
     assert all(len(a) == 2 for a in first["alternatives"])
     assert counts(config.parent / "calroulette.sqlite") == (1, 4, 8, 0)
@@ -86,15 +89,18 @@ def test_dry_run_records_nothing(config: Path, now_env: str) -> None:
 
 
 def test_rematch_replans_an_unsent_round_and_refuses_a_sent_one(config: Path, now_env: str) -> None:
+    """--rematch replaces a round nobody has been told about; once `send` has mailed it, the
+    round stays as sent and --rematch exits 2."""
     run("match", "--json", "-c", str(config))
     code, out, _ = run("match", "--json", "--rematch", "--seed", "7", "-c", str(config))
     assert code == 0
     db = config.parent / "calroulette.sqlite"
-    with open_store(db) as store:
-        stored = store.load_round(W49)
-        assert stored is not None and stored.seed == 7
-        assert [m.uid for m in stored.meetings] == [m["uid"] for m in json.loads(out)["meetings"]]
-        store.mark_sent(W49)
+    with open_store(db, readonly=True) as store:
+        stored = store.rounds.load(W49)
+    assert stored is not None and stored.seed == 7
+    assert [m.uid for m in stored.meetings] == [m["uid"] for m in json.loads(out)["meetings"]]
+    code, _, err = run("send", "-c", str(config))  # the demo delivers to its outbox
+    assert code == 0, err
     code, _, err = run("match", "--rematch", "-c", str(config))
     assert code == 2
     assert "already sent" in err

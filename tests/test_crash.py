@@ -26,12 +26,11 @@ import icalendar
 import pytest
 import tomlkit
 
-from calroulette.delivery import ledger
 from calroulette.matching import Meeting, Round
-from calroulette.store import open_store
+from calroulette.store import DeliveryRow, DeliveryStatus, open_store
 from calroulette.timeutil import IsoWeek
 
-from .mailkit import PASSWORD, USER, Mailbox, make_cert, smtp_server
+from .support.mail import PASSWORD, USER, Mailbox, make_cert, smtp_server
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -79,7 +78,8 @@ def write_community(
 
 
 def plan(tmp_path: Path, emails: list[str], every: dt.timedelta = HOUR) -> Round:
-    """A round pairing the members in order, a meeting each ``every`` from Monday 09:00."""
+    """A round pairing the members in order, a meeting each ``every`` from Monday 09:00,
+    recorded as planned in the history database (what `calroulette match` leaves)."""
     start = dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     meetings = tuple(
         Meeting(
@@ -91,9 +91,15 @@ def plan(tmp_path: Path, emails: list[str], every: dt.timedelta = HOUR) -> Round
         for i in range(len(emails) // 2)
     )
     round_ = Round(WEEK, 1, meetings, ())
-    with open_store(tmp_path / "history.sqlite") as store:
-        store.save_round(round_, at=dt.datetime(2026, 11, 24, 12, tzinfo=UTC))
+    with open_store(tmp_path / "history.sqlite") as store, store.transaction():
+        assert store.rounds.record(round_, at=dt.datetime(2026, 11, 24, 12, tzinfo=UTC))
     return round_
+
+
+def ledger(tmp_path: Path) -> list[DeliveryRow]:
+    """The week's deliveries, as the history database holds them."""
+    with open_store(tmp_path / "history.sqlite") as store:
+        return store.deliveries.rows(week=WEEK)
 
 
 def env_for(cert: Path) -> dict[str, str]:
@@ -157,10 +163,8 @@ def test_kill_9_at_any_point_of_sending_delivers_each_invitation_once(tmp_path: 
     assert len(repeated) == 1 and repeated[0][0] == repeated[0][1]
     assert len(box.received) == 41
 
-    conn = ledger.connect(tmp_path / "history.sqlite")
-    rows = ledger.rows(conn, week=str(WEEK))
-    assert len(rows) == 40 and {r.status for r in rows} == {ledger.Status.SENT}
-    conn.close()
+    rows = ledger(tmp_path)
+    assert len(rows) == 40 and {r.status for r in rows} == {DeliveryStatus.SENT}
 
 
 @pytest.mark.slow
@@ -250,10 +254,8 @@ def test_kill_9_while_writing_the_outbox_leaves_every_file_whole_and_recorded(
     final = subprocess.run(command, env=env, capture_output=True, check=False)
     assert final.returncode == 0, final.stderr.decode()
 
-    conn = ledger.connect(tmp_path / "history.sqlite")
-    rows = ledger.rows(conn, week=str(WEEK), status=None, channel=None)
-    conn.close()
-    assert len(rows) == 600 and {r.status for r in rows} == {ledger.Status.SENT}
+    rows = ledger(tmp_path)
+    assert len(rows) == 600 and {r.status for r in rows} == {DeliveryStatus.SENT}
     emls = sorted(folder.glob("*.eml"))
     assert len(emls) == 600
     recorded = {r.payload for r in rows}

@@ -1,4 +1,5 @@
-"""Delivery through the outbox and the Discord webhook (a local HTTP server), exactly once."""
+"""Delivery through the outbox and the Discord webhook (a local HTTP server), exactly once: a
+round recorded in the history database, sent with ``service.send`` as `calroulette send` does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import email.policy
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import icalendar
@@ -16,15 +17,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from calroulette import delivery
+from calroulette import service
 from calroulette.config import Community
-from calroulette.delivery import Retry, ledger
-from calroulette.delivery.dispatch import EXIT_PENDING
+from calroulette.delivery import EXIT_PENDING, Report, Retry, Sending, Transport, render_round
 from calroulette.delivery.outbox import Outbox
-from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.matching import Meeting, Round, RoundStatus, reasons
+from calroulette.service.sending import Outcome
+from calroulette.store import DeliveryRow, DeliveryStatus, open_store
 from calroulette.timeutil import IsoWeek
 
-from .mailkit import make_community
+from .support.mail import make_community
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -52,19 +54,69 @@ ROUND = Round(
 WEBHOOK_ENV = "CALROULETTE_DISCORD_WEBHOOK"
 
 
-def run(community: Community, round_: Round = ROUND, **kw: object) -> delivery.Report:
-    conn = ledger.connect(community.database)
-    try:
-        return delivery.send_round(
-            conn,
-            community,
-            round_,
-            now=kw.pop("now", NOW),  # type: ignore[arg-type]
-            retry=Retry(attempts=3, backoff=0.0),
-            sleep=kw.pop("sleep", lambda s: None),  # type: ignore[arg-type]
-        )
-    finally:
-        conn.close()
+def record(community: Community, round_: Round = ROUND) -> None:
+    """Record ``round_`` as planned in the history database, as `calroulette match` does."""
+    with open_store(community.database) as store, store.transaction():
+        assert store.rounds.record(round_, at=NOW)
+
+
+def send(
+    community: Community,
+    *,
+    now: dt.datetime = NOW,
+    sleep: Callable[[float], None] = lambda s: None,
+    transport: Transport | None = None,
+) -> Outcome:
+    """`calroulette send --week 2026-W49`, with three quick tries per message."""
+    how = Sending(transport=transport, retry=Retry(attempts=3, backoff=0.0), sleep=sleep)
+    return service.send(community, WEEK, now=now, how=how)
+
+
+def run(community: Community, *, sleep: Callable[[float], None] = lambda s: None) -> Report:
+    """Record the round, then send it."""
+    record(community)
+    return send(community, sleep=sleep).report
+
+
+def ledger(community: Community) -> list[DeliveryRow]:
+    with open_store(community.database) as store:
+        return store.deliveries.rows(week=WEEK)
+
+
+class Killed(BaseException):
+    """The process died here: nothing in calroulette catches it."""
+
+
+class DiesAfterFirstFlush:
+    """The outbox, one message a batch, killed right after its first message is on disk and
+    before the ledger marks it sent."""
+
+    name = "outbox"
+    rate_limited = False
+    batch = 1
+
+    def __init__(self, root: Path) -> None:
+        self.box = Outbox(root)
+
+    def already_delivered(self, row: DeliveryRow) -> bool:
+        return self.box.already_delivered(row)
+
+    def send(self, row: DeliveryRow) -> None:
+        self.box.send(row)
+
+    def flush(self) -> None:
+        self.box.flush()
+        raise Killed
+
+    def close(self) -> None:
+        self.box.close()
+
+
+class DiesAtFirstSend(DiesAfterFirstFlush):
+    """Killed before anything reached the outbox."""
+
+    def send(self, row: DeliveryRow) -> None:
+        raise Killed
 
 
 # --- outbox -------------------------------------------------------------------------------------
@@ -72,8 +124,10 @@ def run(community: Community, round_: Round = ROUND, **kw: object) -> delivery.R
 
 def test_outbox_writes_one_eml_per_recipient_and_the_ics(tmp_path: Path) -> None:
     community = make_community(tmp_path)  # method defaults to outbox
-    report = run(community)
-    assert report.exit_code == 0 and len(report.sent) == 4
+    record(community)
+    outcome = send(community)
+    assert outcome.recorded == 4
+    assert outcome.report.exit_code == 0 and len(outcome.report.sent) == 4
     folder = tmp_path / "outbox" / "2026-W49"
     emls = sorted(p.name for p in folder.glob("*.eml"))
     assert emls == [
@@ -91,35 +145,44 @@ def test_outbox_writes_one_eml_per_recipient_and_the_ics(tmp_path: Path) -> None
     assert msg["To"] == "Ada Lovelace <ada@example.org>"
     cal = icalendar.Calendar.from_ical((folder / "uid-1@test.request-0.ics").read_bytes())
     assert str(cal.walk("VEVENT")[0]["UID"]) == "uid-1@test"
+    assert {r.status for r in ledger(community)} == {DeliveryStatus.SENT}
 
 
 def test_outbox_rerun_writes_nothing_and_keeps_the_first_bytes(tmp_path: Path) -> None:
+    """A second send of a sent round, a day later (a later Date if anything were rendered
+    again), records nothing and leaves the files and the ledger as the first one left them."""
     community = make_community(tmp_path)
     run(community)
     folder = tmp_path / "outbox" / "2026-W49"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    later = run(community, now=NOW + dt.timedelta(days=1))  # a later Date if it re-rendered
-    assert later.sent == [] and later.already == [] and later.exit_code == 0
+    recorded = [(r.key, r.payload) for r in ledger(community)]
+    later = send(community, now=NOW + dt.timedelta(days=1))
+    assert later.recorded == 0 and "nothing new to send" in later.note
+    assert later.report.sent == [] and later.report.already == []
+    assert later.report.exit_code == 0
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [(r.key, r.payload) for r in ledger(community)] == recorded
 
 
 def test_outbox_file_written_before_a_crash_counts_as_delivered(tmp_path: Path) -> None:
-    """Crash between the rename and the ledger update: the file is the record, not rewritten."""
+    """Killed between the file's rename and the ledger update: the file is the record, and the
+    next send neither writes it again nor counts it as lost."""
     community = make_community(tmp_path)
-    conn = ledger.connect(community.database)
-    outgoing = delivery.render_round(ROUND, community, sequences={}, now=NOW)
-    ledger.record(conn, str(WEEK), outgoing, NOW)
-    first = ledger.rows(conn)[0]
-    box = Outbox(community.delivery.outbox)
-    box.send(first)
-    box.flush()  # written and flushed to disk; the process dies before mark_sent
-    box.close()
-    written = box.eml_path(first).stat().st_mtime_ns
-    conn.close()
-    report = run(community)
+    record(community)
+    with pytest.raises(Killed):
+        send(community, transport=DiesAfterFirstFlush(community.delivery.outbox))
+    first = ledger(community)[0]
+    assert {r.status for r in ledger(community)} == {DeliveryStatus.PENDING}
+    path = Outbox(community.delivery.outbox).eml_path(first)
+    written = path.stat().st_mtime_ns
+    assert len(list(path.parent.glob("*.eml"))) == 1
+
+    report = send(community).report
+
     assert [k.recipient for k in report.already] == ["ada@example.org"]
-    assert len(report.sent) == 3
-    assert box.eml_path(first).stat().st_mtime_ns == written
+    assert len(report.sent) == 3 and report.exit_code == 0
+    assert path.stat().st_mtime_ns == written
+    assert {r.status for r in ledger(community)} == {DeliveryStatus.SENT}
 
 
 def test_outbox_removes_what_a_killed_write_left_and_repairs_a_wrong_ics(tmp_path: Path) -> None:
@@ -135,7 +198,7 @@ def test_outbox_removes_what_a_killed_write_left_and_repairs_a_wrong_ics(tmp_pat
         stray.write_bytes(b"From: half a mess")
         then = time.time() - age  # the clock the file system keeps
         os.utime(stray, (then, then))
-    outgoing = delivery.render_round(ROUND, community, sequences={}, now=NOW)
+    outgoing = render_round(ROUND, community, now=NOW)
     right = next(o.ics for o in outgoing if o.ics is not None and b"uid-2@test" in o.ics)
     (folder / "uid-1@test.request-0.ics").write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     (folder / "uid-2@test.request-0.ics").write_bytes(right)
@@ -151,12 +214,26 @@ def test_outbox_removes_what_a_killed_write_left_and_repairs_a_wrong_ics(tmp_pat
 
 
 def test_pending_rows_are_recorded_in_one_transaction_before_sending(tmp_path: Path) -> None:
+    """Recording is idempotent (a row already known is left alone), and `send` commits every
+    row, pending, together with the round's new status before the transport sees one."""
     community = make_community(tmp_path)
-    conn = ledger.connect(community.database)
-    outgoing = delivery.render_round(ROUND, community, sequences={}, now=NOW)
-    assert ledger.record(conn, str(WEEK), outgoing, NOW) == 4
-    assert ledger.record(conn, str(WEEK), outgoing, NOW) == 0  # idempotent
-    assert {r.status for r in ledger.rows(conn)} == {ledger.Status.PENDING}
+    outgoing = render_round(ROUND, community, now=NOW)
+    with open_store(tmp_path / "ledger-only.sqlite") as store:
+        with store.transaction():
+            assert store.deliveries.record(WEEK, outgoing, NOW) == 4
+        with store.transaction():
+            assert store.deliveries.record(WEEK, outgoing, NOW) == 0
+        assert {r.status for r in store.deliveries.rows()} == {DeliveryStatus.PENDING}
+
+    record(community)
+    with pytest.raises(Killed):
+        send(community, transport=DiesAtFirstSend(community.delivery.outbox))
+    with open_store(community.database) as store:
+        assert store.rounds.status(WEEK) is RoundStatus.SENT
+        rows = store.deliveries.rows()
+    assert [r.key for r in rows] == [o.key for o in outgoing]
+    assert {r.status for r in rows} == {DeliveryStatus.PENDING}
+    assert not (tmp_path / "outbox" / "2026-W49").exists()
 
 
 # --- Discord ------------------------------------------------------------------------------------
@@ -200,7 +277,7 @@ def test_discord_posts_one_message_per_meeting_with_mentions_and_the_ics(
     assert upload.filename == "invite.ics"
     cal = icalendar.Calendar.from_ical(upload.read())
     assert str(cal.walk("VEVENT")[0]["UID"]) == "uid-2@test"
-    assert run(community).sent == []
+    assert send(community).report.sent == []
     assert len(httpserver.log) == 2
 
 
@@ -241,6 +318,7 @@ def test_discord_5xx_stays_pending_and_the_secret_url_is_never_reported(
     assert len(report.pending) == 2
     assert all("secret-token" not in error for _, error in report.pending)
     assert len(httpserver.log) == 6  # 3 attempts for each message
+    assert {r.status for r in ledger(community)} == {DeliveryStatus.PENDING}
 
 
 def test_a_deleted_webhook_stops_the_run(
@@ -262,6 +340,9 @@ def test_missing_webhook_variable_leaves_everything_pending(
 ) -> None:
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
     community = make_community(tmp_path, method="discord")
-    report = run(community, Round(WEEK, 1, ROUND.meetings, (Unmatched("x@example.org", "paused"),)))
+    record(community, Round(WEEK, 1, ROUND.meetings, (reasons.paused("x@example.org", None),)))
+    report = send(community).report
     assert report.stopped is not None and WEBHOOK_ENV in report.stopped
     assert report.exit_code == 1  # retrying cannot fix it: exit 1, messages kept pending
+    assert len(report.pending) == 2
+    assert {r.status for r in ledger(community)} == {DeliveryStatus.PENDING}

@@ -12,10 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from calroulette.cli import app
+from calroulette.matching import MeetingStatus, RoundStatus
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek, parse_utc
 
-from .conftest import ROOT, write_demo_config
+from .support import ROOT, write_demo_config
 
 runner = CliRunner()
 W49 = IsoWeek(2026, 49)
@@ -51,8 +52,9 @@ def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
     assert len([n for n in first if n.endswith(".eml")]) == 8
     assert len([n for n in first if n.endswith(".ics")]) == 4
     with open_store(config.parent / "calroulette.sqlite") as store:
-        stored = store.load_round(W49)
-    assert stored is not None and stored.status == "sent"
+        stored = store.rounds.load(W49)
+    assert stored is not None and stored.status is RoundStatus.SENT
+    assert {m.status for m in stored.meetings} == {MeetingStatus.INVITED}
 
     code, out, err = cli("run", "-c", str(config))
     assert code == 0, err
@@ -104,8 +106,8 @@ def test_cancel_by_email_sends_method_cancel_with_the_next_sequence(
     )
     assert sorted(str(a).removeprefix("mailto:") for a in event["ATTENDEE"]) == meeting["members"]
     with open_store(config.parent / "calroulette.sqlite") as store:
-        ((_, _, sequence, status),) = store.find_meetings(meeting["uid"])
-    assert (sequence, status) == (1, "cancelled")
+        (found,) = store.rounds.find(meeting["uid"])
+    assert (found.meeting.sequence, found.meeting.status) == (1, MeetingStatus.CANCELLED)
 
     before = snapshot(folder)
     code, _, err = cli("cancel", meeting["uid"], "-c", str(config))

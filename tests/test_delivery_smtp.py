@@ -1,22 +1,42 @@
-"""SMTP delivery against a real aiosmtpd server on loopback: STARTTLS, AUTH, failures, once."""
+"""SMTP delivery against a real aiosmtpd server on loopback: STARTTLS, AUTH, failures, once; a
+round recorded in the history database, sent with ``service.send`` as `calroulette send` does."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import icalendar
 import pytest
 
-from calroulette import delivery
+from calroulette import service
 from calroulette.config import Community
-from calroulette.delivery import Retry, ledger
-from calroulette.delivery.dispatch import EXIT_PENDING, RateLimit
+from calroulette.delivery import (
+    EXIT_PENDING,
+    RateLimit,
+    Report,
+    Retry,
+    Sending,
+    Transport,
+    open_transport,
+)
+from calroulette.delivery.smtp import SmtpTransport
 from calroulette.intervals import Interval
-from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.matching import Meeting, Round, reasons
+from calroulette.store import DeliveryRow, open_store
 from calroulette.timeutil import IsoWeek
 
-from .mailkit import PASSWORD, USER, Mailbox, client_context, make_cert, make_community, smtp_server
+from .support.mail import (
+    PASSWORD,
+    USER,
+    Mailbox,
+    client_context,
+    free_port,
+    make_cert,
+    make_community,
+    smtp_server,
+)
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -40,7 +60,7 @@ ROUND = Round(
             ),
         ),
     ),
-    (Unmatched("zoe@example.org", "everyone compatible is already paired"),),
+    (reasons.all_paired("zoe@example.org"),),
 )
 
 
@@ -66,29 +86,36 @@ def smtp_community(tmp_path: Path, port: int, security: str = "starttls") -> Com
     )
 
 
-def send(community: Community, cert: Path, round_: Round = ROUND, **kw: object) -> delivery.Report:
-    conn = ledger.connect(community.database)
-    try:
-        transport = delivery.open_transport(community, ssl_context=client_context(cert))
-        return delivery.send_round(
-            conn,
-            community,
-            round_,
-            now=NOW,
-            transport=transport,
-            retry=kw.pop("retry", FAST),  # type: ignore[arg-type]
-            sleep=kw.pop("sleep", lambda s: None),  # type: ignore[arg-type]
-        )
-    finally:
-        conn.close()
+def record(community: Community, round_: Round = ROUND) -> None:
+    """Record ``round_`` as planned in the history database, as `calroulette match` does."""
+    with open_store(community.database) as store, store.transaction():
+        assert store.rounds.record(round_, at=NOW)
+
+
+def send(
+    community: Community,
+    cert: Path | None,
+    *,
+    retry: Retry = FAST,
+    sleep: Callable[[float], None] = lambda s: None,
+    transport: Transport | None = None,
+    now: dt.datetime = NOW,
+) -> Report:
+    """`calroulette send --week 2026-W49` through the SMTP transport of ``[delivery]``, trusting
+    ``cert`` (None: the default context, the system's trust store)."""
+    if transport is None and cert is not None:
+        transport = open_transport(community, ssl_context=client_context(cert))
+    how = Sending(transport=transport, retry=retry, sleep=sleep)
+    return service.send(community, WEEK, now=now, how=how).report
+
+
+def rows(community: Community) -> list[DeliveryRow]:
+    with open_store(community.database) as store:
+        return store.deliveries.rows(week=WEEK)
 
 
 def statuses(community: Community) -> dict[str, str]:
-    conn = ledger.connect(community.database)
-    try:
-        return {r.key.recipient: str(r.status) for r in ledger.rows(conn)}
-    finally:
-        conn.close()
+    return {r.key.recipient: str(r.status) for r in rows(community)}
 
 
 def test_starttls_auth_delivers_one_parsable_invitation_per_recipient(
@@ -96,6 +123,7 @@ def test_starttls_auth_delivers_one_parsable_invitation_per_recipient(
 ) -> None:
     with smtp_server(*cert) as (port, box):
         community = smtp_community(tmp_path, port)
+        record(community)
         report = send(community, cert[0])
         assert report.exit_code == 0
         assert len(report.sent) == 3
@@ -143,6 +171,7 @@ def test_starttls_auth_delivers_one_parsable_invitation_per_recipient(
 def test_implicit_tls_on_its_own_port(tmp_path: Path, cert: tuple[Path, Path]) -> None:
     with smtp_server(*cert, implicit_tls=True) as (port, box):
         community = smtp_community(tmp_path, port, security="tls")
+        record(community)
         assert send(community, cert[0]).exit_code == 0
         assert len(box.received) == 3 and all(r.tls for r in box.received)
 
@@ -153,8 +182,8 @@ def test_an_untrusted_certificate_is_refused_by_the_default_context(
     """Without an injected context the system trust store applies: a self-signed server fails."""
     with smtp_server(*cert) as (port, box):
         community = smtp_community(tmp_path, port)
-        conn = ledger.connect(community.database)
-        report = delivery.send_round(conn, community, ROUND, now=NOW, retry=FAST)
+        record(community)
+        report = send(community, None)
         assert report.exit_code == 1  # needs the organizer, not a retry
         assert report.stopped is not None and "TLS" in report.stopped
         assert box.received == []
@@ -167,6 +196,7 @@ def test_a_wrong_password_stops_the_run_and_keeps_everything_pending(
     monkeypatch.setenv("CALROULETTE_SMTP_PASSWORD", "wrong")
     with smtp_server(*cert) as (port, box):
         community = smtp_community(tmp_path, port)
+        record(community)
         report = send(community, cert[0])
         assert report.stopped is not None and "refused the login" in report.stopped
         assert "wrong" not in report.stopped
@@ -178,28 +208,37 @@ def test_451_is_retried_then_accepted(tmp_path: Path, cert: tuple[Path, Path]) -
     waits: list[float] = []
     with smtp_server(*cert, mailbox=Mailbox(tempfail_data=2)) as (port, box):
         community = smtp_community(tmp_path, port)
+        record(community)
         report = send(community, cert[0], retry=Retry(attempts=3, backoff=0.5), sleep=waits.append)
         assert report.exit_code == 0 and len(report.sent) == 3
         assert len(box.received) == 3
         assert waits == [0.5, 1.0]  # backoff doubles
-    conn = ledger.connect(community.database)
-    first = ledger.rows(conn)[0]
+    first = rows(community)[0]
     assert first.attempts == 3 and first.last_error is None
 
 
 def test_persistent_451_stays_pending_and_goes_out_on_a_later_run(
     tmp_path: Path, cert: tuple[Path, Path]
 ) -> None:
+    """What a later run sends is what the first one recorded, byte for byte (its Date and
+    Message-ID too), not a message rendered again."""
     with smtp_server(*cert, mailbox=Mailbox(tempfail_data=100)) as (port, box):
         community = smtp_community(tmp_path, port)
+        record(community)
         report = send(community, cert[0])
         assert report.exit_code == EXIT_PENDING
         assert len(report.pending) == 3
         assert "temporary failure 451" in report.pending[0][1]
         box.tempfail_data = 0
-        later = send(community, cert[0])
+        later = send(community, cert[0], now=NOW + dt.timedelta(hours=2))
         assert later.exit_code == 0 and len(later.sent) == 3
         assert len(box.received) == 3
+    recorded = {r.key.recipient: r for r in rows(community)}
+    for received in box.received:
+        row = recorded[received.rcpt_tos[0]]
+        assert received.data == row.payload
+        assert received.message()["Message-ID"] == row.message_id
+        assert received.message()["Date"] == "Tue, 24 Nov 2026 12:00:00 +0000"
 
 
 def test_a_550_recipient_is_recorded_as_failed_and_never_retried(
@@ -207,6 +246,7 @@ def test_a_550_recipient_is_recorded_as_failed_and_never_retried(
 ) -> None:
     with smtp_server(*cert, mailbox=Mailbox(reject={"grace@example.org"})) as (port, box):
         community = smtp_community(tmp_path, port)
+        record(community)
         report = send(community, cert[0])
         assert [k.recipient for k, _ in report.failed] == ["grace@example.org"]
         assert "rejected with 550" in report.failed[0][1]
@@ -221,9 +261,8 @@ def test_a_550_recipient_is_recorded_as_failed_and_never_retried(
 def test_a_refused_connection_is_retried_with_backoff_then_left_pending(
     tmp_path: Path, cert: tuple[Path, Path]
 ) -> None:
-    from .mailkit import free_port
-
     community = smtp_community(tmp_path, free_port())
+    record(community)
     waits: list[float] = []
     report = send(community, cert[0], retry=Retry(attempts=3, backoff=1.0), sleep=waits.append)
     assert waits == [1.0, 2.0]  # one message tried 3 times, then the run stops
@@ -252,8 +291,6 @@ def test_a_server_that_never_answers_times_out_and_stays_pending(tmp_path: Path)
     """A listener that accepts the connection but never sends its greeting."""
     import socket
 
-    from calroulette.delivery.smtp import SmtpTransport
-
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
@@ -261,18 +298,15 @@ def test_a_server_that_never_answers_times_out_and_stays_pending(tmp_path: Path)
         transport = SmtpTransport(
             community.delivery, envelope_from="coffee@example.org", password=PASSWORD, timeout=0.2
         )
-        conn = ledger.connect(community.database)
+        record(community)
         waits: list[float] = []
-        report = delivery.send_round(
-            conn,
+        report = send(
             community,
-            ROUND,
-            now=NOW,
+            None,
             transport=transport,
             retry=Retry(attempts=2, backoff=0.1),
             sleep=waits.append,
         )
-        conn.close()
     assert report.stopped is not None and "timed out" in report.stopped
     assert waits == [0.1]
     assert report.exit_code == EXIT_PENDING and len(report.pending) == 3
@@ -301,7 +335,8 @@ def test_international_addresses_use_idna_domains_and_smtputf8(
             smtp_username=USER,
             rate_limit_per_minute=100_000,
         )
-        report = send(community, cert[0], Round(WEEK, 1, (meeting,), ()))
+        record(community, Round(WEEK, 1, (meeting,), ()))
+        report = send(community, cert[0])
         assert report.exit_code == 0, report
         assert sorted(r.rcpt_tos[0] for r in box.received) == [
             "ada@xn--bcher-kva.example",  # bücher → xn--bcher-kva: the textbook IDNA example

@@ -3,190 +3,35 @@ that member, and never touches the others."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import gzip
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from calroulette import availability
-from calroulette.config import Community, parse_community
 from calroulette.feeds import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits, fetch_feeds
-from calroulette.timeutil import UTC, IsoWeek
 
-NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-WEEK = IsoWeek(2026, 49)
-SECRET = "private-0f9e8d7c6b5a4321"
-# Fast limits so the suite does not wait on back-off or long deadlines.
-FAST = FetchLimits(
-    connect_timeout=1.0,
-    read_timeout=0.5,
-    deadline=1.0,
-    max_bytes=256 * 1024,
-    retries=2,
-    backoff_factor=0.01,
-    max_retry_after=2,
+from .support.feeds import (
+    FAST,
+    ICS,
+    ICS_LF,
+    NOW,
+    TUESDAY_FREE,
+    RawServer,
+    community_of,
+    endless,
+    error_of,
+    fetch_one,
+    free_of,
+    secret_path,
+    silent,
+    trickle,
 )
-
-# A weekly "free" slot on Tuesdays, 14:00–17:00 UTC; in 2026-W49 that is 2026-12-01.
-ICS_LF = (
-    "BEGIN:VCALENDAR\n"
-    "VERSION:2.0\n"
-    "PRODID:-//test//calroulette//EN\n"
-    "BEGIN:VEVENT\n"
-    "UID:free-1@test\n"
-    "DTSTAMP:20261101T000000Z\n"
-    "DTSTART:20261103T140000Z\n"
-    "DTEND:20261103T170000Z\n"
-    "RRULE:FREQ=WEEKLY\n"
-    "SUMMARY:Free for coffee\n"
-    "END:VEVENT\n"
-    "END:VCALENDAR\n"
-)
-ICS = ICS_LF.replace("\n", "\r\n").encode()
-TUESDAY_FREE = [
-    (dt.datetime(2026, 12, 1, 14, tzinfo=UTC), dt.datetime(2026, 12, 1, 17, tzinfo=UTC))
-]
-
-
-def secret_path(name: str) -> str:
-    return f"/calendar/ical/{name}.example.org/{SECRET}/basic.ics"
-
-
-def community_of(tmp_path: Path, calendars: dict[str, str], **settings: Any) -> Community:
-    """A community whose members are named by ``calendars``' keys, each with that calendar."""
-    data = {
-        "community": {
-            "name": "Test Coffee",
-            "organizer": "Test Coffee <coffee@example.org>",
-            "timezone": "UTC",
-            "cache_dir": str(tmp_path / "cache"),
-            **settings,
-        },
-        "members": [
-            {"name": name, "email": f"{name}@example.org", "calendar": url, "timezone": "UTC"}
-            for name, url in calendars.items()
-        ],
-    }
-    return parse_community(data, base_dir=tmp_path)
-
-
-def fetch_one(
-    tmp_path: Path, url: str, *, now: dt.datetime = NOW, limits: FetchLimits = FAST, **kw: Any
-) -> Feed | FetchError:
-    return fetch_feeds(community_of(tmp_path, {"ada": url}), now=now, limits=limits, **kw)[
-        "ada@example.org"
-    ]
-
-
-def free_of(feed: Feed | FetchError, community: Community | None = None) -> list[tuple[Any, Any]]:
-    assert isinstance(feed, Feed), feed
-    member = community.members[0] if community else _member()
-    result = availability.member_free_time(feed.body, member, WEEK, community or _community())
-    assert not isinstance(result, Exception), result
-    return [(i.start, i.end) for i in result.free]
-
-
-def _community() -> Community:
-    return community_of(Path("/nonexistent"), {"ada": "https://example.org/x.ics"})
-
-
-def _member() -> Any:
-    return _community().members[0]
-
-
-def error_of(result: Feed | FetchError) -> FetchError:
-    assert isinstance(result, FetchError), result
-    assert SECRET not in str(result)
-    assert "\n" not in str(result)
-    return result
-
-
-# --- a raw server for what werkzeug cannot do: trickling, endless and silent responses ----------
-
-
-class RawServer:
-    """A threaded HTTP/1.1 server on loopback whose routes write to the socket directly."""
-
-    def __init__(self, routes: dict[str, Callable[[BaseHTTPRequestHandler], None]]) -> None:
-        stop = self.stop_event = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                route = routes[self.path.split("?")[0]]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    route(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        Handler.stop = stop  # type: ignore[attr-defined]
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}{path}"
-
-    def close(self) -> None:
-        self.stop_event.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def raw_server() -> Iterator[Callable[..., RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(routes: dict[str, Callable[[BaseHTTPRequestHandler], None]]) -> RawServer:
-        servers.append(RawServer(routes))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def trickle(handler: BaseHTTPRequestHandler) -> None:
-    """Headers at once, then one byte every 50 ms: never idle long enough for a read timeout."""
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/calendar")
-    handler.send_header("Content-Length", str(len(ICS)))
-    handler.end_headers()
-    for byte in ICS:
-        if handler.stop.wait(0.05):  # type: ignore[attr-defined]
-            return
-        handler.wfile.write(bytes([byte]))
-        handler.wfile.flush()
-
-
-def endless(handler: BaseHTTPRequestHandler) -> None:
-    """A chunked body that never ends (no Content-Length to refuse it up front)."""
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/calendar")
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.end_headers()
-    chunk = b"BEGIN:VCALENDAR\r\n" + b"X-FILLER:" + b"x" * 8000 + b"\r\n"
-    while not handler.stop.is_set():  # type: ignore[attr-defined]
-        handler.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-
-
-def silent(handler: BaseHTTPRequestHandler) -> None:
-    """Accepts the request and never answers."""
-    handler.stop.wait(5)  # type: ignore[attr-defined]
-
 
 # --- status codes --------------------------------------------------------------------------------
 
@@ -232,6 +77,7 @@ def test_500_every_time_gives_up_after_the_retries(tmp_path: Path, httpserver: H
     assert len(httpserver.log) == 1 + FAST.retries
 
 
+@pytest.mark.slow
 def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(secret_path("ada")).respond_with_data(
         "slow down", status=429, headers={"Retry-After": "1"}
@@ -244,6 +90,7 @@ def test_429_waits_for_retry_after_then_succeeds(tmp_path: Path, httpserver: HTT
     assert len(httpserver.log) == 2
 
 
+@pytest.mark.slow
 def test_retries_stop_at_the_deadline_whatever_retry_after_asks(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
@@ -272,6 +119,7 @@ def test_user_agent_names_calroulette_and_its_version(
 # --- limits --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_trickling_body_stops_at_the_deadline(
     tmp_path: Path, raw_server: Callable[..., RawServer]
 ) -> None:
@@ -446,6 +294,7 @@ def test_missing_local_file_is_an_error_for_that_member(tmp_path: Path) -> None:
     assert error.what == f"file not found: {tmp_path / 'cals' / 'missing.ics'}"
 
 
+@pytest.mark.slow
 def test_one_broken_member_never_affects_the_others(
     tmp_path: Path, httpserver: HTTPServer, raw_server: Callable[..., RawServer]
 ) -> None:
@@ -476,6 +325,7 @@ def test_one_broken_member_never_affects_the_others(
     assert free_of(results["fay@example.org"]) == TUESDAY_FREE
 
 
+@pytest.mark.slow
 def test_fetches_run_concurrently(tmp_path: Path) -> None:
     """Eight feeds that each take 0.3 s finish in well under 8 × 0.3 s."""
     httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -531,3 +381,68 @@ def test_proxy_variables_are_honoured_host_by_host(
     assert all(isinstance(r, Feed) and r.body == ICS for r in results.values()), results
     assert seen == [proxied_url]
     assert sorted(request.path for request, _ in httpserver.log) == ["/direct.ics"] * 2
+
+
+# --- what went wrong, said as it is ------------------------------------------------------------
+# The line a member reads says what actually went wrong (not "cannot connect" when the server
+# answered).
+
+
+def _truncated(handler: BaseHTTPRequestHandler) -> None:
+    """Promises the whole calendar, sends half of it, and closes the connection."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/calendar")
+    handler.send_header("Content-Length", str(len(ICS)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(ICS[: len(ICS) // 2])
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+def test_a_body_cut_short_says_the_download_broke_not_cannot_connect(
+    tmp_path: Path, raw_server: Callable[..., RawServer]
+) -> None:
+    server = raw_server({"/half.ics": _truncated})
+    error = error_of(fetch_one(tmp_path, server.url("/half.ics")))
+    assert "cannot connect" not in error.what
+    assert error.what.startswith("the download broke off before the whole calendar arrived")
+    assert "tried again on the next run" in error.fix
+
+
+def test_a_broken_gzip_body_says_so_not_cannot_connect(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/cal.ics").respond_with_data(
+        b"this is not gzip" + ICS, headers={"Content-Encoding": "gzip"}
+    )
+    error = error_of(fetch_one(tmp_path, httpserver.url_for("/cal.ics")))
+    assert "cannot connect" not in error.what
+    assert error.what.startswith("a broken compressed (gzip) response from")
+    assert "tried again on the next run" in error.fix
+
+
+def test_a_redirect_to_a_file_or_ftp_address_is_named_as_such(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    for target in ("file:///etc/passwd", "ftp://files.example/cal.ics"):
+        httpserver.clear()
+        httpserver.expect_request("/cal.ics").respond_with_data(
+            "", status=302, headers={"Location": target}
+        )
+        error = error_of(fetch_one(tmp_path, httpserver.url_for("/cal.ics")))
+        assert error.kind is ErrorKind.REDIRECTS
+        assert error.what.startswith("redirected to an address that is not http(s) from")
+        assert "passwd" not in str(error)
+
+
+def test_a_calendar_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    """It read "cannot read …: Is a directory (check the file's permissions)"."""
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    error = error_of(fetch_one(tmp_path, str(folder)))
+    assert error.kind is ErrorKind.FILE
+    assert str(error) == (
+        f"ada@example.org: calendar: {folder} is a folder, not a calendar file "
+        "(give the path of the .ics file itself)"
+    )

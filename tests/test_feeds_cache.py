@@ -4,9 +4,7 @@ keeps its member in the round for ``stale_days``, and the cache never holds an a
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import stat
-from contextlib import closing
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -14,28 +12,20 @@ from werkzeug import Request, Response
 
 from calroulette.feeds import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits, fetch_feeds
 
-from .test_feeds import ICS, NOW, SECRET, TUESDAY_FREE, community_of, free_of, secret_path
+from .support.feeds import (
+    ETAG,
+    ICS,
+    NOW,
+    SECRET,
+    TUESDAY_FREE,
+    cached_rows,
+    community_of,
+    etag_handler,
+    free_of,
+    secret_path,
+)
 
 FAST = FetchLimits(read_timeout=0.5, deadline=1.0, retries=0, backoff_factor=0.0)
-ETAG = '"v1-abc"'
-
-
-def etag_handler(body: bytes, etag: str = ETAG) -> object:
-    def handle(request: Request) -> Response:
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=304, headers={"ETag": etag})
-        return Response(body, content_type="text/calendar", headers={"ETag": etag})
-
-    return handle
-
-
-def cached_rows(cache_dir: Path) -> list[tuple[str, bytes, str]]:
-    """The feed cache's entries as (key, body, confirmed_at), read as another program would."""
-    path = cache_dir / "feeds.sqlite"
-    if not path.exists():
-        return []
-    with closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT key, body, confirmed_at FROM feeds ORDER BY key").fetchall()
 
 
 def fetch(tmp_path: Path, url: str, now: dt.datetime = NOW) -> Feed | FetchError:

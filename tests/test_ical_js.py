@@ -22,8 +22,8 @@ from calroulette.invites import Kind
 from calroulette.matching import Meeting
 from calroulette.timeutil import IsoWeek
 
-from .conftest import ROOT
-from .mailkit import make_community
+from .support import ROOT
+from .support.mail import make_community
 
 JS = ROOT / "tests" / "js"
 UTC = dt.UTC
@@ -62,6 +62,7 @@ def parse_all(node: Path, paths: list[Path]) -> list[dict[str, Any]]:
     return parsed
 
 
+@pytest.mark.slow
 def test_every_calendar_parses_in_ical_js_with_the_same_fields(
     tmp_path: Path, ical_js: Path
 ) -> None:
@@ -127,6 +128,7 @@ def test_every_calendar_parses_in_ical_js_with_the_same_fields(
     assert zoe["mailto:zoe@example.org"] == "Zoë Ødegård"
 
 
+@pytest.mark.slow
 def test_ical_js_reports_a_broken_calendar(tmp_path: Path, ical_js: Path) -> None:
     """The checker itself can fail: a truncated calendar is an error, not a pass."""
     broken = tmp_path / "broken.ics"

@@ -100,10 +100,17 @@ def test_secret_filter_masks_arguments_and_tracebacks() -> None:
 
 
 def test_urllib3_records_are_masked_even_without_the_cli_logging(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import calroulette.feeds  # noqa: F401 - installs the filters
+    """The filters that making a feed session puts on urllib3's loggers mask a record on their
+    own, for a program that configures logging its own way."""
+    from calroulette.feeds import FetchLimits, make_session
 
+    make_session(FetchLimits(), pool=1).close()  # installs the filters
+    # Without the CLI's handlers: a CLI test earlier in this process leaves its masking handlers
+    # on the "urllib3" logger, and they would mask the record before caplog's root handler.
+    for name in ("urllib3", "urllib3.connectionpool"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
     SECRETS.add(GOOGLE)
     path = GOOGLE.split("calendar.google.com", 1)[1]
     with caplog.at_level(logging.DEBUG, logger="urllib3"):

@@ -11,36 +11,28 @@ from __future__ import annotations
 import email
 import socket
 import traceback
-from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from calroulette.cli import app
 from calroulette.feeds import FetchLimits
+from calroulette.redact import SecretFilter
 
-from .test_feeds import ICS_LF
-from .test_feeds_cache import cached_rows
+from .support.cli import commands
+from .support.feeds import ICS_LF, cached_rows
 
 MARKER = "zq7secretmarker9x"
 runner = CliRunner()
+# Every fetch, preview's too (it has no members.toml), fails fast: one retry, no back-off.
 FAST = FetchLimits(read_timeout=1.0, deadline=2.0, retries=1, backoff_factor=0.0)
 
 
-def _commands(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    # Duck-typed: typer vendors its own copy of click, so click's classes do not match.
-    for name, command in sorted(group.commands.items()):
-        if hasattr(command, "commands"):
-            yield from _commands(command, (*prefix, name))
-        else:
-            yield (*prefix, name), command
-
-
-COMMANDS = list(_commands(typer.main.get_command(app)))
+COMMANDS = commands()
 
 
 def _values(tmp_path: Path, config: Path, calendar_url: str) -> dict[str, str]:
@@ -186,6 +178,59 @@ def _file_leaks(path: Path) -> bool:
     return False
 
 
+def _shown_leaks(args: list[str], result: Result) -> list[str]:
+    """Where ``calroulette args`` showed the marker: stdout, stderr, its traceback."""
+    where = f"calroulette {' '.join(args)} (exit {result.exit_code})"
+    found = []
+    if _leaks(result.stdout):
+        found.append(f"{where}: stdout shows the secret")
+    if _leaks(result.stderr):
+        found.append(f"{where}: stderr shows the secret")
+    escaped = result.exc_info is not None and not isinstance(result.exception, SystemExit)
+    if escaped and _leaks("".join(traceback.format_exception(*result.exc_info))):
+        found.append(f"{where}: the traceback shows the secret")
+    return found
+
+
+def _mtimes(folder: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def _written(folder: Path, before: dict[Path, int], config: Path) -> list[Path]:
+    """The files under ``folder`` written since ``before`` (:func:`_mtimes`), but members.toml."""
+    return [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p != config and before.get(p) != p.stat().st_mtime_ns
+    ]
+
+
+def _written_leaks(written: list[Path]) -> list[str]:
+    """The files of ``written`` whose name or content holds the marker."""
+    found = []
+    for path in written:
+        if _leaks(str(path)):
+            found.append(f"a file name holds the secret: {path}")
+        if _file_leaks(path):
+            found.append(f"{path} holds the secret")
+    return found
+
+
+def _isolate(tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in tmp_path with a pinned clock, fast fetches and no folder of the real home."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
+    monkeypatch.setenv("CALROULETTE_CONFIG", str(config))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(FetchLimits, "of", classmethod(lambda cls, community: FAST))
+
+
+def _invoke(log_file: Path, args: list[str]) -> Result:
+    return runner.invoke(app, ["-vv", "--log-file", str(log_file), *args])
+
+
 def test_commands_are_enumerated_from_the_app() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
     assert {"check", "slots"} <= names
@@ -195,20 +240,15 @@ def test_commands_are_enumerated_from_the_app() -> None:
 def test_no_command_shows_or_writes_a_secret_address(
     path: tuple[str, ...],
     command: Any,
-    community: tuple[Path, str],
+    community: tuple[Path, str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Whatever its arguments, a command shows the marker nowhere and writes it to no file."""
     config, working_url, failing_url = community
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
-    monkeypatch.setenv("CALROULETTE_CONFIG", str(config))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr("calroulette.feeds.fetch.DEFAULT_LIMITS", FAST)
+    _isolate(tmp_path, config, monkeypatch)
     log_file = tmp_path / "calroulette.log"
-    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    before = _mtimes(tmp_path)
     invocations = _invocations(path, command, _values(tmp_path, config, working_url))
     invocations += [
         args
@@ -216,44 +256,100 @@ def test_no_command_shows_or_writes_a_secret_address(
         if args not in invocations
     ]
     ran = []
+    leaks = []
     # A planned round first, so that commands acting on one (send, cancel …) have it.
     for args in [["match", "--week", "2026-W49"], *invocations]:
-        result = runner.invoke(app, ["-vv", "--log-file", str(log_file), *args])
+        result = _invoke(log_file, args)
         ran.append(result.exit_code)
-        where = f"calroulette {' '.join(args)} (exit {result.exit_code})"
-        assert not _leaks(result.stdout), f"{where}: stdout shows the secret"
-        assert not _leaks(result.stderr), f"{where}: stderr shows the secret"
-        if result.exc_info is not None and not isinstance(result.exception, SystemExit):
-            tb = "".join(traceback.format_exception(*result.exc_info))
-            assert not _leaks(tb), f"{where}: the traceback shows the secret"
+        leaks += _shown_leaks(args, result)
     # Each command must have got past its arguments at least once (exit 0 or 1, not a usage
     # error), or this test proves nothing about it: then teach VALUES its parameters.
     assert {0, 1} & set(ran[1:]), f"{' '.join(path)} never ran: exit codes {ran[1:]}"
-    written = [
-        p
-        for p in tmp_path.rglob("*")
-        if p.is_file() and p != config and before.get(p) != p.stat().st_mtime_ns
-    ]
-    for path_written in written:
-        assert not _leaks(str(path_written)), f"a file name holds the secret: {path_written}"
-        assert not _file_leaks(path_written), f"{path_written} holds the secret"
+    assert leaks + _written_leaks(_written(tmp_path, before, config)) == []
 
 
-def test_the_marker_test_would_notice_a_leak(
-    community: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_marker_test_looks_where_a_leak_would_show(
+    community: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The servers and the marker are real: fetching shows up in the cache (so files are looked
-    at), and the log at -vv is not empty (so the log is looked at)."""
+    """The servers and the marker are real: a command reaches them (a 404 is reported, two
+    feeds are cached), and the files it writes, the -vv log among them, are looked at."""
     config, _, _ = community
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
-    monkeypatch.setattr("calroulette.feeds.fetch.DEFAULT_LIMITS", FAST)
+    _isolate(tmp_path, config, monkeypatch)
     log_file = tmp_path / "calroulette.log"
-    result = runner.invoke(app, ["-vv", "--log-file", str(log_file), "check", "-c", str(config)])
+    before = _mtimes(tmp_path)
+    result = _invoke(log_file, ["check"])
     assert result.exit_code == 1
     assert "HTTP 404 from http://localhost:" in result.stdout
     assert MARKER in config.read_text()
     assert len(cached_rows(tmp_path / "cache")) == 2  # ada and bob
     log = log_file.read_text(encoding="utf-8")
     assert "urllib3" in log and '"GET ' in log, log  # request lines are logged, masked
-    assert not _leaks(log)
+    written = _written(tmp_path, before, config)
+    assert {log_file, tmp_path / "cache" / "feeds.sqlite"} <= set(written)
+    assert _shown_leaks(["check"], result) == []
+    assert _written_leaks(written) == []
+
+
+def test_a_log_line_the_secret_filter_no_longer_masks_is_noticed(
+    community: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regression that lets log records through unmasked (urllib3 logs each request's path)
+    is reported in the log file, by the check the command test makes."""
+    config, _, _ = community
+    _isolate(tmp_path, config, monkeypatch)
+    monkeypatch.setattr(SecretFilter, "filter", lambda self, record: True)
+    log_file = tmp_path / "calroulette.log"
+    before = _mtimes(tmp_path)
+    result = _invoke(log_file, ["check"])
+    assert result.exit_code == 1
+    assert f"{log_file} holds the secret" in _written_leaks(_written(tmp_path, before, config))
+
+
+def test_an_error_message_that_shows_the_whole_address_is_noticed(
+    community: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regression that names a failing feed by its address, not its redacted form, is
+    reported on stdout, by the check the command test makes."""
+    config, _, _ = community
+    _isolate(tmp_path, config, monkeypatch)
+    monkeypatch.setattr("calroulette.feeds.fetch.redact_url", lambda source: source)
+    result = _invoke(tmp_path / "calroulette.log", ["check"])
+    assert result.exit_code == 1
+    assert f"/gone/{MARKER}/basic.ics" in result.stdout
+    leaks = _shown_leaks(["check"], result)
+    assert leaks == ["calroulette check (exit 1): stdout shows the secret"]
+
+
+def test_a_traceback_that_quotes_the_address_is_noticed(
+    community: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that escapes with the address in its message (as requests' errors hold it) is
+    reported in the traceback, by the check the command test makes."""
+    config, working_url, _ = community
+    _isolate(tmp_path, config, monkeypatch)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"Max retries exceeded with url: {working_url}")
+
+    monkeypatch.setattr("calroulette.service.health.check", broken)
+    result = _invoke(tmp_path / "calroulette.log", ["check"])
+    assert isinstance(result.exception, RuntimeError)
+    assert "calroulette check (exit 1): the traceback shows the secret" in _shown_leaks(
+        ["check"], result
+    )
+
+
+def test_an_email_body_that_holds_the_address_only_in_base64_is_noticed(tmp_path: Path) -> None:
+    """An invitation whose body quotes the address is reported even when the body is base64,
+    where the file's bytes do not hold the marker."""
+    before = _mtimes(tmp_path)
+    message = EmailMessage()
+    message["Subject"] = "Coffee"
+    url = f"https://calendar.example/private-{MARKER}/basic.ics"
+    message.set_content(f"Your calendar: {url}", cte="base64")
+    eml = tmp_path / "outbox" / "invite.eml"
+    eml.parent.mkdir()
+    eml.write_bytes(bytes(message))
+    assert MARKER.encode() not in eml.read_bytes()
+    written = _written(tmp_path, before, tmp_path / "members.toml")
+    assert _written_leaks(written) == [f"{eml} holds the secret"]

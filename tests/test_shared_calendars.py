@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calroulette.availability import FreeTime, member_free_time
+from calroulette.availability import FreeTime
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.timeutil import IsoWeek, parse_utc
 
-from .conftest import SHARED_CALENDARS
+from .support import SHARED_CALENDARS
+from .support.freetime import plain_free_time
 
 EMAIL = "ada@example.org"
 MISSING = (
@@ -53,7 +54,7 @@ def run(
         timezone=ZoneInfo(community_zone),
         members=(member,),
     )
-    return member_free_time(path.read_bytes(), member, IsoWeek.parse(week), community)
+    return plain_free_time(path.read_bytes(), member, IsoWeek.parse(week), community)
 
 
 def _weeks(body: bytes) -> list[IsoWeek]:
@@ -81,6 +82,7 @@ def _free(result: FreeTime | FeedError) -> list[list[str]]:
 @pytest.mark.skipif(not FILES, reason=MISSING)
 def test_the_shared_folder_holds_the_files_sources_md_describes() -> None:
     described = set(re.findall(r"`([\w/.-]+\.ics)`", (SHARED_CALENDARS / "SOURCES.md").read_text()))
+    assert described, "SOURCES.md names no .ics file: nothing would be checked"
     assert described <= {_name(p) for p in FILES}
 
 

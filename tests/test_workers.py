@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .support import ROOT
 
 # Starts the free-time worker pool the way `check` does (reading a body), prints the workers'
 # pids, then waits to be killed.
@@ -20,12 +20,12 @@ import sys, time
 from dataclasses import replace
 from pathlib import Path
 from calroulette.config import load_community
-from calroulette.freetimes import FreeTimes
+from calroulette.availability import FreeTimeReader
 from calroulette.timeutil import IsoWeek
 
 community = replace(load_community(Path(sys.argv[1])), cache_dir=Path(sys.argv[2]))
 member = community.members[0]
-reader = FreeTimes(community, IsoWeek(2026, 49), workers=2, expected=1000)
+reader = FreeTimeReader(community, IsoWeek(2026, 49), workers=2, expected=1000)
 reader.validate(Path(member.calendar).read_bytes(), member.email)
 print(" ".join(str(pid) for pid in reader._pool._processes), flush=True)
 time.sleep(120)
@@ -42,6 +42,7 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(")")[1].split()[0] == "Z")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_exit_when_their_parent_is_killed(tmp_path: Path, how: signal.Signals) -> None:

@@ -50,3 +50,16 @@ def flush_folder(folder: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def write_atomically(path: Path, text: str, *, new_mode: int = 0o600) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (same folder).
+
+    The new file keeps the old one's permission bits (members.toml holds secret addresses, so it
+    is often 0600); a new file gets ``new_mode`` (0600 unless the caller says otherwise).
+    """
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = new_mode
+    write_atomic(path, text.encode("utf-8"), mode=mode, durable=True)

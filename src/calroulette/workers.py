@@ -1,11 +1,11 @@
 """What every worker process of ours does first: leave when the process that started it dies.
 
-calroulette reads feeds in ``spawn`` worker processes (:mod:`calroulette.freetimes`) and renders
-rounds in forked or spawned ones (:func:`calroulette.delivery.render_round`). A worker waits for
-work on a pipe that it holds both ends of, so when its parent is killed (SIGKILL, the OOM killer,
-a cron timeout's SIGTERM) it never sees the pipe close and would wait forever, ~60 MB each, two
-more with every killed run. A daemon thread notices the parent is gone (the worker is re-parented)
-and ends the worker.
+calroulette reads feeds in ``spawn`` worker processes (:mod:`calroulette.availability.reader`)
+and renders rounds in forked or spawned ones (:func:`calroulette.delivery.render_round`). A
+worker waits for work on a pipe that it holds both ends of, so when its parent is killed
+(SIGKILL, the OOM killer, a cron timeout's SIGTERM) it never sees the pipe close and would wait
+forever, ~60 MB each, two more with every killed run. A daemon thread notices the parent is
+gone (the worker is re-parented) and ends the worker.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from calroulette.errors import CalrouletteError, ConfigError, Problem, UsageError
+from calroulette.errors import CalrouletteError, ConfigError, UsageError
 from calroulette.redact import SECRETS, SecretFilter
 from calroulette.timeutil import UTC, IsoWeek, parse_utc
 
@@ -92,47 +92,20 @@ def now() -> dt.datetime:
 
 
 def load(config: Path, *, members: bool = True) -> Community:
-    """The community; with ``members``, one without members is a configuration error.
+    """The community in ``config`` (see :func:`calroulette.service.load`)."""
+    from calroulette.service import load as load_community  # deferred: see cli/__init__.py
 
-    Planning for nobody would record an empty round (and ``run`` would mark it sent), so the
-    members added later that week could not be matched until the next one.
-    """
-    from calroulette.config import load_community  # deferred: see cli/__init__.py
-
-    community = load_community(config)
-    if members and not community.members:
-        problem = Problem(
-            "config", "members", "no members yet (add one with `calroulette members add`)"
-        )
-        raise ConfigError([problem], str(config))
-    return community
+    return load_community(config, members=members)
 
 
-def resolve_week(week: str | None, community: Community, at: dt.datetime) -> IsoWeek:
+def parse_week(week: str | None) -> IsoWeek | None:
+    """``--week``: an ISO week, or None for the service's default (next week)."""
     if week is None:
-        return IsoWeek.next_after(at, community.timezone)
+        return None
     try:
         return IsoWeek.parse(week)
     except ValueError as exc:
         raise UsageError(f"--week: {exc}") from None
-
-
-def check_plannable(target: IsoWeek, community: Community, at: dt.datetime) -> None:
-    """A :class:`UsageError` when no meeting of ``target`` could still be planned.
-
-    Planning such a week leaves everyone out (no start is ``min_notice_hours`` ahead), records
-    that round and, with ``run``, mails every member a "no meeting for you" note for a week that
-    is over.
-    """
-    week_end = target.bounds(community.timezone)[1]
-    last_start = week_end - dt.timedelta(minutes=community.meeting_minutes)
-    if week_end <= at:
-        raise UsageError(f"--week: {target} is over (leave out --week to plan next week)")
-    if last_start < at + dt.timedelta(hours=community.min_notice_hours):
-        raise UsageError(
-            f"--week: too late to plan {target}: no meeting could start at least "
-            f"{community.min_notice_hours} hours from now (leave out --week to plan next week)"
-        )
 
 
 @app.callback()

@@ -7,10 +7,17 @@ from typing import Annotated
 
 import typer
 
-from calroulette.errors import UsageError
-from calroulette.timeutil import IsoWeek
-
-from .app import ConfigOption, JsonOption, WeekOption, app, handle_errors, load, now, stdout
+from .app import (
+    ConfigOption,
+    JsonOption,
+    WeekOption,
+    app,
+    handle_errors,
+    load,
+    now,
+    parse_week,
+    stdout,
+)
 from .send import finish
 
 
@@ -28,17 +35,11 @@ def cancel(
 
     Example: calroulette cancel ada@example.org --week 2026-W49
     """
-    from calroulette.delivery.weekly import cancel_meeting  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
     community = load(config, members=False)
-    target = None
-    if week is not None:
-        try:
-            target = IsoWeek.parse(week)
-        except ValueError as exc:
-            raise UsageError(f"--week: {exc}") from None
-    outcome = cancel_meeting(community, meeting, week=target, now=at)
+    outcome = service.cancel(community, meeting, week=parse_week(week), now=at)
     if outcome.meeting is not None and not as_json and not outcome.note:
         stdout().print(f"cancelled {outcome.meeting.uid}", markup=False)
     finish(community, outcome, as_json=as_json)

@@ -32,14 +32,14 @@ def init(
 
     Example: calroulette init coffee --name "Data Folk Coffee" --timezone Europe/Berlin
     """
-    from calroulette import scaffold  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
 
-    path = scaffold.write_config(directory, name=name, organizer=organizer, timezone=timezone)
+    started = service.init(directory, name=name, organizer=organizer, timezone=timezone)
     out = stdout()
-    out.print(f"Wrote {path} (readable only by you: it will hold secret calendar addresses).")
-    out.print("Next steps:")
-    steps = scaffold.next_steps(
-        path, name=name is not None, organizer=organizer is not None, timezone=timezone is not None
+    out.print(
+        f"Wrote {started.path} (readable only by you: it will hold secret calendar addresses).",
+        markup=False,
     )
-    for number, step in enumerate(steps, start=1):
+    out.print("Next steps:")
+    for number, step in enumerate(started.steps, start=1):
         out.print(f"  {number}. {step}", markup=False)

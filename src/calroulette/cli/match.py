@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,18 +15,13 @@ from .app import (
     JsonOption,
     WeekOption,
     app,
-    check_plannable,
     handle_errors,
     load,
     now,
-    resolve_week,
+    parse_week,
     stderr,
     stdout,
 )
-
-if TYPE_CHECKING:
-    from calroulette.config import Community
-    from calroulette.matching import Round
 
 
 @app.command()
@@ -52,18 +47,20 @@ def match(
 
     Example: calroulette match --week 2026-W49 --dry-run
     """
-    from calroulette import rounds  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.matching import RoundStatus
+    from calroulette.render.json import round_json
+    from calroulette.render.rounds import round_text
 
     if seed is not None and not 0 <= seed < 2**63:
         raise UsageError("--seed: must be a whole number from 0 to 2**63 - 1")
     at = now()
     community = load(config)
-    target = resolve_week(week, community, at)
-    if rematch or rounds.stored_round(community, target) is None:
-        check_plannable(target, community, at)  # a stored round is still shown, however old
-    result = rounds.match_week(community, target, at, seed=seed, dry_run=dry_run, rematch=rematch)
+    result = service.match(
+        community, parse_week(week), now=at, seed=seed, dry_run=dry_run, rematch=rematch
+    )
     err = stderr()
+    target = result.round.week
     if not result.created:
         hint = "" if result.round.status is RoundStatus.SENT else " (--rematch plans it again)"
         err.print(
@@ -73,52 +70,8 @@ def match(
     elif not result.saved:
         err.print(f"{target}: dry run, nothing recorded", markup=False)
     if as_json:
-        typer.echo(json.dumps(rounds.round_json(result.round), indent=2))
+        typer.echo(json.dumps(round_json(result.round), indent=2))
     else:
-        print_round(community, result.round)
+        stdout().print(round_text(community, result.round, saved=result.saved), markup=False)
     for error in result.round.errors:
         err.print(f"warning: {error.member}: {error.error}", markup=False)
-
-
-def print_round(community: Community, round_: Round) -> None:
-    """Meetings with each member's local time, then who is left out and why.
-
-    Plain aligned text rather than a rich Table: a round of 10,000 members has ~5,000 rows,
-    which a Table takes seconds to lay out."""
-    from calroulette.render import plain_table
-
-    out = stdout()
-    people = {m.email: m for m in community.members}
-    rows = []
-    for meeting in round_.meetings:
-        when = meeting.start.astimezone(community.timezone)
-        names, local_times = [], []
-        for email in meeting.members:
-            member = people.get(email)
-            names.append(member.name if member else email)
-            zone = member.timezone if member else community.timezone
-            city = str(zone).rsplit("/", 1)[-1].replace("_", " ")
-            local_times.append(f"{meeting.start.astimezone(zone):%a %H:%M} {city}")
-        alternatives = ", ".join(
-            f"{a.astimezone(community.timezone):%a %H:%M}" for a, _ in meeting.alternatives
-        )
-        rows.append(
-            [
-                f"{when:%a %d %b %H:%M}",
-                "\n".join(names),
-                "\n".join(local_times),
-                alternatives or "—",
-            ]
-        )
-    title = (
-        f"{community.name}: {round_.week} ({round_.status.value}), "
-        f"{len(round_.meetings)} meetings (times in {community.timezone})"
-    )
-    text = [title, "", plain_table(["when", "who", "local time", "alternatives"], rows)]
-    if round_.unmatched:
-        left = [
-            [people[u.member].name if u.member in people else u.member, u.reason]
-            for u in round_.unmatched
-        ]
-        text += ["", "left out", "", plain_table(["member", "why"], left)]
-    out.print("\n".join(text), markup=False, highlight=False)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-from calroulette.errors import FeedError
 
 from .app import (
     ConfigOption,
@@ -16,15 +14,10 @@ from .app import (
     handle_errors,
     load,
     now,
-    resolve_week,
+    parse_week,
     stderr,
     stdout,
 )
-
-if TYPE_CHECKING:
-    from calroulette.config import Community
-    from calroulette.matching import Meeting
-    from calroulette.timeutil import IsoWeek
 
 
 @app.command()
@@ -49,40 +42,36 @@ def overlap(
 
     Example: calroulette overlap --week 2026-W49 --html overlap.html
     """
-    from calroulette import html, render, rounds  # deferred: see cli/__init__.py
-    from calroulette.availability import FreeTime
-    from calroulette.overlap import heat_map
-    from calroulette.roster import write_atomically
+    from calroulette import service  # deferred: see cli/__init__.py
+    from calroulette.atomicfile import write_atomically
+    from calroulette.render.heatmap import heat_map
+    from calroulette.render.page import overlap_page
+    from calroulette.render.text import heat_grid, round_table
 
     at = now()
     community = load(config)
-    target = resolve_week(week, community, at)
-    counted = [m for m in community.members if not m.is_paused(target)]
-    results = rounds.community_free_time(community, target, at, counted)
-    free = {m.email: r.free for m in counted if isinstance(r := results.get(m.email), FreeTime)}
-    errors = [r for m in counted if isinstance(r := results.get(m.email), FeedError)]
-    heat = heat_map(free, target, community.timezone, step_minutes=30)
-    meetings = stored_meetings(community, target)
+    result = service.overlap(community, parse_week(week), now=at)
+    heat = heat_map(result.free, result.week, community.timezone, step_minutes=30)
     names = {m.email: m.name for m in community.members}
+    errors = result.errors
     out = stdout()
     unread = f", {len(errors)} calendar{'s' if len(errors) != 1 else ''} not read" if errors else ""
     out.print(
-        f"{community.name}: members free in {target} ({len(free)} counted, "
-        f"{len(community.members) - len(counted)} paused{unread})",
+        f"{community.name}: members free in {result.week} ({len(result.free)} counted, "
+        f"{result.paused} paused{unread})",
         markup=False,
     )
-    out.print(render.heat_grid(heat, meeting_starts=[m.start for m in meetings]))
-    if meetings:
-        title = f"The round for {target}: who meets whom ({community.timezone})"
-        out.print(render.round_table(meetings, names, community.timezone, title))
-    notes = [f"Not counted: {e.member} (calendar could not be read)" for e in errors]
+    out.print(heat_grid(heat, meeting_starts=[m.start for m in result.meetings]))
+    if result.meetings:
+        title = f"The round for {result.week}: who meets whom ({community.timezone})"
+        out.print(round_table(result.meetings, names, community.timezone, title))
     if html_file is not None:
-        page = html.overlap_page(
+        page = overlap_page(
             heat,
             community=community.name,
             names=names,
-            meetings=meetings,
-            notes=notes,
+            meetings=result.meetings,
+            notes=[f"Not counted: {e.member} (calendar could not be read)" for e in errors],
             generated=at,
         )
         write_atomically(html_file, page, new_mode=0o644)
@@ -91,17 +80,3 @@ def overlap(
         stderr().print(f"error: {error}", markup=False)
     if errors:
         raise typer.Exit(1)
-
-
-def stored_meetings(community: Community, week: IsoWeek) -> tuple[Meeting, ...]:
-    """The meetings of the round stored for ``week``, if the history database has one.
-
-    Read-only: looking never creates a database.
-    """
-    from calroulette.store import open_store
-
-    if not community.database.exists():
-        return ()
-    with open_store(community.database, readonly=True) as store:
-        found = store.load_round(week)
-    return found.meetings if found is not None else ()

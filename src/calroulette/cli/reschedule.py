@@ -17,7 +17,9 @@ from .send import finish
 @app.command()
 @handle_errors
 def reschedule(
-    meeting: Annotated[str, typer.Argument(help="The meeting's UID (see `calroulette history`).")],
+    meeting: Annotated[
+        str, typer.Argument(help="The meeting's UID (its `uid` in `calroulette history --json`).")
+    ],
     to: Annotated[
         str, typer.Option("--to", help="The new start, with Z or an offset: 2026-12-02T15:00Z.")
     ],
@@ -28,7 +30,7 @@ def reschedule(
 
     Example: calroulette reschedule 3f2a…@calroulette --to 2026-12-02T15:00Z
     """
-    from calroulette.delivery.weekly import reschedule_meeting  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
     community = load(config, members=False)
@@ -36,7 +38,7 @@ def reschedule(
         start = parse_utc(to)
     except ValueError as exc:
         raise UsageError(f"--to: {exc}") from None
-    outcome = reschedule_meeting(community, meeting, start, now=at)
+    outcome = service.reschedule(community, meeting, start, now=at)
     if outcome.meeting is not None and not as_json and not outcome.note:
         local = outcome.meeting.start.astimezone(community.timezone)
         stdout().print(

@@ -9,13 +9,12 @@ from .app import (
     JsonOption,
     WeekOption,
     app,
-    check_plannable,
     handle_errors,
     load,
     now,
-    resolve_week,
+    parse_week,
+    stderr,
 )
-from .app import stderr as stderr_console
 from .send import finish
 
 
@@ -33,17 +32,13 @@ def run(
 
     Example: calroulette run --config members.toml
     """
-    from calroulette import rounds  # deferred: see cli/__init__.py
-    from calroulette.delivery.weekly import run_week
+    from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
     community = load(config)  # the check: an invalid members.toml stops here with every problem
-    target = resolve_week(week, community, at)
-    if rounds.stored_round(community, target) is None:
-        check_plannable(target, community, at)  # a planned round is still finished
-    outcome = run_week(community, target, now=at)
+    outcome = service.run(community, parse_week(week), now=at)
     if outcome.round is not None:
-        err = stderr_console()
+        err = stderr()
         for error in outcome.round.errors:
             err.print(f"warning: {error.member}: {error.error}", markup=False)
     finish(community, outcome, as_json=as_json)

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from calroulette.redact import SECRETS
-
 from .app import (
     ConfigOption,
     JsonOption,
@@ -18,15 +16,14 @@ from .app import (
     handle_errors,
     load,
     now,
-    resolve_week,
+    parse_week,
     stderr,
     stdout,
 )
 
 if TYPE_CHECKING:
     from calroulette.config import Community
-    from calroulette.delivery.weekly import Outcome
-    from calroulette.invites import DeliveryKey
+    from calroulette.service.sending import Outcome
 
 
 @app.command()
@@ -45,62 +42,26 @@ def send(
 
     Example: calroulette send --week 2026-W49 --config members.toml
     """
-    from calroulette.delivery.weekly import send_week  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
     community = load(config, members=False)
-    target = resolve_week(week, community, at)
-    finish(community, send_week(community, target, now=at), as_json=as_json)
+    finish(community, service.send(community, parse_week(week), now=at), as_json=as_json)
 
 
 def finish(community: Community, outcome: Outcome, *, as_json: bool) -> None:
     """Print what was delivered (stdout), what is pending or failed (stderr); set the exit code."""
-    report = outcome.report
+    from calroulette.render import delivery
+    from calroulette.render.json import report_json
+
     err = stderr()
     if outcome.note:
         err.print(outcome.note, markup=False)
     if as_json:
-        payload = {
-            "week": str(outcome.week),
-            "sent": [_key(k) for k in report.sent + report.already],
-            "pending": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.pending],
-            "failed": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.failed],
-        }
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(report_json(outcome.week, outcome.report), indent=2))
     else:
-        delivered = len(report.sent) + len(report.already)
-        where = _where(community, outcome)
-        stdout().print(
-            f"{outcome.week}: {delivered} delivered{where}, {len(report.pending)} pending, "
-            f"{len(report.failed)} failed",
-            markup=False,
-        )
-    for key, error in report.failed:
-        err.print(f"failed: {key.recipient}: {SECRETS.mask(error)}", markup=False)
-    if report.stopped:
-        err.print(f"stopped: {SECRETS.mask(report.stopped)}", markup=False)
-    errors = {SECRETS.mask(e) for _, e in report.pending if e != "not attempted"}
-    for error in sorted(errors):
-        err.print(f"pending: {error} (run the same command again later)", markup=False)
-    if report.exit_code:
-        raise typer.Exit(report.exit_code)
-
-
-def _key(k: DeliveryKey) -> dict[str, object]:
-    return {
-        "meeting": k.meeting_uid,
-        "recipient": k.recipient,
-        "kind": str(k.kind),
-        "sequence": k.sequence,
-    }
-
-
-def _where(community: Community, outcome: Outcome) -> str:
-    from calroulette.config import DeliveryMethod
-
-    d = community.delivery
-    if d.method is DeliveryMethod.OUTBOX:
-        return f" to {d.outbox / str(outcome.week)}"
-    if d.method is DeliveryMethod.SMTP:
-        return f" via {d.smtp_host}:{d.smtp_port}"
-    return " to Discord"
+        stdout().print(delivery.summary(community, outcome.week, outcome.report), markup=False)
+    for line in delivery.problems(outcome.report):
+        err.print(line, markup=False)
+    if outcome.report.exit_code:
+        raise typer.Exit(outcome.report.exit_code)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from calroulette.errors import FeedError, UsageError
+from calroulette.errors import UsageError
 
 from .app import (
     ConfigOption,
@@ -18,7 +18,7 @@ from .app import (
     handle_errors,
     load,
     now,
-    resolve_week,
+    parse_week,
     stderr,
     stdout,
 )
@@ -37,54 +37,47 @@ def slots(
 
     Example: calroulette slots ada@example.org --week 2026-W49
     """
-    from calroulette import availability, feeds, render, rounds  # deferred: cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
+    from calroulette.render.json import error_json, free_time_json
+    from calroulette.render.text import free_time_list, week_grid
 
     at = now()
     community = load(config)
-    target = resolve_week(week, community, at)
     if all_members == (member is not None):
         raise UsageError("give a MEMBER (email or name) or --all, not both")
-    chosen = list(community.members)
-    if member is not None:
-        found = community.member(member)
-        if found is None:
-            named = [m for m in community.members if m.name.casefold() == member.casefold()]
-            if len(named) > 1:
-                raise UsageError(f"{member}: {len(named)} members have this name; give the email")
-            raise UsageError(f"{member}: no such member in {config}")
-        chosen = [found]
-    fetched, results = rounds.read_feeds(community, target, at, chosen)
-    errors = [r for m in chosen if isinstance(r := results[m.email], FeedError)]
-    ok = [(m, r) for m in chosen if isinstance(r := results[m.email], availability.FreeTime)]
+    result = service.slots(community, member, parse_week(week), now=at)
     if as_json:
-        entries = [render.free_time_json(m.email, target, m.timezone, r.free) for m, r in ok]
+        entries = [
+            free_time_json(f.member.email, result.week, f.member.timezone, f.free.free)
+            for f in result.found
+        ]
         if member is not None:
             if entries:  # a failed single member prints nothing on stdout, its line on stderr
                 typer.echo(json.dumps(entries[0], indent=2))
         else:
             payload = {
-                "week": str(target),
+                "week": str(result.week),
                 "members": entries,
-                "errors": [render.error_json(e) for e in errors],
+                "errors": [error_json(e) for e in result.errors],
             }
             typer.echo(json.dumps(payload, indent=2))
     else:
         out = stdout()
-        for m, r in ok:
-            out.print(render.free_time_list(m.name, target, m.timezone, r.free))
-            out.print(render.week_grid(target, m.timezone, r.free))
+        for f in result.found:
+            out.print(free_time_list(f.member.name, result.week, f.member.timezone, f.free.free))
+            out.print(week_grid(result.week, f.member.timezone, f.free.free))
     err = stderr()
-    for m, r in ok:
-        feed = fetched.get(m.email)
-        if isinstance(feed, feeds.Feed) and feed.stale:
+    for f in result.found:
+        email = f.member.email
+        if f.feed is not None and f.feed.stale:
             err.print(
-                f"warning: {m.email}: calendar: using the copy fetched "
-                f"{feed.fetched_at:%Y-%m-%d %H:%M}Z ({feed.problem})",
+                f"warning: {email}: calendar: using the copy fetched "
+                f"{f.feed.fetched_at:%Y-%m-%d %H:%M}Z ({f.feed.problem})",
                 markup=False,
             )
-        for note in r.warnings:
-            err.print(f"warning: {m.email}: calendar: {note}", markup=False)
-    for error in errors:
+        for note in f.free.warnings:
+            err.print(f"warning: {email}: calendar: {note}", markup=False)
+    for error in result.errors:
         err.print(f"error: {error}", markup=False)
-    if errors:
+    if result.errors:
         raise typer.Exit(1)

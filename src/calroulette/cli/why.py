@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from calroulette.errors import UsageError
-
-from .app import ConfigOption, WeekOption, app, handle_errors, load, now, resolve_week, stdout
-
-if TYPE_CHECKING:
-    from calroulette.matching import Round
+from .app import ConfigOption, WeekOption, app, handle_errors, load, now, parse_week, stdout
 
 
 @app.command()
@@ -29,22 +24,10 @@ def why(
 
     Example: calroulette why ada@example.org --week 2026-W49
     """
-    from calroulette import rounds  # deferred: see cli/__init__.py
+    from calroulette import service  # deferred: see cli/__init__.py
+    from calroulette.render.rounds import explain
 
     at = now()
     community = load(config, members=False)
-    target = resolve_week(week, community, at)
-    found = community.member(member)
-    email = found.email if found else member.strip().lower()
-    stored = rounds.stored_round(community, target)
-    if found is None and (stored is None or not _mentions(stored, email)):
-        raise UsageError(f"{member}: no such member in {config}")
-    if stored is None:
-        result = rounds.match_week(community, target, at, dry_run=True)
-        stdout().print(rounds.explain(community, result.round, email, saved=False), markup=False)
-        return
-    stdout().print(rounds.explain(community, stored, email, saved=True), markup=False)
-
-
-def _mentions(round_: Round, email: str) -> bool:
-    return round_.meeting_of(email) is not None or round_.unmatched_reason(email) is not None
+    result = service.why(community, member, parse_week(week), now=at)
+    stdout().print(explain(community, result), markup=False)

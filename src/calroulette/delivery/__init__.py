@@ -1,239 +1,29 @@
-"""Delivery: a planned round (or a change to one meeting) → the outbox, SMTP or Discord, once.
+"""Delivery: what the ledger holds → the outbox, SMTP or Discord, once. Plans nothing.
 
-The flow is a transactional outbox (see :mod:`.ledger`): render every message, record them all as
-pending in one transaction, then drain the pending rows through the transport
-(:mod:`.dispatch`), marking each one sent as soon as the transport confirms it.
+The flow is a transactional outbox: the service renders every message of a change
+(:mod:`.rendering`), records them as pending together with the change, in one transaction of the
+history database (:mod:`calroulette.store.deliveries`), then :func:`deliver_pending` drains the
+pending rows through the transport (:mod:`.dispatch`), marking each one sent as soon as the
+transport confirms it.
 """
 
-from __future__ import annotations
-
-import datetime as dt
-import logging
-import multiprocessing
-import os
-import sqlite3
-import ssl
-import threading
-import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
-from typing import Any
-
-from calroulette import invites
-from calroulette.config import Community, DeliveryMethod
-from calroulette.invites import Channel, Kind, Outgoing
-from calroulette.matching import Meeting, Round
-from calroulette.timeutil import IsoWeek
-from calroulette.workers import exit_with_parent
-
-from . import ledger
-from .dispatch import EXIT_PENDING, Report, Retry, drain
-from .outbox import Outbox
-from .smtp import SmtpTransport, smtp_password
+from .dispatch import EXIT_PENDING, RateLimit, Report, Retry, drain
+from .rendering import channel_of, render_change, render_round
+from .sender import Sending, deliver_pending, open_transport
 from .transport import SendError, Transport
 
 __all__ = [
     "EXIT_PENDING",
+    "RateLimit",
     "Report",
     "Retry",
     "SendError",
+    "Sending",
     "Transport",
     "channel_of",
-    "deliver",
+    "deliver_pending",
+    "drain",
     "open_transport",
     "render_change",
     "render_round",
-    "send_round",
 ]
-
-log = logging.getLogger(__name__)
-
-RENDER_POOL_MIN = 200  # meetings to render before worker processes pay for their start-up
-
-
-def channel_of(community: Community) -> Channel:
-    return Channel.DISCORD if community.delivery.method is DeliveryMethod.DISCORD else Channel.EMAIL
-
-
-def open_transport(community: Community, *, ssl_context: ssl.SSLContext | None = None) -> Transport:
-    """The transport ``[delivery]`` asks for. Secrets come from the environment or keyring."""
-    d = community.delivery
-    if d.method is DeliveryMethod.SMTP:
-        return SmtpTransport(
-            d,
-            envelope_from=community.organizer_email,
-            password=smtp_password(d.smtp_username),
-            ssl_context=ssl_context,
-        )
-    if d.method is DeliveryMethod.DISCORD:
-        from .discord import DiscordTransport, webhook_url  # requests: only for Discord
-
-        return DiscordTransport(webhook_url(d.discord_webhook_env))
-    return Outbox(d.outbox)
-
-
-def render_round(
-    round_: Round,
-    community: Community,
-    *,
-    sequences: Mapping[str, int],
-    now: dt.datetime,
-    pool_min: int = RENDER_POOL_MIN,
-    workers: int | None = None,
-) -> list[Outgoing]:
-    """Every message of a round for the community's channel, in the order the invites module
-    renders them (the ledger records them in this order).
-
-    Rendering is pure Python (~2 ms a message, mostly :mod:`email` header folding), so a round of
-    ``pool_min`` meetings or more is rendered in ``os.cpu_count()`` worker processes, in
-    consecutive chunks of meetings joined back in order; the bytes are the same as rendering it
-    here. Smaller rounds, one CPU, or a worker that dies: rendered in this process.
-
-    The workers are forked when this process runs no other thread (`send` and `run` by the time
-    they render: the fetch threads are gone), so they start with everything already imported
-    and the community already built; otherwise spawned, as :mod:`calroulette.freetimes` does
-    (forking a process with threads can copy a lock another thread holds). Spawning two workers
-    for a 10,000-member round cost ~1.4 s (each imports the package and unpickles the community).
-    """
-    render = _renderer(community)
-    count = max(1, workers or os.cpu_count() or 1)
-    meetings = round_.meetings
-    if count < 2 or len(meetings) < max(1, pool_min):
-        return render(round_, community, sequences=sequences, now=now)
-    size = -(-len(meetings) // (count * 4))  # a few chunks per worker: an even finish
-    chunks = [meetings[i : i + size] for i in range(0, len(meetings), size)]
-    rest = replace(round_, meetings=())  # the notes to the left-out, rendered here meanwhile
-    try:
-        with ProcessPoolExecutor(
-            count,
-            mp_context=multiprocessing.get_context(_start_method()),
-            initializer=_start_worker,
-            initargs=(round_.week, community, dict(sequences), now),
-        ) as pool:
-            futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]
-            tail = render(rest, community, sequences=sequences, now=now)
-            out: list[Outgoing] = []
-            for future in futures:
-                out += future.result()
-    except BrokenProcessPool:
-        log.warning("render: a worker process died; the round is rendered in this process")
-        return render(round_, community, sequences=sequences, now=now)
-    return out + tail
-
-
-_Render = Callable[..., list[Outgoing]]
-
-
-def _start_method() -> str:
-    """``fork`` when it is safe (no other thread; a platform that has it), else ``spawn``."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return "fork"
-    return "spawn"
-
-
-def _renderer(community: Community) -> _Render:
-    if channel_of(community) is Channel.DISCORD:
-        return invites.round_posts
-    return invites.round_emails
-
-
-# --- in a worker process -------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _start_worker(
-    week: IsoWeek, community: Community, sequences: dict[str, int], now: dt.datetime
-) -> None:
-    exit_with_parent()
-    _WORKER.update(week=week, community=community, sequences=sequences, now=now)
-
-
-def _render_chunk(meetings: tuple[Meeting, ...]) -> list[Outgoing]:
-    """The messages of ``meetings`` alone (no notes to the left-out: the caller renders those)."""
-    community: Community = _WORKER["community"]
-    chunk = Round(_WORKER["week"], 0, meetings, ())
-    return _renderer(community)(
-        chunk, community, sequences=_WORKER["sequences"], now=_WORKER["now"]
-    )
-
-
-def render_change(
-    meeting: Meeting,
-    community: Community,
-    week: IsoWeek,
-    *,
-    kind: Kind,
-    sequence: int,
-    now: dt.datetime,
-) -> list[Outgoing]:
-    """A cancel or an updated request for one meeting, to every attendee."""
-    if channel_of(community) is Channel.DISCORD:
-        return [
-            invites.discord_post(meeting, community, week, sequence=sequence, now=now, kind=kind)
-        ]
-    return invites.meeting_emails(meeting, community, week, sequence=sequence, now=now, kind=kind)
-
-
-def deliver(
-    conn: sqlite3.Connection,
-    community: Community,
-    week: IsoWeek,
-    outgoing: list[Outgoing],
-    *,
-    now: dt.datetime,
-    transport: Transport | None = None,
-    retry: Retry | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Report:
-    """Record ``outgoing`` as pending (one transaction), then send everything pending in ``week``.
-
-    Messages recorded by an earlier run keep their recorded bytes; nothing sent is sent again.
-    """
-    ledger.record(conn, str(week), outgoing, now)
-    try:
-        transport = transport or open_transport(community)
-    except SendError as error:
-        pending = ledger.rows(conn, week=str(week), status=ledger.Status.PENDING)
-        return Report(
-            pending=[(r.key, error.message) for r in pending],
-            stopped=error.message,
-            fatal=not error.transient,
-        )
-    return drain(
-        conn,
-        transport,
-        week=str(week),
-        channel=channel_of(community),
-        now=now,
-        rate_limit_per_minute=community.delivery.rate_limit_per_minute,
-        retry=retry,
-        sleep=sleep,
-    )
-
-
-def send_round(
-    conn: sqlite3.Connection,
-    community: Community,
-    round_: Round,
-    *,
-    now: dt.datetime,
-    sequences: Mapping[str, int] | None = None,
-    transport: Transport | None = None,
-    retry: Retry | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Report:
-    """Deliver a planned round: its invitations and the notes to members left out."""
-    outgoing = render_round(round_, community, sequences=sequences or {}, now=now)
-    return deliver(
-        conn,
-        community,
-        round_.week,
-        outgoing,
-        now=now,
-        transport=transport,
-        retry=retry,
-        sleep=sleep,
-    )

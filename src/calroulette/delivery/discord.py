@@ -14,8 +14,8 @@ import os
 import requests
 
 from calroulette.redact import SECRETS
+from calroulette.store import DeliveryRow
 
-from .ledger import Row
 from .transport import SendError
 
 
@@ -41,10 +41,10 @@ class DiscordTransport:
         self.timeout = timeout
         self.session = requests.Session()
 
-    def already_delivered(self, row: Row) -> bool:
+    def already_delivered(self, row: DeliveryRow) -> bool:
         return False
 
-    def send(self, row: Row) -> None:
+    def send(self, row: DeliveryRow) -> None:
         files = {}
         if row.ics is not None:
             files["files[0]"] = ("invite.ics", row.ics, "text/calendar")

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calroulette.invites import Channel, DeliveryKey
+from calroulette.store import Deliveries, DeliveryRow, DeliveryStatus
+from calroulette.timeutil import IsoWeek
 
-from . import ledger
 from .transport import SendError, Transport
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,21 @@ class RateLimit:
 
 
 def drain(
-    conn: sqlite3.Connection,
+    ledger: Deliveries,
     transport: Transport,
     *,
-    week: str | None,
+    since: IsoWeek,
     channel: Channel,
     now: dt.datetime,
     rate_limit_per_minute: int = 60,
     retry: Retry | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    since: str | None = None,
 ) -> Report:
-    """Send every pending delivery of ``week`` (all weeks when None; from ``since`` on when
-    given) on ``channel``."""
+    """Send every pending delivery on ``channel`` of the weeks from ``since`` on."""
     retry = retry or Retry()
     limit = RateLimit(rate_limit_per_minute, sleep=sleep)
     report = Report()
-    todo = ledger.rows(conn, week=week, status=ledger.Status.PENDING, channel=channel, since=since)
+    todo = ledger.rows(status=DeliveryStatus.PENDING, channel=channel, since=since)
     unmarked: list[DeliveryKey] = []  # sent, waiting for the transport's flush to be marked
 
     def mark_sent(key: DeliveryKey | None = None) -> None:
@@ -117,7 +115,7 @@ def drain(
             if len(unmarked) < transport.batch:
                 return
         transport.flush()
-        ledger.mark_all_sent(conn, unmarked, now)
+        ledger.mark_sent(unmarked, now)
         unmarked.clear()
 
     try:
@@ -128,7 +126,7 @@ def drain(
                 continue
             if transport.rate_limited:
                 limit.wait()
-            error = _send_with_retries(conn, transport, row, retry, sleep, now)
+            error = _send_with_retries(ledger, transport, row, retry, sleep)
             if error is None:
                 report.sent.append(row.key)
                 mark_sent(row.key)
@@ -157,12 +155,11 @@ def drain(
 
 
 def _send_with_retries(
-    conn: sqlite3.Connection,
+    ledger: Deliveries,
     transport: Transport,
-    row: ledger.Row,
+    row: DeliveryRow,
     retry: Retry,
     sleep: Callable[[float], None],
-    now: dt.datetime,
 ) -> SendError | None:
     """None once sent; the last error otherwise (the row is updated either way)."""
     for attempt in range(retry.attempts):
@@ -171,9 +168,9 @@ def _send_with_retries(
         except SendError as error:
             if not error.transient:
                 if not error.down:
-                    ledger.mark_failed(conn, row.key, error.message)
+                    ledger.mark_failed(row.key, error.message)
                 return error
-            ledger.note_attempt(conn, row.key, error.message)
+            ledger.note_attempt(row.key, error.message)
             if attempt + 1 == retry.attempts:
                 return error
             pause = retry.wait(attempt, error)

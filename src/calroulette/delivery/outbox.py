@@ -26,8 +26,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from calroulette.atomicfile import flush_folder, write_atomic
+from calroulette.store import DeliveryRow
 
-from .ledger import Row
 from .transport import SendError
 
 
@@ -53,23 +53,25 @@ class Outbox:
         self._listed: dict[Path, set[str]] = {}  # folder → names there or being written
         self._ours: set[Path] = set()  # the .ics files this run writes
 
-    def eml_path(self, row: Row) -> Path:
+    def eml_path(self, row: DeliveryRow) -> Path:
         k = row.key
         return (
             self.root
-            / _safe(row.week)
+            / _safe(str(row.week))
             / f"{_safe(k.meeting_uid)}.{_safe(k.recipient)}.{k.kind}-{k.sequence}.eml"
         )
 
-    def ics_path(self, row: Row) -> Path:
+    def ics_path(self, row: DeliveryRow) -> Path:
         k = row.key
-        return self.root / _safe(row.week) / f"{_safe(k.meeting_uid)}.{k.kind}-{k.sequence}.ics"
+        return (
+            self.root / _safe(str(row.week)) / f"{_safe(k.meeting_uid)}.{k.kind}-{k.sequence}.ics"
+        )
 
-    def already_delivered(self, row: Row) -> bool:
+    def already_delivered(self, row: DeliveryRow) -> bool:
         path = self.eml_path(row)
         return path.name in self._names(path.parent)
 
-    def send(self, row: Row) -> None:
+    def send(self, row: DeliveryRow) -> None:
         """Start writing ``row``'s files; :meth:`flush` reports whether they were written."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="outbox")
@@ -124,7 +126,7 @@ class Outbox:
             self._listed[folder] = names
         return names
 
-    def _write_row(self, row: Row, ics_data: bytes | None, compare: bool) -> None:
+    def _write_row(self, row: DeliveryRow, ics_data: bytes | None, compare: bool) -> None:
         """``row``'s .eml, after its .ics when ``ics_data`` (kept if ``compare`` finds it there)."""
         ics = self.ics_path(row)
         if ics_data is not None and not (compare and _holds(ics, ics_data)):

@@ -30,8 +30,8 @@ import ssl
 from calroulette.config import Delivery, SmtpSecurity
 from calroulette.invites import ascii_domain
 from calroulette.redact import SECRETS
+from calroulette.store import DeliveryRow
 
-from .ledger import Row
 from .transport import SendError
 
 log = logging.getLogger(__name__)
@@ -141,10 +141,10 @@ class SmtpTransport:
                 raise _connection_error(exc, self.where) from None
         return smtp
 
-    def already_delivered(self, row: Row) -> bool:
+    def already_delivered(self, row: DeliveryRow) -> bool:
         return False  # SMTP cannot be asked; the ledger is the only record
 
-    def send(self, row: Row) -> None:
+    def send(self, row: DeliveryRow) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
         recipient = row.key.recipient

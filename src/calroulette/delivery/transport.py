@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from calroulette.errors import DeliveryError
-
-from .ledger import Row
+from calroulette.store import DeliveryRow
 
 
 class SendError(DeliveryError):
@@ -40,11 +39,11 @@ class Transport(Protocol):
     # row is marked the moment the server takes the message), more for files (one disk flush).
     batch: int
 
-    def already_delivered(self, row: Row) -> bool:
+    def already_delivered(self, row: DeliveryRow) -> bool:
         """True when the transport itself shows the delivery happened (an outbox file exists)."""
         ...
 
-    def send(self, row: Row) -> None:
+    def send(self, row: DeliveryRow) -> None:
         """Deliver ``row.payload``; raise :class:`SendError` on failure. Returns only once the
         receiving side has taken responsibility (SMTP 250 after DATA, HTTP 2xx, file renamed)."""
         ...

@@ -3,11 +3,11 @@ copies on disk (``cache``), what comes back (``model``), retries bounded in time
 the fix for each common failure (``hints``)."""
 
 from .cache import CachedFeed, FeedCache, cache_key
-from .fetch import DEFAULT_LIMITS, fetch_feeds, make_session
+from .fetch import fetch_feeds
 from .model import MAX_BYTES, ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
+from .session import make_session
 
 __all__ = [
-    "DEFAULT_LIMITS",
     "MAX_BYTES",
     "CachedFeed",
     "ErrorKind",

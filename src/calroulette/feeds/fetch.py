@@ -27,11 +27,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -41,32 +39,24 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from calroulette import __version__
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.feedformat import sniff
-from calroulette.redact import SECRETS, SecretFilter, is_url, redact_url
+from calroulette.redact import SECRETS, is_url, redact_url
 
 from . import hints
 from .cache import CachedFeed, FeedCache
 from .model import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
-from .retry import DeadlineRetry
+from .session import make_session
 
 if TYPE_CHECKING:
-    from requests.sessions import _Settings
+    pass
 
 log = logging.getLogger("calroulette.feeds")
-# urllib3 logs request paths (retries at WARNING, every request at DEBUG). The CLI routes them
-# through masking handlers; these filters also mask them for a program that uses this module
-# with logging configured its own way.
-for _name in ("connection", "connectionpool", "poolmanager", "response", "util.retry"):
-    logging.getLogger(f"urllib3.{_name}").addFilter(SecretFilter())
 
 T = TypeVar("T")
 _CHUNK = 65536
 
-
-DEFAULT_LIMITS = FetchLimits()  # read at call time, so tests can swap it
 
 Validate = Callable[[bytes, str], object]  # may raise FeedError: the body is refused
 Unchanged = Callable[[bytes, str], object]  # told of a body the server said is unchanged
@@ -91,7 +81,7 @@ def fetch_feeds(
     on stderr; ``None`` shows one when stderr is a terminal and the log is not quiet.
     """
     chosen = list(community.members if members is None else members)
-    limits = limits or DEFAULT_LIMITS
+    limits = limits or FetchLimits.of(community)
     workers = max(1, min(community.fetch_concurrency, len(chosen)))
     fetcher = _Fetcher(
         make_session(limits, pool=workers),
@@ -124,73 +114,6 @@ def fetch_feeds(
             addresses = {m.calendar for m in chosen if is_url(m.calendar)}
             fetcher.cache.prune(addresses, now - fetcher.stale_after)
     return {m.email: results[m.email] for m in chosen}
-
-
-def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
-    """The shared session: User-Agent, redirect limit, a pool of ``pool`` connections per host
-    and urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured)."""
-    session = _Session()
-    session.headers["User-Agent"] = f"calroulette/{__version__}"
-    session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
-    session.max_redirects = limits.max_redirects
-    retry = DeadlineRetry(
-        budget=limits.deadline,
-        total=limits.retries,
-        connect=limits.retries,
-        read=limits.retries,
-        status=limits.retries,
-        other=0,
-        allowed_methods=frozenset({"GET"}),
-        status_forcelist=frozenset({429, 500, 502, 503, 504}),
-        backoff_factor=limits.backoff_factor,
-        respect_retry_after_header=True,
-        retry_after_max=max(int(limits.max_retry_after), 0),
-        raise_on_status=False,  # the last 5xx comes back as a response with its status
-    )
-    adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.hooks["response"].append(_register_redirect_target)
-    return session
-
-
-class _Session(requests.Session):
-    """A session that reads the environment (proxy variables, CA bundle) once per origin.
-
-    requests reads it on every request (``trust_env``): scanning ``os.environ`` for proxies twice
-    per request was a fifth of the client's time on an all-304 run of 1,000 feeds. The
-    environment does not change during a run, and what it says depends only on the scheme, host
-    and port (``no_proxy`` matches hosts), so the answer is kept per origin.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[object, ...], _Settings] = {}
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> _Settings:
-        try:
-            parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
-            origin = (parts.scheme.lower(), parts.hostname, parts.port)
-        except ValueError:  # a malformed port: let requests report it
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key = (*origin, repr(proxies), stream, repr(verify), repr(cert))
-        settings = self._environment.get(key)
-        if settings is None:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = settings  # a race computes it twice: harmless
-        copy = settings.copy()
-        copy["proxies"] = dict(settings["proxies"])
-        return copy
-
-
-def _register_redirect_target(response: requests.Response, *args: object, **kwargs: object) -> None:
-    """A redirect's target is as secret as its source; register it before it is requested
-    (and logged by urllib3)."""
-    location = response.headers.get("Location")
-    if location and response.is_redirect:
-        SECRETS.add(urljoin(response.url, location))
 
 
 class _Fetcher:

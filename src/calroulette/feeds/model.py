@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from calroulette.config import Community
 from calroulette.errors import FeedError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -13,7 +14,8 @@ MAX_BYTES = 20 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class FetchLimits:
-    """How long and how much one feed may take. Tests shrink these; cron jobs keep them."""
+    """How long and how much one feed may take: from the community's ``fetch_timeout`` and
+    ``fetch_retries`` (:meth:`of`), or given whole by a caller (the tests shrink them)."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # between two bytes
@@ -23,6 +25,18 @@ class FetchLimits:
     retries: int = 3
     backoff_factor: float = 1.0  # sleeps 0, 2, 4 … s between retries (unless Retry-After)
     max_retry_after: float = 60.0  # a longer Retry-After is cut to this
+
+    @classmethod
+    def of(cls, community: Community) -> FetchLimits:
+        """The limits members.toml sets: the deadline, and no single wait longer than it."""
+        deadline = float(community.fetch_timeout)
+        return cls(
+            connect_timeout=min(10.0, deadline),
+            read_timeout=min(30.0, deadline),
+            deadline=deadline,
+            retries=community.fetch_retries,
+            max_retry_after=min(60.0, deadline),
+        )
 
 
 class FeedStatus(StrEnum):

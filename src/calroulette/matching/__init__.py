@@ -2,50 +2,25 @@
 
 The core of calroulette: no clock, no I/O. Free time, ``now`` and the history come in as arguments
 and a :class:`Round` comes out; the store keeps it, invites and delivery send it.
+
+This package exports the values a round is made of (:mod:`.model`, :mod:`.reasons`), which every
+layer above reads. The planner itself, :func:`.plan.plan_round` (numpy, networkx), is imported
+from :mod:`.plan` by the one operation that plans, so that reading or sending a round never
+loads it.
 """
 
-from typing import TYPE_CHECKING
-
-from .model import (
-    History,
-    Meeting,
-    Pair,
-    Round,
-    RoundError,
-    RoundStatus,
-    Unmatched,
-    is_left_out_reason,
-    pair,
-)
-
-if TYPE_CHECKING:
-    from .plan import EXACT_LIMIT, default_seed, meeting_uid, plan_round
-
-_PLANNER = frozenset({"EXACT_LIMIT", "default_seed", "meeting_uid", "plan_round"})
-
-
-def __getattr__(name: str) -> object:
-    """The planner (and numpy with it) is imported on first use: the commands that only read or
-    send rounds (`send`, `history`, `why` …) need the model, and numpy took ~0.15 s to import."""
-    if name in _PLANNER:
-        from . import plan
-
-        return getattr(plan, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .model import History, Meeting, MeetingStatus, Pair, Round, RoundError, RoundStatus, pair
+from .reasons import Reason, Unmatched
 
 __all__ = [
-    "EXACT_LIMIT",
     "History",
     "Meeting",
+    "MeetingStatus",
     "Pair",
+    "Reason",
     "Round",
     "RoundError",
     "RoundStatus",
     "Unmatched",
-    "default_seed",
-    "is_left_out_reason",
-    "meeting_uid",
     "pair",
-    "plan_round",
 ]

@@ -11,7 +11,6 @@ partners are a vectorised AND over everyone: a row costs microseconds even in a 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,12 +22,13 @@ from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.timeutil import IsoWeek
 
+from . import reasons
 from .grid import SlotGrid
 from .model import History, RoundError
+from .reasons import Unmatched
 
 COOLDOWN = "cooldown"
 AVOID = "avoid"  # private: never shown, never part of a reason
-TEAM = "team"
 
 AGO_CAP = 520  # weeks; "met ten years ago" and "met twenty years ago" are the same
 TOPICS_CAP = 8
@@ -39,22 +39,21 @@ IntArray = npt.NDArray[np.int64]
 
 def sits_out(
     member: Member, week: IsoWeek, result: FreeTime | FeedError | None, history: History
-) -> str | None:
+) -> Unmatched | None:
     """Why ``member`` does not take part in ``week`` at all, or None when they do."""
+    email = member.email
     if member.is_paused(week):
-        if not member.paused and member.paused_until is not None:
-            return f"paused until {member.paused_until.isoformat()}"
-        return "paused"
-    last = history.last_matched.get(member.email)
+        until = member.paused_until if not member.paused else None
+        return reasons.paused(email, until)
+    every = member.frequency.value
+    last = history.last_matched.get(email)
     if last is not None and week.weeks_since(last) < member.frequency.weeks:
-        return f"frequency: {member.frequency.value}, last met in {last}"
-    following = history.next_matched.get(member.email)  # a later week planned first
+        return reasons.frequency(email, every, last=last)
+    following = history.next_matched.get(email)  # a later week planned first
     if following is not None and following.weeks_since(week) < member.frequency.weeks:
-        return f"frequency: {member.frequency.value}, meets in {following}"
-    if result is None:
-        return "feed error: calendar: not fetched"
-    if isinstance(result, FeedError):
-        return f"feed error: {result.stage}: {result.message}"
+        return reasons.frequency(email, every, next_=following)
+    if not isinstance(result, FreeTime):
+        return reasons.feed_error(email, result)
     return None
 
 
@@ -133,28 +132,23 @@ class Pool:
             min(shared, TOPICS_CAP),
         )
 
-    def reason_left_out(self, i: int, cooldown_weeks: int, min_notice_hours: int) -> str:
+    def reason_left_out(self, i: int, cooldown_weeks: int, min_notice_hours: int) -> Unmatched:
         """Why a participant ended up in no meeting. Never reveals an ``avoid`` list: a member
         whose only possible partners are avoided reads the same as one with nobody free."""
+        email = self.members[i].email
         if not self.masks[i]:
-            return (
-                "no shared free time with anyone (no free time this week "
-                f"at least {min_notice_hours} hours ahead)"
-            )
+            return reasons.no_free_time(email, min_notice_hours)
         shares = np.flatnonzero(self.shares_time(i)).tolist()
         if not shares:
-            return "no shared free time with anyone"
+            return reasons.no_shared_time(email)
         if self.compatible(i).any():
-            return "everyone compatible is already paired"
+            return reasons.all_paired(email)
         kinds = {self.blocked[i].get(j) for j in shares}
         if COOLDOWN in kinds:
-            return (
-                f"cooldown: already met everyone free at the same time "
-                f"within {cooldown_weeks} weeks"
-            )
+            return reasons.cooldown(email, cooldown_weeks)
         if None in kinds:  # shares time only with teammates (the rest are avoided)
-            return "no shared free time with anyone outside their team"
-        return "no shared free time with anyone"
+            return reasons.only_teammates(email)
+        return reasons.no_shared_time(email)
 
 
 def build_pool(
@@ -223,7 +217,3 @@ def build_pool(
         ago,
         topics,
     )
-
-
-def local_day(instant: dt.datetime, zone: dt.tzinfo) -> dt.date:
-    return instant.astimezone(zone).date()

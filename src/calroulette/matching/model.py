@@ -1,6 +1,6 @@
 """The values a round is made of: the contract with the store, invites, delivery and the CLI.
 
-A :class:`Round` is what :func:`~calroulette.matching.plan_round` returns and what the store
+A :class:`Round` is what :func:`~calroulette.matching.plan.plan_round` returns and what the store
 keeps; :class:`History` is what the store hands back so the next round can respect the past.
 """
 
@@ -14,10 +14,27 @@ from enum import StrEnum
 from calroulette.intervals import Interval
 from calroulette.timeutil import IsoWeek
 
+from .reasons import Unmatched
+
 
 class RoundStatus(StrEnum):
+    PLANNED = "planned"  # recorded; nobody has been sent anything
+    SENT = "sent"  # every message of the round was recorded for delivery
+
+
+class MeetingStatus(StrEnum):
+    """Where a meeting stands. ``planned`` → ``invited`` when its round is sent; ``moved`` once
+    an updated invitation went out; ``cancelled`` at any point (nobody is told while planned)."""
+
     PLANNED = "planned"
-    SENT = "sent"
+    INVITED = "invited"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        """Still going to happen: it counts for the cooldown and blocks its members' time."""
+        return self is not MeetingStatus.CANCELLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +44,8 @@ class Meeting:
     start: dt.datetime  # UTC
     end: dt.datetime  # UTC
     alternatives: tuple[Interval, ...] = ()  # up to three other shared slots, on other days
-
-
-@dataclass(frozen=True, slots=True)
-class Unmatched:
-    member: str  # email
-    reason: str  # "no shared free time with anyone", "cooldown …", "paused", "feed error: …"
+    sequence: int = 0  # the iCalendar SEQUENCE of the latest invitation or cancellation
+    status: MeetingStatus = MeetingStatus.PLANNED
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +70,10 @@ class Round:
         wanted = email.strip().lower()
         return next((m for m in self.meetings if wanted in m.members), None)
 
-    def unmatched_reason(self, email: str) -> str | None:
+    def unmatched_of(self, email: str) -> Unmatched | None:
+        """Why ``email`` is in no meeting, when they are not."""
         wanted = email.strip().lower()
-        return next((u.reason for u in self.unmatched if u.member == wanted), None)
+        return next((u for u in self.unmatched if u.member == wanted), None)
 
 
 Pair = tuple[str, str]  # two emails, sorted
@@ -122,15 +136,6 @@ class History:
                         last_met[pair(a, b)] = past.week
         latest = max(rounds, key=lambda r: r.week, default=None)
         left_out = frozenset(
-            u.member for u in (latest.unmatched if latest else ()) if is_left_out_reason(u.reason)
+            u.member for u in (latest.unmatched if latest else ()) if u.reason.comes_first
         )
         return cls(last_met, left_out, last_matched, secret)
-
-
-# Reasons that mean "no partner this time" rather than the member's own choice or their feed.
-_OWN_CHOICE = ("paused", "frequency")
-
-
-def is_left_out_reason(reason: str) -> bool:
-    """True when a member with this reason should come first in the next round."""
-    return not reason.startswith(_OWN_CHOICE)

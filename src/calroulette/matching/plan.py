@@ -38,7 +38,8 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 from .blossom import augment_to_maximum
 from .compatibility import AGO_CAP, TOPICS_CAP, Pool, build_pool, feed_errors, sits_out
 from .grid import SlotGrid, build_grid
-from .model import History, Meeting, Round, Unmatched
+from .model import History, Meeting, Round
+from .reasons import Unmatched
 
 EXACT_LIMIT = 1_000  # compatible pairs for the exact engine: under a second of networkx
 _LIST_PAIRS_UP_TO = 600  # participants: above this, never list every pair just to count them
@@ -90,14 +91,14 @@ def plan_round(
         meeting_minutes=community.meeting_minutes,
         earliest=ensure_utc(now) + dt.timedelta(hours=community.min_notice_hours),
     )
-    reasons: dict[str, str] = {}
+    left_out: dict[str, Unmatched] = {}
     participants: list[Member] = []
     for member in community.members:
         why = sits_out(member, week, free.get(member.email), history)
         if why is None:
             participants.append(member)
         else:
-            reasons[member.email] = why
+            left_out[member.email] = why
     pool = build_pool(community, week, participants, free, history, grid)
     tie = [rng.random() for _ in range(pool.n)]
     edges = _pairs(pool) if pool.n <= _LIST_PAIRS_UP_TO else None
@@ -114,14 +115,14 @@ def plan_round(
     placed = {i for group in groups for i in group}
     for i in range(pool.n):
         if i not in placed:
-            reasons[pool.members[i].email] = pool.reason_left_out(
+            left_out[pool.members[i].email] = pool.reason_left_out(
                 i, community.cooldown_weeks, community.min_notice_hours
             )
     return Round(
         week=week,
         seed=seed,
         meetings=tuple(sorted(meetings, key=lambda m: (m.start, m.members))),
-        unmatched=tuple(Unmatched(email, why) for email, why in sorted(reasons.items())),
+        unmatched=tuple(why for _, why in sorted(left_out.items())),
         errors=tuple(sorted(feed_errors(community, free), key=lambda e: e.member)),
     )
 

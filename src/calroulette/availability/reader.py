@@ -1,0 +1,397 @@
+"""The one way calroulette reads free time: many members' calendars at once, pruned, in worker
+processes and cached; each answer is what :func:`.rules.free_time` gives on the whole feed.
+
+A community of 10,000 is mostly light feeds (~5 ms each to parse and expand) and a few heavy
+primary calendars (~1 s each, years of meetings). Three things make the weekly job cheap, none of
+which changes a result:
+
+- **Pruning**: each body loses, as text, the one-off events that cannot reach the week
+  (:func:`._prune.prune_feed`, proven equivalent by tests/test_availability_prune.py) before
+  icalendar sees it; a heavy feed is then read in ~0.09 s, ~0.02 s of it pruning.
+- **A process pool**: parsing is pure Python, so feeds are read in ``os.cpu_count()`` worker
+  processes (``spawn``: no fork of a process that has threads). Below :data:`POOL_MIN` feeds the
+  pool's start-up costs more than it saves, and they are read in this process.
+- **A cache of results**: each member's free time is a row of ``cache_dir/free.sqlite``
+  (:mod:`calroulette.cachedb`), keyed by the SHA-256 of the feed body and everything else the
+  answer depends on (member, zone, keyword, week, community zone, and a digest of the code that
+  computes it). The week's rows are read with one query when a reader starts, and the new ones
+  written in one transaction, so an unchanged feed costs a hash and a JSON decode. Entries hold
+  no address, the file is readable by the owner only, and an entry that cannot be read is
+  computed again. Errors are not cached: they are cheap to find again, and the message should
+  come from the current code.
+
+:meth:`FreeTimeReader.validate` plugs into :func:`calroulette.feeds.fetch_feeds`: each
+downloaded body is read once, while the others are still downloading, and only a body that
+parses is kept as the feed's last good copy (a broken one falls back to that copy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from calroulette import __version__
+from calroulette.cachedb import CacheDB
+from calroulette.config import Community, Member
+from calroulette.errors import FeedError
+from calroulette.intervals import Interval
+from calroulette.timeutil import IsoWeek
+from calroulette.workers import exit_with_parent
+
+from ._prune import prune_feed
+from .parse import parse_calendar
+from .rules import FreeTime, free_time
+
+log = logging.getLogger(__name__)
+
+POOL_MIN = 50  # feeds to read before a process pool pays for its start-up (~0.5 s)
+KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
+CACHE_VERSION = 1
+_SCHEMA = """
+CREATE TABLE free (
+    week TEXT NOT NULL,    -- 2026-W49: old weeks are deleted by it
+    key TEXT NOT NULL,     -- FreeTimeReader._key: the body's hash and all the answer depends on
+    record TEXT NOT NULL,  -- JSON, as a worker returns it
+    PRIMARY KEY (week, key)
+) WITHOUT ROWID
+"""
+
+# What a worker sends back, and what the cache holds: plain data (JSON, picklable).
+Record = dict[str, Any]
+
+
+class FreeTimeReader:
+    """Reads feeds into free time for one community and week; close it to stop the workers."""
+
+    def __init__(
+        self,
+        community: Community,
+        week: IsoWeek,
+        *,
+        workers: int | None = None,
+        expected: int | None = None,
+        ignore_uids: frozenset[str] = frozenset(),
+    ) -> None:
+        """``expected``: how many feeds :meth:`validate` will see (default: every member's),
+        which decides whether it starts worker processes. Events whose UID is in
+        ``ignore_uids`` neither free nor block time (see :func:`.rules.free_time`)."""
+        self.community = community
+        self.ignore_uids = ignore_uids
+        self.expected = len(community.members) if expected is None else expected
+        self.week = week
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.cache = CacheDB(community.cache_dir / "free.sqlite", _SCHEMA, version=CACHE_VERSION)
+        self._members = {m.email: m for m in community.members}
+        self._known: dict[str, Record] = {}  # this run's results by key, errors included
+        self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
+        self._keys: dict[str, tuple[bytes, str]] = {}  # email -> (body, key) already hashed
+        self._pending: dict[str, Future[Record]] = {}  # started by prepare, collected by compute
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._unsaved: list[tuple[str, str, str]] = []  # new cache rows, written together
+        # The week's cache rows as this started, still as JSON: decoded when asked for.
+        self._rows: dict[str, str] = dict(
+            self.cache.query("SELECT key, record FROM free WHERE week = ?", (str(week),))
+        )
+
+    def __enter__(self) -> FreeTimeReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._save()
+        self.cache.close()
+
+    def validate(self, body: bytes, email: str) -> None:
+        """For ``fetch_feeds(validate=...)``: raise the :class:`FeedError` that
+        :func:`parse_calendar` would raise for ``body``; the free time is kept for
+        :meth:`compute`. Called from the fetch threads."""
+        member = self._members.get(email)
+        if member is None:  # not ours to judge: parse it the plain way
+            parse_calendar(body, email)
+            return
+        key = self._key(body, member)
+        record = self._lookup(key, member)
+        if record is None:
+            future = self._submit(self._pool_for(self.expected), body, member)
+            record = self._remember(key, self._collect(future, body, member))
+        if record.get("phase") == "parse":
+            raise _error(record)
+
+    def prepare(self, body: bytes, email: str) -> None:
+        """For ``fetch_feeds(unchanged=...)``: start reading a body the server confirmed
+        unchanged, in a worker and without waiting for it, when its free time this week is not
+        cached. A new week's run reads every feed again, unchanged or not: this lets the
+        workers read while the other feeds are still being asked for, instead of after.
+        It reads no cache: the week's rows were read when this object was made."""
+        member = self._members.get(email)
+        if member is None or not self._pooled(self.expected):
+            return  # no worker processes: compute() reads it in this process
+        key = self._key(body, member)
+        if key in self._pending or key in self._known or key in self._rows:
+            return  # cached (a run of the same week again): no worker is started for it
+        pool = self._pool_for(self.expected)
+        if pool is None:
+            return
+        with self._lock:
+            if key not in self._pending:
+                try:
+                    self._pending[key] = pool.submit(_work, body, email)
+                except (BrokenProcessPool, RuntimeError):  # compute() reads it in this process
+                    return
+
+    def compute(self, feeds: Mapping[str, bytes | FeedError]) -> dict[str, FreeTime | FeedError]:
+        """Every member's free time, in ``community.members`` order, as reading each body on
+        its own would give it (a member without a body is "not fetched")."""
+        records: dict[str, Record] = {}
+        keys: dict[str, str] = {}
+        todo: list[tuple[str, bytes, Member]] = []
+        for member in self.community.members:
+            feed = feeds.get(member.email)
+            if isinstance(feed, bytes):
+                key = keys[member.email] = self._key(feed, member)
+                record = self._lookup(key, member)
+                if record is None:
+                    todo.append((key, feed, member))
+                else:
+                    records[member.email] = record
+        if todo:
+            pool = self._pool_for(len(todo))
+            futures = []
+            for key, body, m in todo:  # a body prepare() started is already being read
+                started = self._pending.pop(key) if key in self._pending else None
+                futures.append((key, body, m, started or self._submit(pool, body, m)))
+            for key, body, member, future in futures:
+                record = self._collect(future, body, member)
+                records[member.email] = self._remember(key, record)
+        self._save()
+        out: dict[str, FreeTime | FeedError] = {}
+        for member in self.community.members:
+            feed = feeds.get(member.email)
+            if feed is None:
+                out[member.email] = FeedError(member.email, "calendar", "not fetched")
+            elif isinstance(feed, FeedError):
+                out[member.email] = feed
+            else:  # a cache entry read is not built again
+                read = self._read.get(keys[member.email])
+                if read is None:
+                    read = _free_time(records[member.email], member.email, self.week)
+                out[member.email] = read
+        return out
+
+    # --- the cache --------------------------------------------------------------------------
+
+    def _key(self, body: bytes, member: Member) -> str:
+        """The cache key of ``member``'s free time from ``body``, hashed once per body."""
+        hashed = self._keys.get(member.email)
+        if hashed is not None and hashed[0] is body:
+            return hashed[1]
+        parts = (
+            hashlib.sha256(body).hexdigest(),
+            member.email,
+            getattr(member.timezone, "key", str(member.timezone)),
+            self.community.keyword_for(member),
+            str(self.week),
+            getattr(self.community.timezone, "key", str(self.community.timezone)),
+            "\x1f".join(sorted(self.ignore_uids)),
+            code_version(),
+        )
+        key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        self._keys[member.email] = (body, key)
+        return key
+
+    def _lookup(self, key: str, member: Member) -> Record | None:
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        row = self._rows.get(key)
+        if row is None:
+            return None
+        try:
+            record: Record = json.loads(row)
+            if "error" in record:  # never written: errors are not cached
+                raise ValueError(key)
+            read = _free_time(record, member.email, self.week)  # checks the shape
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("free-time cache: entry %s cannot be read; computed again", key[:12])
+            return None
+        self._known[key] = record
+        self._read[key] = read
+        return record
+
+    def _remember(self, key: str, record: Record) -> Record:
+        self._known[key] = record
+        if "error" not in record:
+            with self._lock:
+                self._unsaved.append((str(self.week), key, json.dumps(record)))
+        return record
+
+    def _save(self) -> None:
+        """Write the new entries in one transaction, and forget weeks long before this one."""
+        with self._lock:
+            rows, self._unsaved = self._unsaved, []
+        if rows:
+            self.cache.write("INSERT OR REPLACE INTO free VALUES (?, ?, ?)", rows)
+            oldest = str(self.week.shifted(-KEEP_WEEKS))  # ISO weeks sort as text
+            self.cache.write("DELETE FROM free WHERE week < ?", [(oldest,)])
+
+    # --- the workers ------------------------------------------------------------------------
+
+    def _pooled(self, feeds: int) -> bool:
+        """Whether ``feeds`` feeds are read in worker processes rather than in this one."""
+        return self.workers >= 2 and feeds >= POOL_MIN
+
+    def _pool_for(self, feeds: int) -> ProcessPoolExecutor | None:
+        """The worker processes, started on first use; ``None``: read in this process."""
+        if not self._pooled(feeds):
+            return None
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(self.community, self.week, self.ignore_uids),
+                )
+            return self._pool
+
+    def _submit(
+        self, pool: ProcessPoolExecutor | None, body: bytes, member: Member
+    ) -> Future[Record]:
+        if pool is not None:
+            try:
+                return pool.submit(_work, body, member.email)
+            except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool was closed
+                pass
+        future: Future[Record] = Future()
+        future.set_result(_read(body, member, self.community, self.week, self.ignore_uids))
+        return future
+
+    def _collect(self, future: Future[Record], body: bytes, member: Member) -> Record:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("%s: free time: a worker process died; read in this process", member.email)
+            return _read(body, member, self.community, self.week, self.ignore_uids)
+
+
+# --- in a worker process -------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(community: Community, week: IsoWeek, ignore_uids: frozenset[str]) -> None:
+    exit_with_parent()
+    _WORKER["community"] = community
+    _WORKER["week"] = week
+    _WORKER["members"] = {m.email: m for m in community.members}
+    _WORKER["ignore_uids"] = ignore_uids
+
+
+def _work(body: bytes, email: str) -> Record:
+    member = _WORKER["members"][email]
+    return _read(body, member, _WORKER["community"], _WORKER["week"], _WORKER["ignore_uids"])
+
+
+def _read(
+    body: bytes, member: Member, community: Community, week: IsoWeek, ignore_uids: frozenset[str]
+) -> Record:
+    """:func:`.rules.free_time` on the pruned body, as a record that also says whether an error
+    came from parsing (what ``validate`` rejects) or after."""
+    start, end = week.bounds(community.timezone)
+    body = prune_feed(body, start.date(), end.date())
+    notes: list[str] = []
+    phase = "parse"
+    try:
+        calendar = parse_calendar(body, member.email, notes)
+        phase = "free time"
+        result = free_time(
+            calendar,
+            member,
+            week,
+            keyword=community.keyword_for(member),
+            week_zone=community.timezone,
+            ignore_uids=ignore_uids,
+        )
+    except FeedError as error:
+        return {"error": [error.member, error.stage, error.message], "phase": phase}
+    return {
+        "free": [[span.start.isoformat(), span.end.isoformat()] for span in result.free],
+        "availability_events": result.availability_events,
+        "busy_events": result.busy_events,
+        "warnings": list(dict.fromkeys([*notes, *result.warnings])),
+    }
+
+
+def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:
+    """A record back as a result: the free time, or the member's error."""
+    if "error" in record:
+        return _error(record)
+    return FreeTime(
+        email,
+        week,
+        tuple(
+            Interval(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b))
+            for a, b in record["free"]
+        ),
+        int(record["availability_events"]),
+        int(record["busy_events"]),
+        tuple(str(w) for w in record["warnings"]),
+    )
+
+
+def _error(record: Record) -> FeedError:
+    member, stage, message = record["error"]
+    return FeedError(str(member), str(stage), str(message))
+
+
+@cache
+def code_version() -> str:
+    """calroulette's version, the versions of the libraries that parse and expand calendars, and
+    a digest of the code that decides free time: a cached result is never used by a version
+    that could compute another (an upgraded recurring-ical-events may expand differently)."""
+    digest = hashlib.sha256(__version__.encode())
+    for library in (
+        "icalendar",
+        "recurring-ical-events",
+        "x-wr-timezone",
+        "python-dateutil",
+        "tzdata",
+    ):
+        try:
+            digest.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=?".encode())
+    package = Path(__file__).parent.parent
+    names = ("feedformat.py", "timeutil.py", "intervals.py")
+    code = [*package.glob("availability/*.py"), *package.glob("config/*.py")]
+    for path in sorted([*code, *(package / n for n in names)]):
+        try:
+            digest.update(path.name.encode() + path.read_bytes())
+        except OSError:
+            digest.update(path.name.encode())
+    return digest.hexdigest()[:16]

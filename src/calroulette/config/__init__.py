@@ -1,0 +1,27 @@
+"""members.toml: the community's rules and its members, as frozen values (:mod:`.model`), read
+with every problem reported at once (:mod:`.load`), edited in place (:mod:`.roster`) and started
+from a commented template (:mod:`.template`)."""
+
+from .load import load_community, parse_community, unreadable_scheme
+from .model import (
+    Community,
+    Delivery,
+    DeliveryMethod,
+    Frequency,
+    Member,
+    MemberStatus,
+    SmtpSecurity,
+)
+
+__all__ = [
+    "Community",
+    "Delivery",
+    "DeliveryMethod",
+    "Frequency",
+    "Member",
+    "MemberStatus",
+    "SmtpSecurity",
+    "load_community",
+    "parse_community",
+    "unreadable_scheme",
+]

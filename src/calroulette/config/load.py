@@ -1,0 +1,478 @@
+"""members.toml → a frozen :class:`Community`, with every problem reported at once.
+
+The organizer's whole configuration is one TOML file. Loading never raises on the first mistake:
+it collects a :class:`~calroulette.errors.Problem` for each (naming the member and the field) and
+raises one :class:`~calroulette.errors.ConfigError` holding them all, like khal's loader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import string
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from calroulette.errors import ConfigError, Problem
+from calroulette.redact import is_url
+from calroulette.timeutil import load_zone
+
+from .model import (
+    EMAIL_RE,
+    Community,
+    Delivery,
+    DeliveryMethod,
+    Frequency,
+    Member,
+    SmtpSecurity,
+    default_cache_dir,
+)
+
+# --- loading ------------------------------------------------------------------------------------
+
+_COMMUNITY_KEYS = {
+    "name",
+    "organizer",
+    "timezone",
+    "meeting_minutes",
+    "keyword",
+    "cooldown_weeks",
+    "database",
+    "slot_minutes",
+    "min_notice_hours",
+    "separate_teams",
+    "allow_triples",
+    "meeting_link",
+    "notify_unmatched",
+    "cache_dir",
+    "stale_days",
+    "fetch_concurrency",
+    "fetch_timeout",
+    "fetch_retries",
+}
+_MEMBER_KEYS = {
+    "name",
+    "email",
+    "calendar",
+    "timezone",
+    "keyword",
+    "paused",
+    "paused_until",
+    "frequency",
+    "avoid",
+    "team",
+    "topics",
+    "discord_id",
+}
+_DELIVERY_KEYS = {
+    "method",
+    "outbox",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "rate_limit_per_minute",
+    "discord_webhook_env",
+}
+_TOP_KEYS = {"community", "members", "delivery"}
+_SLOT_MINUTES = (5, 10, 15, 20, 30, 60)
+_LINK_FIELDS = {"uid", "week", "community"}
+
+
+def load_community(path: str | os.PathLike[str]) -> Community:
+    """Read and validate members.toml; raise :class:`ConfigError` listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem("config", str(file), "file not found (create one with `calroulette init`)")],
+            str(file),
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable UTF-8"
+        raise ConfigError([Problem("config", str(file), reason)], str(file)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem("config", str(file), f"not valid TOML: {exc}")
+        raise ConfigError([problem], str(file)) from None
+    return parse_community(data, base_dir=file.resolve().parent, path=file)
+
+
+def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Community:
+    """Validate already-parsed TOML ``data``; relative paths are taken from ``base_dir``."""
+    p = _Collector()
+    _unknown(p, "config", "", data, _TOP_KEYS)
+    raw = data.get("community")
+    if not isinstance(raw, dict):
+        p.add("community", "[community]", "missing table (name, organizer, timezone ...)")
+        raw = {}
+    _unknown(p, "community", "", raw, _COMMUNITY_KEYS)
+    c = _Fields(p, "community", raw)
+    name = c.text("name", required=True, default="")
+    organizer = c.text("organizer", required=True, default="")
+    organizer_email = ""
+    if organizer:
+        organizer_email = parseaddr(organizer)[1].lower()
+        # parseaddr keeps the first of several addresses and silently drops the rest
+        if len(getaddresses([organizer])) != 1 or not EMAIL_RE.match(organizer_email):
+            p.add("community", "organizer", _organizer_problem(organizer))
+    zone = c.zone("timezone", required=True)
+    keyword = c.text("keyword", default="free")
+    if keyword is not None and not keyword.strip():
+        p.add("community", "keyword", "must not be empty")
+    link = c.text("meeting_link", default="https://meet.jit.si/{community}-{uid}") or ""
+    _check_link(p, link)
+    raw_delivery = data.get("delivery", {})
+    if not isinstance(raw_delivery, dict):
+        p.add("delivery", "[delivery]", "must be a table")
+        raw_delivery = {}
+    delivery = _parse_delivery(p, raw_delivery, base_dir)
+
+    members = _parse_members(p, data.get("members"))
+    community = Community(
+        name=name or "",
+        organizer=organizer or "",
+        organizer_email=organizer_email,
+        timezone=zone or ZoneInfo("UTC"),
+        members=tuple(_resolve_calendar(m, base_dir) for m in members),
+        meeting_minutes=c.integer("meeting_minutes", 30, 5, 240),
+        keyword=(keyword or "free").strip(),
+        cooldown_weeks=c.integer("cooldown_weeks", 8, 0, 520),
+        database=c.path("database", base_dir, base_dir / "calroulette.sqlite"),
+        slot_minutes=c.choice_int("slot_minutes", 30, _SLOT_MINUTES),
+        min_notice_hours=c.integer("min_notice_hours", 24, 0, 24 * 28),
+        separate_teams=c.boolean("separate_teams", False),
+        allow_triples=c.boolean("allow_triples", True),
+        meeting_link=link,
+        notify_unmatched=c.boolean("notify_unmatched", True),
+        cache_dir=c.path("cache_dir", base_dir, default_cache_dir()),
+        stale_days=c.integer("stale_days", 14, 0, 3650),
+        fetch_concurrency=c.integer("fetch_concurrency", 16, 1, 256),
+        fetch_timeout=c.integer("fetch_timeout", 90, 1, 600),
+        fetch_retries=c.integer("fetch_retries", 3, 0, 10),
+        delivery=delivery,
+        path=path,
+    )
+    _check_avoid(p, community.members)
+    if p.problems:
+        raise ConfigError(p.problems, str(path) if path else "")
+    return community
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, member: str, field_name: str, message: str) -> None:
+        self.problems.append(Problem(member, field_name, message))
+
+
+def _unknown(p: _Collector, who: str, prefix: str, raw: dict[str, Any], known: set[str]) -> None:
+    for key in raw:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        p.add(who, f"{prefix}{key}", f"unknown key{hint}")
+
+
+class _Fields:
+    """Typed access to one TOML table that records a problem instead of raising."""
+
+    def __init__(self, p: _Collector, who: str, raw: dict[str, Any]) -> None:
+        self.p, self.who, self.raw = p, who, raw
+
+    def _get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) and kind is not bool:
+            self.p.add(self.who, key, f"must be {what}, not {value!r}")
+            return None
+        if not isinstance(value, kind):
+            self.p.add(self.who, key, f"must be {what}, not {value!r}")
+            return None
+        return value
+
+    def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self._get(key, str, "a string")
+        if value is None:
+            if required and key not in self.raw:
+                self.p.add(self.who, key, "missing")
+            return default if key not in self.raw else (value or default)
+        problem = _not_one_line(value)
+        if problem:
+            self.p.add(self.who, key, problem)
+            return default
+        return str(value)
+
+    def path(self, key: str, base_dir: Path, default: Path) -> Path:
+        """A file or folder, relative to members.toml's folder; an empty one is a problem (it
+        would name the folder itself, or a file called "")."""
+        value = self.text(key)
+        if value is None:
+            return default
+        if not value.strip():
+            self.p.add(self.who, key, "must not be empty (leave the setting out for the default)")
+            return default
+        return base_dir / Path(value.strip()).expanduser()
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self._get(key, int, "a whole number")
+        if value is None:
+            return default
+        if not low <= value <= high:
+            self.p.add(self.who, key, f"must be between {low} and {high}, not {value}")
+            return default
+        return int(value)
+
+    def choice_int(self, key: str, default: int, choices: tuple[int, ...]) -> int:
+        value = self._get(key, int, "a whole number")
+        if value is None:
+            return default
+        if value not in choices:
+            allowed = ", ".join(str(c) for c in choices)
+            self.p.add(self.who, key, f"must be one of {allowed}, not {value}")
+            return default
+        return int(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, bool, "true or false")
+        return default if value is None else bool(value)
+
+    def zone(self, key: str, *, required: bool = False) -> ZoneInfo | None:
+        value = self.text(key, required=required)
+        if value is None:
+            return None
+        try:
+            return load_zone(value)
+        except ValueError as exc:
+            self.p.add(self.who, key, str(exc))
+            return None
+
+    def choice(self, key: str, enum: Callable[[str], Any], default: Any, names: str) -> Any:
+        value = self.text(key)
+        if value is None:
+            return default
+        try:
+            return enum(value.strip().lower())
+        except ValueError:
+            self.p.add(self.who, key, f"must be one of {names}, not {value!r}")
+            return default
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, list, "a list of strings")
+        if value is None:
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip() or _not_one_line(item):
+                self.p.add(self.who, f"{key}[{i}]", "must be a non-empty one-line string")
+                continue
+            out.append(item.strip())
+        return tuple(out)
+
+
+def _not_one_line(value: str) -> str | None:
+    """Why ``value`` cannot go into an email header or an iCalendar property, if it cannot.
+
+    Besides CR and LF, Python's ``str.splitlines`` (and so its email package) and other mail and
+    calendar tools break lines at VT, FF, FS/GS/RS, NEL and the Unicode line and paragraph
+    separators; RFC 5322 and RFC 5545 allow no control character but TAB in a value.
+    """
+    if "\r" in value or "\n" in value:
+        return "must be on one line (contains a line break)"
+    found = _CONTROL.search(value)
+    if found is not None:
+        return f"must be on one line (contains the control character U+{ord(found[0]):04X})"
+    return None
+
+
+# Every character of the Unicode categories Cc, Zl and Zp but TAB (tests/test_config.py checks the
+# set against unicodedata): one search instead of a category lookup per character, which was
+# most of loading a 10,000-member members.toml.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Delivery:
+    _unknown(p, "delivery", "", raw, _DELIVERY_KEYS)
+    d = _Fields(p, "delivery", raw)
+    security = d.choice("smtp_security", SmtpSecurity, SmtpSecurity.STARTTLS, "starttls, tls, none")
+    default_port = 465 if security is SmtpSecurity.TLS else 587
+    return Delivery(
+        method=d.choice("method", DeliveryMethod, DeliveryMethod.OUTBOX, "outbox, smtp, discord"),
+        outbox=d.path("outbox", base_dir, base_dir / "outbox"),
+        smtp_host=d.text("smtp_host", default="localhost") or "localhost",
+        smtp_port=d.integer("smtp_port", default_port, 1, 65535),
+        smtp_security=security,
+        smtp_username=d.text("smtp_username"),
+        rate_limit_per_minute=d.integer("rate_limit_per_minute", 60, 1, 100_000),
+        discord_webhook_env=d.text("discord_webhook_env", default="CALROULETTE_DISCORD_WEBHOOK")
+        or "CALROULETTE_DISCORD_WEBHOOK",
+    )
+
+
+def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
+    if raw_members is None:
+        return []
+    if not isinstance(raw_members, list):
+        p.add("members", "[[members]]", "must be an array of tables ([[members]])")
+        return []
+    members: list[Member] = []
+    seen: dict[str, int] = {}
+    emails = [_email_of(raw) for raw in raw_members]
+    shared = {e for e, n in Counter(emails).items() if e and n > 1}  # not emails.count: O(n²)
+    for index, raw in enumerate(raw_members):
+        label = f"members[{index}]"
+        if not isinstance(raw, dict):
+            p.add(label, "[[members]]", "must be a table")
+            continue
+        # Problems name the member by email (lower-cased, as everywhere else); by position when
+        # the email is missing or malformed, and by both when two members share it.
+        who = emails[index] or label
+        if emails[index] in shared:
+            who = f"{emails[index]} ({label})"
+        f = _Fields(p, who, raw)
+        _unknown(p, who, "", raw, _MEMBER_KEYS)
+        name = f.text("name", required=True)
+        if name is not None and not name.strip():
+            p.add(who, "name", "must not be empty (the name partners see in invitations)")
+        email = (f.text("email", required=True) or "").strip().lower()
+        if email and not EMAIL_RE.match(email):
+            p.add(who, "email", f"{email!r} is not a valid email address")
+        elif email in seen:
+            p.add(who, "email", f"duplicate: also members[{seen[email]}]")
+        elif email:
+            seen[email] = index
+        calendar = f.text("calendar", required=True)
+        if calendar is not None and not calendar.strip():
+            p.add(who, "calendar", "must not be empty (the calendar's secret iCal address)")
+        elif calendar is not None and (problem := unreadable_scheme(calendar)):
+            p.add(who, "calendar", problem)
+        zone = f.zone("timezone", required=True)
+        keyword = f.text("keyword")
+        if keyword is not None and not keyword.strip():
+            p.add(who, "keyword", "must not be empty (leave it out to use the community's)")
+        paused_until = raw.get("paused_until")
+        if paused_until is not None and (
+            not isinstance(paused_until, dt.date) or isinstance(paused_until, dt.datetime)
+        ):
+            p.add(who, "paused_until", f"must be a date like 2027-01-10, not {paused_until!r}")
+            paused_until = None
+        avoid = []
+        for i, other in enumerate(f.strings("avoid")):
+            if not EMAIL_RE.match(other.lower()):
+                p.add(who, f"avoid[{i}]", "is not a valid email address")
+            avoid.append(other.lower())
+        discord = raw.get("discord_id")
+        if discord is not None and not (
+            isinstance(discord, int | str) and str(discord).strip().isdigit()
+        ):
+            p.add(who, "discord_id", "must be a Discord user id (digits)")
+            discord = None
+        members.append(
+            Member(
+                name=(name or "").strip(),
+                email=email,
+                calendar=(calendar or "").strip(),
+                timezone=zone or ZoneInfo("UTC"),
+                keyword=keyword.strip() if keyword else None,
+                paused=f.boolean("paused", False),
+                paused_until=paused_until,
+                frequency=f.choice(
+                    "frequency", Frequency, Frequency.WEEKLY, "weekly, biweekly, monthly"
+                ),
+                avoid=frozenset(avoid),
+                team=(f.text("team") or "").strip() or None,
+                topics=frozenset(t.lower() for t in f.strings("topics")),
+                discord_id=str(discord).strip() if discord is not None else None,
+            )
+        )
+    return members
+
+
+def _email_of(raw: Any) -> str:
+    email = raw.get("email") if isinstance(raw, dict) else None
+    if isinstance(email, str) and EMAIL_RE.match(email.strip().lower()):
+        return email.strip().lower()
+    return ""
+
+
+def _check_avoid(p: _Collector, members: tuple[Member, ...]) -> None:
+    for member in members:
+        if member.email in member.avoid:
+            p.add(member.email, "avoid", "lists the member themself")
+
+
+def _organizer_problem(organizer: str) -> str:
+    """Why ``organizer`` is not one address, and how to write it."""
+    name, bracket, rest = organizer.rpartition("<")
+    quoted = f'"{name.strip()}" <{rest}'
+    if bracket and "," in name and '"' not in name and len(getaddresses([quoted])) == 1:
+        # a comma separates addresses: "Coffee, Inc <c@x>" is "Coffee" and "Inc <c@x>"
+        return (
+            f"{organizer!r} reads as two addresses: a name with a comma needs double quotes "
+            f"(in single quotes for TOML: organizer = '{quoted}')"
+        )
+    return (
+        f"{organizer!r} has no valid address "
+        "(write it like 'Data Folk Coffee <coffee@example.org>')"
+    )
+
+
+def _check_link(p: _Collector, link: str) -> None:
+    try:
+        names = {n for _, n, _, _ in string.Formatter().parse(link) if n is not None}
+    except ValueError:
+        p.add("community", "meeting_link", "has an unbalanced { or }")
+        return
+    unknown = names - _LINK_FIELDS
+    if unknown:
+        p.add(
+            "community",
+            "meeting_link",
+            f"unknown placeholder {{{sorted(unknown)[0]}}} (use {{uid}}, {{week}}, {{community}})",
+        )
+    if link and not link.lower().startswith(("https://", "http://")):
+        p.add("community", "meeting_link", "must start with https://")
+
+
+_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def unreadable_scheme(source: str) -> str | None:
+    """Why an address like ``ftp://…`` cannot be read (naming only its scheme: the rest may be
+    a secret), or None for http(s)://, webcal(s)://, file:// and paths.
+
+    >>> unreadable_scheme("ftp://files.example/private-abc/cal.ics").split(" (")[0]
+    'ftp:// addresses cannot be read'
+    >>> unreadable_scheme("webcal://calendar.example/private-abc/basic.ics") is None
+    True
+    """
+    match = _SCHEME_RE.match(source)
+    if match is None or is_url(source.strip()) or match.group(1).lower() == "file":
+        return None
+    return (
+        f"{match.group(1).lower()}:// addresses cannot be read "
+        "(use the calendar's https:// or webcal:// iCal address, or a file path)"
+    )
+
+
+def _resolve_calendar(member: Member, base_dir: Path) -> Member:
+    source = member.calendar
+    if not source or is_url(source):
+        return member
+    if source.startswith("file://"):
+        source = source[len("file://") :]
+    resolved = str((base_dir / Path(source).expanduser()).resolve())
+    return replace(member, calendar=resolved)

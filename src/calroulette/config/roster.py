@@ -1,0 +1,203 @@
+"""Edit members.toml in place: add, remove, pause and resume members, keeping comments and layout.
+
+The organizer's file is theirs: comments, blank lines, key order and quoting survive every edit
+(tomlkit round-trips them). An edit is validated exactly as loading validates (by
+:func:`config.parse_community` on the edited document) before anything is written, and the file
+is replaced atomically (temporary file in the same folder, then rename), so a crash or a refused
+edit never leaves a half-written members.toml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import AoT, Array, Table
+from tomlkit.toml_document import TOMLDocument
+
+from calroulette.atomicfile import write_atomically
+from calroulette.errors import ConfigError, Problem, UsageError
+from calroulette.redact import is_url
+
+from .load import load_community, parse_community
+from .model import Community
+
+
+@dataclass(frozen=True, slots=True)
+class NewMember:
+    """What `calroulette members add` knows about a member before they are written."""
+
+    name: str
+    email: str
+    calendar: str  # a URL, or a path relative to members.toml
+    timezone: str
+    topics: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # any other [[members]] key
+
+
+class Roster:
+    """members.toml as an editable document. Nothing is written until :meth:`save`."""
+
+    def __init__(self, path: Path, document: TOMLDocument) -> None:
+        self.path = path
+        self.document = document
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Roster:
+        """Read members.toml; it must already be valid (an edit never hides an older problem)."""
+        file = Path(path)
+        # The same one-line problems as every other command (missing, unreadable, not TOML,
+        # invalid), worded by tomllib rather than tomlkit (which calls the end of the file '\x00').
+        load_community(file)
+        text = file.read_text(encoding="utf-8")
+        try:
+            document = tomlkit.parse(text)
+        except tomlkit.exceptions.TOMLKitError as exc:
+            problem = Problem("config", str(file), f"not valid TOML: {exc}")
+            raise ConfigError([problem], str(file)) from None
+        roster = cls(file, document)
+        roster.community()  # refuse to edit a file that does not load
+        return roster
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def community(self) -> Community:
+        """The edited document, validated exactly as :func:`config.load_community` would."""
+        data = self.document.unwrap()
+        return parse_community(data, base_dir=self.path.resolve().parent, path=self.path)
+
+    def text(self) -> str:
+        return tomlkit.dumps(self.document)
+
+    # --- editing ------------------------------------------------------------------------------
+
+    def add(self, new: NewMember) -> None:
+        """Append a ``[[members]]`` table; refuses an email that is already a member."""
+        email = new.email.strip().lower()
+        if self._find(email) is not None:
+            raise UsageError(f"{email}: already a member (remove them first to re-add)")
+        members = self._members(create=True)
+        table = tomlkit.table()
+        table["name"] = new.name.strip()
+        table["email"] = email
+        table["calendar"] = _calendar_for_file(new.calendar.strip(), self.path)
+        table["timezone"] = new.timezone.strip()
+        topics = [t.strip() for t in new.topics if t.strip()]
+        if topics:
+            table["topics"] = topics
+        for key, value in new.extra.items():
+            table[key] = value
+        if len(members) > 0:
+            _end_with_blank_line(members[-1])
+        members.append(table)
+        self._validate_edit(email)
+
+    def remove(self, email: str) -> str:
+        """Remove a member; their history stays in the database. Returns their name."""
+        index, table = self._require(email)
+        name = str(table.get("name", email))
+        members = self._members()
+        if len(members) == 1:
+            # tomlkit writes an empty array of tables as `members = []` at the top of the file.
+            del self.document["members"]
+        else:
+            del members[index]
+        self._validate_edit(email)
+        return name
+
+    def pause(self, email: str, until: dt.date | None = None) -> None:
+        """``paused = true`` (until resumed), or ``paused_until = DATE`` (resumes by itself)."""
+        _, table = self._require(email)
+        for key in ("paused", "paused_until"):
+            if key in table:
+                del table[key]
+        if until is None:
+            table["paused"] = True
+        else:
+            table["paused_until"] = until
+        self._validate_edit(email)
+
+    def resume(self, email: str) -> bool:
+        """Clear any pause; False when the member was not paused."""
+        _, table = self._require(email)
+        was_paused = False
+        for key in ("paused", "paused_until"):
+            if key in table:
+                was_paused = True
+                del table[key]
+        self._validate_edit(email)
+        return was_paused
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def save(self) -> Community:
+        """Validate, then replace the file atomically, keeping its permissions."""
+        community = self.community()
+        write_atomically(self.path, self.text())
+        return community
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _members(self, *, create: bool = False) -> AoT:
+        members = self.document.get("members")
+        if create and isinstance(members, Array) and len(members) == 0:  # `members = []`
+            del self.document["members"]
+            members = None
+        if members is None and create:
+            members = tomlkit.aot()
+            self.document.add(tomlkit.nl())
+            self.document.append("members", members)
+            members = self.document["members"]
+        if not isinstance(members, AoT):
+            raise UsageError(f"{self.path}: [[members]] is not an array of tables")
+        return members
+
+    def _find(self, email: str) -> tuple[int, Table] | None:
+        wanted = email.strip().lower()
+        if self.document.get("members") is None:
+            return None
+        for index, table in enumerate(self._members()):
+            value = table.get("email")
+            if isinstance(value, str) and value.strip().lower() == wanted:
+                return index, table
+        return None
+
+    def _require(self, email: str) -> tuple[int, Table]:
+        found = self._find(email)
+        if found is None:
+            raise UsageError(f"{email.strip().lower()}: no such member in {self.path}")
+        return found
+
+    def _validate_edit(self, email: str) -> None:
+        """Refuse an edit that makes the file invalid, in one line naming every new problem."""
+        try:
+            self.community()
+        except ConfigError as error:
+            problems = "; ".join(str(p) for p in error.problems)
+            raise UsageError(f"{problems} ({self.path.name} not changed)") from None
+
+
+def _calendar_for_file(calendar: str, config: Path) -> str:
+    """A URL or an absolute path as given; a relative path (from the current folder) rewritten
+    relative to members.toml, which is how members.toml reads paths."""
+    if not calendar or is_url(calendar) or calendar.startswith("file://"):
+        return calendar
+    if Path(calendar).expanduser().is_absolute():
+        return calendar
+    absolute = Path(calendar).expanduser().resolve()
+    try:
+        return os.path.relpath(absolute, config.resolve().parent)
+    except ValueError:  # another drive on Windows
+        return str(absolute)
+
+
+def _end_with_blank_line(table: Table) -> None:
+    """So that an appended ``[[members]]`` is separated from the previous one as people write it."""
+    text = table.as_string()
+    if not text.endswith("\n\n"):
+        table.add(tomlkit.nl())

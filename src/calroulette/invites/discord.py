@@ -1,0 +1,71 @@
+"""A meeting as a Discord webhook post: mentions, a time every reader sees in their own zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from calroulette.config import Community
+from calroulette.matching import Meeting, Round
+from calroulette.timeutil import IsoWeek, ensure_utc
+
+from .calendar import build_calendar
+from .keys import Channel, DeliveryKey, Kind, Outgoing
+from .link import meeting_link
+from .people import person
+
+
+def discord_post(
+    meeting: Meeting,
+    community: Community,
+    week: IsoWeek,
+    *,
+    sequence: int,
+    now: dt.datetime,
+    kind: Kind = Kind.REQUEST,
+) -> Outgoing:
+    """One webhook message per meeting: mentions, a ``<t:UNIX:F>`` time every reader sees in
+    their own zone, the link; the payload is JSON and the .ics rides along as an attachment."""
+    people = [person(community, e) for e in meeting.members]
+    link = meeting_link(community, week, meeting.uid)
+    ics = build_calendar(
+        meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
+    ).to_ical()
+    mentions = [f"<@{p.discord_id}>" if p.discord_id else p.name for p in people]
+    unix = int(ensure_utc(meeting.start).timestamp())
+    joined = " & ".join(mentions)
+    if kind is Kind.CANCEL:
+        content = f"☕ {community.name}: cancelled: {joined} on <t:{unix}:F>."
+    else:
+        verb = "moved to" if sequence > 0 else "meet on"
+        content = (
+            f"☕ {community.name}: {joined} {verb} <t:{unix}:F> (<t:{unix}:R>), "
+            f"{community.meeting_minutes} minutes. Join: {link}"
+        )
+    body = {
+        "content": content,
+        # only the members of this meeting are pinged, whatever the text contains
+        "allowed_mentions": {"parse": [], "users": [p.discord_id for p in people if p.discord_id]},
+        "attachments": [{"id": 0, "filename": "invite.ics"}],
+    }
+    key = DeliveryKey(meeting.uid, "webhook", Channel.DISCORD, kind, sequence)
+    return Outgoing(key, json.dumps(body, ensure_ascii=False).encode(), ics, str(key))
+
+
+def round_posts(
+    round_: Round,
+    community: Community,
+    *,
+    now: dt.datetime,
+) -> list[Outgoing]:
+    """Every Discord post of a round (the left-out are not named in a shared channel)."""
+    return [
+        discord_post(
+            m,
+            community,
+            round_.week,
+            sequence=m.sequence,
+            now=now,
+        )
+        for m in round_.meetings
+    ]

@@ -1,0 +1,262 @@
+"""A meeting → one email per recipient, in their own zone (RFC 6047 iMIP), and the note to a
+member left out. Pure: no network, no clock (``now`` comes in), no files.
+
+One email per recipient (Gmail shows the invitation card only to an attendee in ``To:``), written
+in that recipient's zone with the partner's local time, the link, the alternatives and how to
+renegotiate. MIME (what Google Calendar itself sends)::
+
+    multipart/mixed
+      multipart/alternative
+        text/plain
+        text/html
+        text/calendar; method=REQUEST; charset=UTF-8
+      application/ics; name="invite.ics"  (attachment, the same calendar)
+
+The attachment is ``application/ics`` rather than a second ``text/calendar; method=…`` part so
+that clients which act on every iTIP part (older Outlook) do not see two invitations.
+
+Headers are built with :mod:`email.headerregistry` under ``policy.SMTP``: non-ASCII names are
+RFC 2047-encoded and a CR or LF in any header value raises instead of injecting a header
+(:mod:`.mime` assembles the message). The Message-ID is deterministic per delivery (meeting,
+recipient, kind, sequence): a message that is re-sent after a crash carries the same Message-ID,
+and mail systems collapse it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from calroulette.config import Community
+from calroulette.matching import Meeting, Round, Unmatched
+from calroulette.timeutil import IsoWeek, ensure_utc
+
+from . import mime
+from .calendar import build_calendar, summary
+from .keys import Channel, DeliveryKey, Kind, Outgoing, unmatched_uid
+from .link import meeting_link
+from .people import Person, clock, email_address, first_name, names, organizer, person, short, when
+
+MAX_ALTERNATIVES = 3
+
+
+def _message(
+    community: Community,
+    to: Person,
+    subject: str,
+    *,
+    now: dt.datetime,
+    message_id: str,
+    reply_to: Sequence[Person] = (),
+) -> EmailMessage:
+    msg = mime.new_headers()
+    msg["From"] = organizer(community)
+    msg["To"] = email_address(to.name, to.email)
+    if reply_to:
+        msg["Reply-To"] = [email_address(p.name, p.email) for p in reply_to]
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(ensure_utc(now))
+    msg["Message-ID"] = message_id
+    msg["List-Unsubscribe"] = f"<mailto:{community.organizer_email}?subject=unsubscribe>"
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    return msg
+
+
+def _with_calendar(
+    msg: EmailMessage, text: str, html_body: str, ics: bytes, method: str
+) -> mime.Email:
+    """An invitation: the text, the HTML and the iTIP calendar as alternatives, and the same
+    calendar attached (base64: its CRLF line folding reaches the client byte for byte)."""
+    seed = str(msg["Message-ID"])
+    alternative = mime.multipart(
+        "alternative",
+        [
+            mime.text("plain", text),
+            mime.text("html", html_body),
+            mime.binary(f'text/calendar; method="{method}"; charset="UTF-8"', ics),
+        ],
+        seed=seed,
+    )
+    attachment = mime.binary('application/ics; name="invite.ics"', ics, filename="invite.ics")
+    return mime.Email(msg, mime.multipart("mixed", [alternative, attachment], seed=seed, top=True))
+
+
+def _html(paragraphs: Sequence[str | Sequence[str]]) -> str:
+    """Simple HTML from paragraphs (a str) and bullet lists (a sequence); every value escaped."""
+    parts = []
+    for block in paragraphs:
+        if isinstance(block, str):
+            lines = "<br>\n".join(_linkify(line) for line in block.split("\n"))
+            parts.append(f"<p>{lines}</p>")
+        else:
+            items = "".join(f"<li>{html.escape(item)}</li>" for item in block)
+            parts.append(f"<ul>{items}</ul>")
+    return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def _linkify(line: str) -> str:
+    """Escape ``line``; each URL becomes a link (escaped once, so ``&`` in a query survives)."""
+    out, last = [], 0
+    for match in _URL.finditer(line):
+        url = html.escape(match.group(0), quote=True)
+        out += [html.escape(line[last : match.start()]), f'<a href="{url}">{url}</a>']
+        last = match.end()
+    return "".join([*out, html.escape(line[last:])])
+
+
+def _text(paragraphs: Sequence[str | Sequence[str]]) -> str:
+    out = []
+    for block in paragraphs:
+        out.append(block if isinstance(block, str) else "\n".join(f"  - {i}" for i in block))
+    return "\n\n".join(out) + "\n"
+
+
+def invitation_email(
+    meeting: Meeting,
+    community: Community,
+    recipient: str,
+    *,
+    link: str,
+    ics: bytes,
+    key: DeliveryKey,
+    now: dt.datetime,
+) -> mime.Email:
+    """The REQUEST (or CANCEL) email for one attendee, in their zone."""
+    people = [person(community, e) for e in meeting.members]
+    me = next(p for p in people if p.email == recipient)
+    others = [p for p in people if p.email != recipient]
+    title = summary(community, people)
+    at = when(meeting.start, meeting.end, me.zone)
+    cancel = key.kind is Kind.CANCEL
+    updated = key.sequence > 0 and not cancel
+    if cancel:
+        subject = f"Cancelled: {title}"
+        blocks: list[str | Sequence[str]] = [
+            f"Hi {first_name(me.name)},",
+            f"Your {community.name} meeting with {names(others)} on {at} is cancelled.\n"
+            "Your calendar app removes it when you open this email.",
+            f"Questions? Write to {community.organizer_email}.",
+        ]
+    else:
+        subject = f"{'Updated: ' if updated else ''}{title} · {short(meeting.start, me.zone)}"
+        partner_times = [f"{first_name(p.name)}: {clock(meeting.start, p.zone)}" for p in others]
+        blocks = [
+            f"Hi {first_name(me.name)},",
+            (
+                f"This week {community.name} pairs you with {names(others)}"
+                + (" (the time has changed)." if updated else ".")
+            ),
+            f"When: {at} ({me.zone.key})\nWhere: {link}",
+            "That is, in your partner's zone:",
+            partner_times,
+        ]
+        # A moved meeting keeps the alternatives planned for its first time: never offer one
+        # that overlaps the meeting itself (moved to 10 minutes after an alternative, say).
+        alternatives = [
+            when(a.start, a.end, me.zone)
+            for a in meeting.alternatives
+            if not (a.start < meeting.end and meeting.start < a.end)
+        ]
+        if alternatives:
+            blocks += ["If that time doesn't suit, these also work for both of you:"]
+            blocks += [alternatives[:MAX_ALTERNATIVES]]
+        blocks += [
+            f"To renegotiate, reply to all: your reply reaches {names(others)}. "
+            "Once you agree, move the event in your calendar, or ask the organizer "
+            f"({community.organizer_email}) to send an updated invitation.",
+            "Accept or decline in your calendar app so the organizer knows.",
+        ]
+    msg = _message(
+        community,
+        me,
+        subject,
+        now=now,
+        message_id=key.message_id(community.organizer_email.partition("@")[2]),
+        reply_to=people,
+    )
+    return _with_calendar(msg, _text(blocks), _html(blocks), ics, "CANCEL" if cancel else "REQUEST")
+
+
+def unmatched_email(
+    unmatched: Unmatched, community: Community, week: IsoWeek, *, key: DeliveryKey, now: dt.datetime
+) -> mime.Email:
+    """The short, kind note for a member left out of ``week``, with the reason, in their zone."""
+    me = person(community, unmatched.member)
+    monday = week.monday()
+    blocks: list[str | Sequence[str]] = [
+        f"Hi {first_name(me.name)},",
+        f"This time {community.name} has no meeting for you in the week of Monday "
+        f"{monday.day} {monday:%B} ({week}): {unmatched.message}.",
+        "Sorry about that. You come first next week.",
+        "Nothing to do on your side; if your calendar or plans changed, "
+        f"write to {community.organizer_email}.",
+    ]
+    msg = _message(
+        community,
+        me,
+        f"{community.name}: no meeting for you in {week}",
+        now=now,
+        message_id=key.message_id(community.organizer_email.partition("@")[2]),
+    )
+    parts = [mime.text("plain", _text(blocks)), mime.text("html", _html(blocks))]
+    return mime.Email(
+        msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
+    )
+
+
+def meeting_emails(
+    meeting: Meeting,
+    community: Community,
+    week: IsoWeek,
+    *,
+    sequence: int,
+    now: dt.datetime,
+    kind: Kind = Kind.REQUEST,
+) -> list[Outgoing]:
+    """One :class:`Outgoing` email per attendee of ``meeting``."""
+    link = meeting_link(community, week, meeting.uid)
+    calendar = build_calendar(
+        meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
+    )
+    ics = calendar.to_ical()
+    out = []
+    for recipient in meeting.members:
+        key = DeliveryKey(meeting.uid, recipient, Channel.EMAIL, kind, sequence)
+        msg = invitation_email(meeting, community, recipient, link=link, ics=ics, key=key, now=now)
+        out.append(Outgoing(key, msg.as_bytes(), ics, msg.message_id))
+    return out
+
+
+def round_emails(
+    round_: Round,
+    community: Community,
+    *,
+    now: dt.datetime,
+) -> list[Outgoing]:
+    """Every email of a planned round: the invitations, then the kind notes for the left-out."""
+    out: list[Outgoing] = []
+    for meeting in round_.meetings:
+        out += meeting_emails(
+            meeting,
+            community,
+            round_.week,
+            sequence=meeting.sequence,
+            now=now,
+        )
+    if community.notify_unmatched:
+        # only those left out for want of a partner (they come first next week); not the paused
+        # or those sitting out by their own `frequency`, who chose it
+        for left_out in (u for u in round_.unmatched if u.reason.comes_first):
+            key = DeliveryKey(
+                unmatched_uid(round_.week), left_out.member, Channel.EMAIL, Kind.UNMATCHED, 0
+            )
+            msg = unmatched_email(left_out, community, round_.week, key=key, now=now)
+            out.append(Outgoing(key, msg.as_bytes(), None, msg.message_id))
+    return out

@@ -1,0 +1,158 @@
+"""The documented ``--json`` shapes, one function per result: what scripts read.
+
+Times are UTC with ``Z``; states and reasons are their codes, next to the sentence people read.
+The calendar address is never in a shape, only its redacted form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from calroulette.config import Member, MemberStatus
+from calroulette.errors import FeedError
+from calroulette.intervals import Intervals
+from calroulette.redact import SECRETS, redact_url
+from calroulette.timeutil import IsoWeek, format_utc
+
+if TYPE_CHECKING:  # types only: `check` and `send` must not load planning, delivery or feeds
+    from calroulette.delivery import Report
+    from calroulette.invites import DeliveryKey
+    from calroulette.matching import Meeting, Round
+    from calroulette.service.health import Health, MemberHealth
+    from calroulette.service.planning import HistoryResult
+
+
+def intervals_json(spans: Intervals) -> list[list[str]]:
+    return [[format_utc(s.start), format_utc(s.end)] for s in spans]
+
+
+def free_time_json(member: str, week: IsoWeek, zone: dt.tzinfo, free: Intervals) -> dict[str, Any]:
+    return {
+        "member": member,
+        "week": str(week),
+        "timezone": str(zone),
+        "free": intervals_json(free),
+    }
+
+
+def error_json(error: FeedError) -> dict[str, str]:
+    return {"member": error.member, "error": f"{error.stage}: {error.message}"}
+
+
+def round_json(round_: Round) -> dict[str, Any]:
+    """A round: its meetings, who is left out (the reason's code and sentence), feed errors."""
+    return {
+        "week": str(round_.week),
+        "status": round_.status.value,
+        "meetings": [meeting_json(m) for m in round_.meetings],
+        "unmatched": [
+            {"member": u.member, "reason": u.message, "code": u.reason.value}
+            for u in round_.unmatched
+        ],
+        "errors": [{"member": e.member, "error": e.error} for e in round_.errors],
+    }
+
+
+def meeting_json(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "uid": meeting.uid,
+        "status": meeting.status.value,
+        "sequence": meeting.sequence,
+        "members": list(meeting.members),
+        "start": format_utc(meeting.start),
+        "end": format_utc(meeting.end),
+        "alternatives": [[format_utc(a), format_utc(b)] for a, b in meeting.alternatives],
+    }
+
+
+def history_json(result: HistoryResult) -> dict[str, Any]:
+    """Every round; for one member, their meeting or their reason in each."""
+    if result.member is None:
+        return {"rounds": [round_json(r) for r in result.rounds]}
+    email = result.member
+    rounds = []
+    for r in result.rounds:
+        meeting = r.meeting_of(email)
+        unmatched = r.unmatched_of(email)
+        rounds.append(
+            {
+                "week": str(r.week),
+                "status": r.status.value,
+                "meeting": meeting_json(meeting) if meeting else None,
+                "reason": unmatched.message if unmatched else None,
+                "code": unmatched.reason.value if unmatched else None,
+            }
+        )
+    return {"member": email, "rounds": rounds}
+
+
+def health_json(health: Health) -> dict[str, object]:
+    """``check``: the same rows as the terminal, nothing more."""
+
+    def row(r: MemberHealth) -> dict[str, object]:
+        return {
+            "member": r.member,
+            "name": r.name,
+            "status": str(r.level),
+            "message": r.message,
+            "fix": r.fix,
+            "kind": r.kind or None,
+            "source": r.source or None,
+            "free_hours": r.free_hours,
+            "availability_events": r.availability_events,
+            "busy_events": r.busy_events,
+            "feed_status": r.feed_status,
+            "feed_age_hours": r.feed_age_hours,
+            "notes": list(r.notes),
+        }
+
+    return {
+        "week": str(health.week),
+        "status": str(health.level),
+        "config": [row(r) for r in health.config],
+        "members": [row(r) for r in health.members],
+    }
+
+
+def member_json(member: Member, today: dt.date) -> dict[str, Any]:
+    """What `members list` shows of a member: never the full calendar address, never `avoid`."""
+    return {
+        "name": member.name,
+        "email": member.email,
+        "timezone": str(member.timezone),
+        "calendar": redact_url(member.calendar),
+        "status": member_status(member, today),
+        "paused": member.paused,
+        "paused_until": member.paused_until.isoformat() if member.paused_until else None,
+        "frequency": member.frequency.value,
+        "topics": sorted(member.topics),
+        "team": member.team,
+    }
+
+
+def member_status(member: Member, today: dt.date) -> str:
+    """``active``, ``paused`` or ``paused until 2027-01-10``."""
+    status = member.status(today)
+    if status is MemberStatus.PAUSED_UNTIL and member.paused_until is not None:
+        return f"paused until {member.paused_until.isoformat()}"
+    return status.value
+
+
+def report_json(week: IsoWeek, report: Report) -> dict[str, Any]:
+    """What a delivery did: delivered, pending (to retry), failed, each with the error."""
+    return {
+        "week": str(week),
+        "sent": [_key(k) for k in report.sent + report.already],
+        "pending": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.pending],
+        "failed": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.failed],
+    }
+
+
+def _key(k: DeliveryKey) -> dict[str, object]:
+    return {
+        "meeting": k.meeting_uid,
+        "recipient": k.recipient,
+        "kind": str(k.kind),
+        "sequence": k.sequence,
+    }

@@ -1,0 +1,24 @@
+"""SQLite at the edge: the history database (rounds, meetings, the deliveries ledger).
+
+:func:`open_store` opens it and upgrades its schema; a :class:`Store` reaches its tables through
+``store.rounds`` (:mod:`.rounds`) and ``store.deliveries`` (:mod:`.deliveries`).
+"""
+
+from .db import Store, StoreError, open_store
+from .deliveries import Deliveries, DeliveryRow, DeliveryStatus
+from .migrations import MIGRATIONS
+from .rounds import FoundMeeting, Rounds
+from .transaction import transaction
+
+__all__ = [
+    "MIGRATIONS",
+    "Deliveries",
+    "DeliveryRow",
+    "DeliveryStatus",
+    "FoundMeeting",
+    "Rounds",
+    "Store",
+    "StoreError",
+    "open_store",
+    "transaction",
+]

@@ -1,0 +1,83 @@
+"""calroulette.invites.mime keeps parsed and folded headers for reuse: the bytes must be the
+standard library's, whatever was rendered before."""
+
+from __future__ import annotations
+
+import itertools
+from email import policy
+from email.generator import BytesGenerator
+from email.headerregistry import Address
+from email.message import EmailMessage
+from io import BytesIO
+
+import pytest
+
+from calroulette.invites import mime
+
+PEOPLE = [
+    Address("Ada Lovelace", "ada", "example.org"),
+    Address("Zoë Ørsted-Çelik", "zoe", "example.org"),  # RFC 2047 encoded
+    Address('Grace, "Amazing" Hopper', "grace", "example.org"),  # quoted
+    Address("José", "josé", "example.org"),  # a non-ASCII local part: SMTPUTF8
+    Address("A very long display name " * 4, "long", "example.org"),  # folded
+]
+SUBJECTS = ["Coffee · Tue 14:00", "Café " * 30, "plain"]
+
+
+def headers(
+    to: Address, subject: str, reply_to: list[Address], target: EmailMessage
+) -> EmailMessage:
+    target["From"] = PEOPLE[0]
+    target["To"] = to
+    target["Reply-To"] = reply_to
+    target["Subject"] = subject
+    target["Date"] = "Tue, 24 Nov 2026 12:00:00 +0000"
+    target["Auto-Submitted"] = "auto-generated"
+    return target
+
+
+def stock(message: EmailMessage, utf8: bool) -> bytes:
+    """The header block as the standard library writes it, with no cache in between."""
+    fresh = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    for name, value in message.items():
+        fresh[name] = str(value)
+    return fresh.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_headers_are_the_standard_librarys_bytes_in_any_order(rounds: int) -> None:
+    cases = list(itertools.product(PEOPLE, SUBJECTS))
+    for n in range(rounds):  # again, and reversed: every header now comes from the cache
+        for to, subject in cases if n % 2 == 0 else reversed(cases):
+            made = headers(to, subject, [to, PEOPLE[2]], mime.new_headers())
+            body = mime.multipart("mixed", [mime.text("plain", "hi")], seed="x", top=True)
+            wire = mime.Email(made, body).as_bytes()
+            utf8 = not to.username.isascii()
+            assert mime.needs_smtputf8(made) is utf8
+            assert wire.split(b"MIME-Version:", 1)[0] == stock(made, utf8)
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_mime_tree_is_the_classic_generators_bytes_whatever_was_folded_before(
+    rounds: int,
+) -> None:
+    """The MIME tree's header folding is kept between messages: the bytes are still those of
+    the plain compat32 policy, for headers repeated in every message, new in each (boundaries)
+    and long enough to fold, in any order."""
+    plain = policy.compat32.clone(linesep="\r\n")
+    names = ["a.ics", "a long name " * 8 + ".ics"]
+    cases = [(seed, name) for seed in ("<1@x>", "<2@x>", "<3@x>") for name in names]
+    for n in range(rounds):
+        for seed, name in cases if n % 2 == 0 else reversed(cases):
+            parts = [
+                mime.text("plain", "hi"),
+                mime.binary("application/ics", b"BEGIN:VCALENDAR\r\n", filename=name),
+            ]
+            body = mime.multipart("mixed", parts, seed=seed, top=True)
+            ours, theirs = BytesIO(), BytesIO()
+            BytesGenerator(ours, mangle_from_=False, policy=mime._TREE).flatten(body)
+            BytesGenerator(theirs, mangle_from_=False, policy=plain).flatten(body)
+            assert ours.getvalue() == theirs.getvalue()
+    after = theirs.getvalue().split(b"Content-Disposition:", 1)[1]
+    assert after.split(b"\r\n", 1)[1].startswith(b" ")  # the long name was folded
+    assert mime._tree_folded.cache_info().hits > 0
