@@ -136,6 +136,27 @@ def test_history_lists_rounds_and_one_members_meetings(config: Path, now_env: st
     assert code == 0 and "Ada Lovelace" in out and "2026-W49" in out
 
 
+def test_history_shows_cancelled_meetings_and_members_who_left(
+    config: Path, now_env: str
+) -> None:
+    """A cancelled meeting stays in the history, marked as such (it happened to people: they
+    were invited, then told); someone removed from members.toml shows as having left."""
+    assert run("match", "-c", str(config))[0] == 0
+    assert run("send", "-c", str(config))[0] == 0
+    code, _, err = run("cancel", "ada@example.org", "--week", "2026-W49", "-c", str(config))
+    assert code == 0, err
+    code, out, _ = run("history", "-c", str(config), "--member", "ada@example.org")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if "Ada Lovelace" in line]
+    assert "sent, cancelled" in row
+    payload = json.loads(run("history", "--json", "-c", str(config))[1])
+    statuses = sorted(m["status"] for m in payload["rounds"][0]["meetings"])
+    assert statuses == ["cancelled", "invited", "invited", "invited"]
+    assert run("members", "remove", "alan@example.org", "-c", str(config))[0] == 0
+    code, out, _ = run("history", "-c", str(config))
+    assert code == 0 and "alan@example.org (left)" in out and "Alan Turing" not in out
+
+
 def test_why_explains_a_meeting_and_a_reason(config: Path, now_env: str) -> None:
     code, out, _ = run("why", "ada@example.org", "-c", str(config))
     assert code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from calroulette.config import Community
+from calroulette.config import Community, MemberStatus
 from calroulette.matching import MeetingStatus, Round
 from calroulette.service.planning import HistoryResult, Why
 
@@ -55,13 +55,14 @@ def round_text(community: Community, round_: Round, *, saved: bool = True) -> st
 
 def history_table(community: Community, result: HistoryResult) -> Table:
     """One row per meeting (its status when it is not simply going ahead) and per member left
-    out, week by week, in the member's zone (or the community's)."""
+    out, week by week, in the member's zone (or the community's). Someone no longer in
+    members.toml shows as their email, marked as having left."""
     people = {m.email: m for m in community.members}
     email = result.member
 
     def name(address: str) -> str:
         known = people.get(address)
-        return known.name if known else address
+        return known.name if known else f"{address} ({MemberStatus.LEFT})"
 
     zone = people[email].timezone if email in people else community.timezone
     table = Table(title=f"{community.name}: history ({zone})", title_justify="left")
