@@ -9,7 +9,8 @@ is imported on first use: ``send`` must not pay for the planner's imports, nor `
 operation          module
 =================  ===================================================
 ``match``          :mod:`.planning` (with ``why`` and ``history``)
-``send``, ``run``  :mod:`.sending` (with ``cancel`` and ``reschedule``)
+``send``, ``run``  :mod:`.sending`
+``cancel``         :mod:`.meetings` (with ``reschedule``)
 ``check``          :mod:`.health`
 ``slots``          :mod:`.calendars` (with ``overlap`` and ``preview``)
 ``members_*``      :mod:`.members` (add, remove, pause, resume, list)
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .calendars import overlap, preview, slots
     from .community import load
     from .health import check
+    from .meetings import cancel, reschedule
     from .members import (
         members_add,
         members_list,
@@ -34,11 +36,11 @@ if TYPE_CHECKING:
         members_resume,
     )
     from .planning import history, match, why
-    from .sending import cancel, reschedule, run, send
+    from .sending import run, send
     from .setup import init
 
 OPERATIONS = {
-    "cancel": "sending",
+    "cancel": "meetings",
     "check": "health",
     "history": "planning",
     "init": "setup",
@@ -50,7 +52,7 @@ OPERATIONS = {
     "members_resume": "members",
     "overlap": "calendars",
     "preview": "calendars",
-    "reschedule": "sending",
+    "reschedule": "meetings",
     "run": "sending",
     "send": "sending",
     "slots": "calendars",

@@ -7,11 +7,12 @@
 from .db import Store, StoreError, open_store
 from .deliveries import Deliveries, DeliveryRow, DeliveryStatus
 from .migrations import MIGRATIONS
-from .rounds import FoundMeeting, Rounds
+from .rounds import SHORT_ID, FoundMeeting, Rounds, short_id
 from .transaction import transaction
 
 __all__ = [
     "MIGRATIONS",
+    "SHORT_ID",
     "Deliveries",
     "DeliveryRow",
     "DeliveryStatus",
@@ -20,5 +21,6 @@ __all__ = [
     "Store",
     "StoreError",
     "open_store",
+    "short_id",
     "transaction",
 ]

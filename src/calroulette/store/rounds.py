@@ -28,6 +28,13 @@ from calroulette.matching import (
 )
 from calroulette.timeutil import IsoWeek, format_utc, parse_utc
 
+SHORT_ID = 8  # characters of a meeting's UID that `history` shows, and `cancel` accepts
+
+
+def short_id(uid: str) -> str:
+    """The start of a meeting's UID that people see and type (UIDs are 32 hex digits + host)."""
+    return uid[:SHORT_ID]
+
 
 @dataclass(frozen=True, slots=True)
 class FoundMeeting:
@@ -112,13 +119,16 @@ class Rounds:
     # --- one meeting ------------------------------------------------------------------------
 
     def find(self, key: str, week: IsoWeek | None = None) -> list[FoundMeeting]:
-        """Meetings by UID, or by a member's email (optionally in ``week``), cancelled ones
+        """Meetings by UID, by the start of a UID (:data:`SHORT_ID` characters or more, as
+        ``history`` shows it), or by a member's email, optionally in ``week``; cancelled ones
         too, latest first."""
+        wanted = key.strip()
+        prefix = wanted if len(wanted) >= SHORT_ID and "@" not in wanted else None
         rows = self.conn.execute(
             "SELECT DISTINCT week, uid FROM meetings LEFT JOIN meeting_members USING (uid) "
-            "WHERE (uid = ?1 OR email = lower(?1)) AND (?2 IS NULL OR week = ?2) "
-            "ORDER BY week DESC, start DESC",
-            (key.strip(), str(week) if week else None),
+            "WHERE (uid = ?1 OR email = lower(?1) OR substr(uid, 1, length(?3)) = ?3) "
+            "AND (?2 IS NULL OR week = ?2) ORDER BY week DESC, start DESC",
+            (wanted, str(week) if week else None, prefix),
         ).fetchall()
         found = []
         for w, uid in rows:
