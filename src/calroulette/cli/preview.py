@@ -11,14 +11,45 @@ from calroulette.timeutil import load_zone
 
 from .app import WeekOption, app, handle_errors, now, parse_week, stderr, stdout
 
+# What the help of `preview CALENDAR` and `members add --calendar` says about giving the secret.
+ADDRESS_HELP = (
+    "Leave it out to paste it when asked (it is not shown), or give - to read it from standard "
+    "input: an address typed on the command line is visible to other users (ps) and stays in "
+    "your shell history."
+)
+
+
+def secret_calendar(value: str | None, what: str) -> str:
+    """The calendar address: ``value`` as given, a line of standard input for ``-``, or when it
+    is left out, asked for on the terminal without echo. ``what`` names it in errors."""
+    if value is not None and value != "-":
+        return value
+    stdin = typer.get_text_stream("stdin")
+    if value == "-":
+        address = stdin.readline().strip()
+        if not address:
+            raise UsageError(f"{what}: nothing on standard input (expected the address)")
+        return address
+    if not stdin.isatty():
+        raise UsageError(f"{what}: missing (give - to read it from standard input)")
+    address = str(typer.prompt("Calendar address (not shown)", hide_input=True, err=True))
+    if not address.strip():
+        raise UsageError(f"{what}: missing")
+    return address.strip()
+
 
 @app.command()
 @handle_errors
 def preview(
-    calendar: Annotated[
-        str, typer.Argument(help="The calendar's secret iCal address (or an .ics file).")
-    ],
     timezone: Annotated[str, typer.Option(help="The person's IANA time zone, like Asia/Tokyo.")],
+    calendar: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"The calendar's secret iCal address (or an .ics file). {ADDRESS_HELP}",
+            metavar="CALENDAR",
+            show_default=False,
+        ),
+    ] = None,
     week: WeekOption = None,
     keyword: Annotated[
         str, typer.Option(help="The word that marks free time in event titles.")
@@ -30,10 +61,10 @@ def preview(
     everything blocked by busy events, or a feed error and how to fix it.
 
     Nothing is written; the calendar is fetched once and not cached. Exit code 1 when there is
-    a warning or an error.
+    a warning or an error. Without CALENDAR it asks for the address, and does not show it as it
+    is pasted.
 
-    Example: calroulette preview "https://calendar.google.com/calendar/ical/…/basic.ics"
-    --timezone Europe/Berlin --week 2026-W49
+    Example: calroulette preview --timezone Europe/Berlin --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.members import member_week, week_problems
@@ -43,7 +74,9 @@ def preview(
         zone = load_zone(timezone.strip())
     except ValueError as exc:
         raise UsageError(f"--timezone: {exc}") from None
-    result = service.preview(calendar, zone, parse_week(week), keyword=keyword, now=at)
+    week_asked = parse_week(week)  # a mistyped option is told before the address is asked for
+    address = secret_calendar(calendar, "calendar")
+    result = service.preview(address, zone, week_asked, keyword=keyword, now=at)
     out = stdout()
     for part in member_week(result.member, result.week, result.result):
         out.print(part)

@@ -5,6 +5,11 @@ The organizer's file is theirs: comments, blank lines, key order and quoting sur
 :func:`config.parse_community` on the edited document) before anything is written, and the file
 is replaced atomically (temporary file in the same folder, then rename), so a crash or a refused
 edit never leaves a half-written members.toml.
+
+A members.toml that is a symbolic link is read and written through it: loading takes relative
+paths (the database, the outbox, calendars) from the folder of the file the link points to, so
+replacing the link with a file beside it would move them all (`run` then opened a new, empty
+history and sent the week again).
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from calroulette.atomicfile import write_atomically
 from calroulette.errors import ConfigError, Problem, UsageError
 from calroulette.redact import is_url
 
+from .address import unreadable_scheme
 from .load import load_community, parse_community
 from .model import Community
+
+BOM = "\ufeff"  # some editors (Notepad) begin a UTF-8 file with one; tomlkit does not read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +51,10 @@ class NewMember:
 class Roster:
     """members.toml as an editable document. Nothing is written until :meth:`save`."""
 
-    def __init__(self, path: Path, document: TOMLDocument) -> None:
+    def __init__(self, path: Path, document: TOMLDocument, *, bom: bool = False) -> None:
         self.path = path
         self.document = document
+        self.bom = bom  # the file began with a UTF-8 byte order mark: kept when it is written
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Roster:
@@ -56,11 +65,11 @@ class Roster:
         load_community(file)
         text = file.read_text(encoding="utf-8")
         try:
-            document = tomlkit.parse(text)
+            document = tomlkit.parse(text.removeprefix(BOM))
         except tomlkit.exceptions.TOMLKitError as exc:
             problem = Problem("config", str(file), f"not valid TOML: {exc}")
             raise ConfigError([problem], str(file)) from None
-        roster = cls(file, document)
+        roster = cls(file, document, bom=text.startswith(BOM))
         roster.community()  # refuse to edit a file that does not load
         return roster
 
@@ -136,9 +145,10 @@ class Roster:
     # --- writing ------------------------------------------------------------------------------
 
     def save(self) -> Community:
-        """Validate, then replace the file atomically, keeping its permissions."""
+        """Validate, then replace the file atomically, keeping its permissions; through a
+        symbolic link, the file it points to (as loading reads it), never the link."""
         community = self.community()
-        write_atomically(self.path, self.text())
+        write_atomically(self.path.resolve(), (BOM if self.bom else "") + self.text())
         return community
 
     # --- helpers ------------------------------------------------------------------------------
@@ -188,6 +198,8 @@ def _calendar_for_file(calendar: str, config: Path) -> str:
     if not calendar or is_url(calendar) or calendar.startswith("file://"):
         return calendar
     if Path(calendar).expanduser().is_absolute():
+        return calendar
+    if unreadable_scheme(calendar, Path.cwd()):  # kept as typed, for validation to refuse
         return calendar
     absolute = Path(calendar).expanduser().resolve()
     try:

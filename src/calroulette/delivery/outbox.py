@@ -12,14 +12,23 @@ before that can lose the renames, but then the rows are still pending and the fi
 again. A meeting's .ics (the same bytes for every attendee) is written once.
 
 Whether a file exists is read from one listing of the week's folder, taken the first time the
-run looks there (only one process sends for a database: :mod:`calroulette.delivery.weekly` holds
+run looks there (only one process sends for a database: :mod:`calroulette.delivery.sender` holds
 a lock), rather than asked of the disk once per message: at 10,000 members those 10,000 lookups,
 each waiting on the writer threads' hold on the folder, took ~2.5 s of a `send`. The same
 listing finds the temporary files of a write killed before its rename, which are removed.
+
+A file's name is its delivery key, readable and unique: ``<meeting>.<recipient>.<kind>-<n>.eml``.
+A part with characters a file name cannot hold safely (``o'neil@``, ``zoë@``), or too long for
+one, is kept readable with those characters replaced and made unique by a hash of the whole
+part (``o_neil@x.org~3f…``): two recipients whose names differed only there once shared one
+file, and one of their two notes was marked sent without ever being written.
+
+The files hold names, emails and meeting links: each is 0600, in folders made 0700.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,8 +40,22 @@ from calroulette.store import DeliveryRow
 from .transport import SendError
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "x"
+def _part(text: str, *, dots: bool = True) -> str:
+    """``text`` as part of a file name: itself when every character is safe (and, without
+    ``dots``, none is a dot, so that the first dot of a name ends this part); else the safe
+    characters with a hash of the whole of ``text``, so that no other text gives the same part.
+    """
+    unsafe = _UNSAFE_DOTS if dots else _UNSAFE
+    if text and not unsafe.search(text) and len(text) <= _LONGEST and text[0] != ".":
+        return text
+    shown = unsafe.sub("_", text).strip("._")[:_LONGEST] or "x"
+    # "~" is not a safe character, so a part with a hash never equals a part without one
+    return f"{shown}~{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+_UNSAFE_DOTS = re.compile(r"[^A-Za-z0-9._@+-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_@+-]")
+_LONGEST = 100  # a name must stay under the 255 bytes file systems allow
 
 
 BATCH = 256
@@ -55,17 +78,13 @@ class Outbox:
 
     def eml_path(self, row: DeliveryRow) -> Path:
         k = row.key
-        return (
-            self.root
-            / _safe(str(row.week))
-            / f"{_safe(k.meeting_uid)}.{_safe(k.recipient)}.{k.kind}-{k.sequence}.eml"
-        )
+        name = f"{_part(k.meeting_uid, dots=False)}.{_part(k.recipient)}.{k.kind}-{k.sequence}"
+        return self.root / _part(str(row.week)) / f"{name}.eml"
 
     def ics_path(self, row: DeliveryRow) -> Path:
         k = row.key
-        return (
-            self.root / _safe(str(row.week)) / f"{_safe(k.meeting_uid)}.{k.kind}-{k.sequence}.ics"
-        )
+        name = f"{_part(k.meeting_uid, dots=False)}.{k.kind}-{k.sequence}"
+        return self.root / _part(str(row.week)) / f"{name}.ics"
 
     def already_delivered(self, row: DeliveryRow) -> bool:
         path = self.eml_path(row)
@@ -109,7 +128,8 @@ class Outbox:
 
     def _mkdir(self, folder: Path) -> None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            folder.mkdir(exist_ok=True, mode=0o700)
         except OSError as exc:
             raise _down(self.root, exc) from None
         self._unsynced |= {folder, folder.parent}  # the week's folder may be new

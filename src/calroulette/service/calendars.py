@@ -119,7 +119,7 @@ def preview(
     if not keyword.strip():
         raise UsageError("--keyword: must not be empty")
     source = calendar.strip()
-    problem = unreadable_scheme(source)
+    problem = unreadable_scheme(source, Path.cwd())  # a relative path is read from here
     if problem:
         raise UsageError(f"calendar: {problem}")
     if is_url(source):
