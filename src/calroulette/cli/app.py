@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from calroulette.errors import CalrouletteError, ConfigError, UsageError
 from calroulette.redact import SECRETS, SecretFilter
@@ -49,12 +50,28 @@ WeekOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
+class _PlainConsole(Console):
+    """A console that prints every string as written: names, reasons and feed errors come from
+    outside, so no rich markup (`[bold]`, `[link=…]`), no emoji codes (`:warning:`), no
+    highlighting, and control characters shown as escapes (``\\x1b``), line by line."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        from calroulette.render.literal import printable
+
+        shown = tuple(
+            Text("\n".join(printable(line) for line in o.split("\n"))) if isinstance(o, str) else o
+            for o in objects
+        )
+        kwargs.update(markup=False, emoji=False, highlight=False)
+        super().print(*shown, **kwargs)
+
+
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return _PlainConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _PlainConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:

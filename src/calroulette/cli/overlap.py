@@ -45,6 +45,7 @@ def overlap(
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.atomicfile import write_atomically
     from calroulette.render.heatmap import heat_map
+    from calroulette.render.literal import literal
     from calroulette.render.page import overlap_page
     from calroulette.render.text import heat_grid, round_table
 
@@ -57,9 +58,10 @@ def overlap(
     out = stdout()
     unread = f", {len(errors)} calendar{'s' if len(errors) != 1 else ''} not read" if errors else ""
     out.print(
-        f"{community.name}: members free in {result.week} ({len(result.free)} counted, "
-        f"{result.paused} paused{unread})",
-        markup=False,
+        literal(
+            f"{community.name}: members free in {result.week} ({len(result.free)} counted, "
+            f"{result.paused} paused{unread})"
+        )
     )
     out.print(heat_grid(heat, meeting_starts=[m.start for m in result.meetings]))
     if result.meetings:
@@ -74,9 +76,9 @@ def overlap(
             notes=[f"Not counted: {e.member} (calendar could not be read)" for e in errors],
             generated=at,
         )
-        write_atomically(html_file, page, new_mode=0o644)
+        write_atomically(html_file, page)  # 0600 when new: who is free when; a file keeps its mode
         stderr().print(f"Wrote {html_file}", markup=False)
     for error in errors:
-        stderr().print(f"error: {error}", markup=False)
+        stderr().print(literal(f"error: {error}"))
     if errors:
         raise typer.Exit(1)

@@ -2,7 +2,8 @@
 with every problem reported at once (:mod:`.load`), edited in place (:mod:`.roster`) and started
 from a commented template (:mod:`.template`)."""
 
-from .load import load_community, parse_community, unreadable_scheme
+from .address import unreadable_scheme
+from .load import load_community, parse_community
 from .model import (
     Community,
     Delivery,

@@ -11,20 +11,20 @@ import datetime as dt
 import difflib
 import os
 import re
+import reprlib
 import string
 import tomllib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calroulette.errors import ConfigError, Problem
-from calroulette.redact import is_url
 from calroulette.timeutil import load_zone
 
+from .address import resolve_calendar, unreadable_scheme
 from .model import (
     EMAIL_RE,
     Community,
@@ -35,6 +35,8 @@ from .model import (
     SmtpSecurity,
     default_cache_dir,
 )
+from .text import not_one_line as _not_one_line
+from .text import not_plain_text as _not_plain_text
 
 # --- loading ------------------------------------------------------------------------------------
 
@@ -91,7 +93,7 @@ def load_community(path: str | os.PathLike[str]) -> Community:
     """Read and validate members.toml; raise :class:`ConfigError` listing every problem."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8").removeprefix("\ufeff")  # Notepad's BOM
     except FileNotFoundError:
         raise ConfigError(
             [Problem("config", str(file), "file not found (create one with `calroulette init`)")],
@@ -104,6 +106,9 @@ def load_community(path: str | os.PathLike[str]) -> Community:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         problem = Problem("config", str(file), f"not valid TOML: {exc}")
+        raise ConfigError([problem], str(file)) from None
+    except RecursionError:  # tomllib recurses once per level of [[[…]]] or {a = {…}}
+        problem = Problem("config", str(file), "not valid TOML: values nested too deeply")
         raise ConfigError([problem], str(file)) from None
     return parse_community(data, base_dir=file.resolve().parent, path=file)
 
@@ -118,8 +123,8 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         raw = {}
     _unknown(p, "community", "", raw, _COMMUNITY_KEYS)
     c = _Fields(p, "community", raw)
-    name = c.text("name", required=True, default="")
-    organizer = c.text("organizer", required=True, default="")
+    name = c.text("name", required=True, default="", plain=True)
+    organizer = c.text("organizer", required=True, default="", plain=True)
     organizer_email = ""
     if organizer:
         organizer_email = parseaddr(organizer)[1].lower()
@@ -138,13 +143,13 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         raw_delivery = {}
     delivery = _parse_delivery(p, raw_delivery, base_dir)
 
-    members = _parse_members(p, data.get("members"))
+    members = _parse_members(p, data.get("members"), base_dir)
     community = Community(
         name=name or "",
         organizer=organizer or "",
         organizer_email=organizer_email,
         timezone=zone or ZoneInfo("UTC"),
-        members=tuple(_resolve_calendar(m, base_dir) for m in members),
+        members=tuple(resolve_calendar(m, base_dir) for m in members),
         meeting_minutes=c.integer("meeting_minutes", 30, 5, 240),
         keyword=(keyword or "free").strip(),
         cooldown_weeks=c.integer("cooldown_weeks", 8, 0, 520),
@@ -186,6 +191,20 @@ def _unknown(p: _Collector, who: str, prefix: str, raw: dict[str, Any], known: s
         p.add(who, f"{prefix}{key}", f"unknown key{hint}")
 
 
+_REPR = reprlib.Repr()  # Python 3.11's takes no arguments
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value of the wrong type as a problem quotes it: shortened, and for ``calendar`` only
+    what kind of value it is, since it may hold the secret address (``calendar = ["https://…"]``).
+    """
+    if key != "calendar":
+        return _REPR.repr(value)
+    kinds = {list: "a list", dict: "a table", bool: "true or false", int: "a number"}
+    return kinds.get(type(value), "another kind of value") + " (not shown: it may be secret)"
+
+
 class _Fields:
     """Typed access to one TOML table that records a problem instead of raising."""
 
@@ -196,21 +215,21 @@ class _Fields:
         value = self.raw.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) and kind is not bool:
-            self.p.add(self.who, key, f"must be {what}, not {value!r}")
-            return None
-        if not isinstance(value, kind):
-            self.p.add(self.who, key, f"must be {what}, not {value!r}")
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            self.p.add(self.who, key, f"must be {what}, not {_shown(key, value)}")
             return None
         return value
 
-    def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+    def text(
+        self, key: str, *, required: bool = False, default: str | None = None, plain: bool = False
+    ) -> str | None:
+        """A one-line string; ``plain``: text that reaches people (see :func:`_not_plain_text`)."""
         value = self._get(key, str, "a string")
         if value is None:
             if required and key not in self.raw:
                 self.p.add(self.who, key, "missing")
             return default if key not in self.raw else (value or default)
-        problem = _not_one_line(value)
+        problem = _not_plain_text(value) if plain else _not_one_line(value)
         if problem:
             self.p.add(self.who, key, problem)
             return default
@@ -270,7 +289,7 @@ class _Fields:
             self.p.add(self.who, key, f"must be one of {names}, not {value!r}")
             return default
 
-    def strings(self, key: str) -> tuple[str, ...]:
+    def strings(self, key: str, *, plain: bool = False) -> tuple[str, ...]:
         value = self._get(key, list, "a list of strings")
         if value is None:
             return ()
@@ -279,29 +298,11 @@ class _Fields:
             if not isinstance(item, str) or not item.strip() or _not_one_line(item):
                 self.p.add(self.who, f"{key}[{i}]", "must be a non-empty one-line string")
                 continue
+            if plain and (problem := _not_plain_text(item)):
+                self.p.add(self.who, f"{key}[{i}]", problem)
+                continue
             out.append(item.strip())
         return tuple(out)
-
-
-def _not_one_line(value: str) -> str | None:
-    """Why ``value`` cannot go into an email header or an iCalendar property, if it cannot.
-
-    Besides CR and LF, Python's ``str.splitlines`` (and so its email package) and other mail and
-    calendar tools break lines at VT, FF, FS/GS/RS, NEL and the Unicode line and paragraph
-    separators; RFC 5322 and RFC 5545 allow no control character but TAB in a value.
-    """
-    if "\r" in value or "\n" in value:
-        return "must be on one line (contains a line break)"
-    found = _CONTROL.search(value)
-    if found is not None:
-        return f"must be on one line (contains the control character U+{ord(found[0]):04X})"
-    return None
-
-
-# Every character of the Unicode categories Cc, Zl and Zp but TAB (tests/test_config.py checks the
-# set against unicodedata): one search instead of a category lookup per character, which was
-# most of loading a 10,000-member members.toml.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Delivery:
@@ -322,7 +323,7 @@ def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Deliv
     )
 
 
-def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
+def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Member]:
     if raw_members is None:
         return []
     if not isinstance(raw_members, list):
@@ -344,10 +345,10 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
             who = f"{emails[index]} ({label})"
         f = _Fields(p, who, raw)
         _unknown(p, who, "", raw, _MEMBER_KEYS)
-        name = f.text("name", required=True)
+        name = f.text("name", required=True, plain=True)
         if name is not None and not name.strip():
             p.add(who, "name", "must not be empty (the name partners see in invitations)")
-        email = (f.text("email", required=True) or "").strip().lower()
+        email = (f.text("email", required=True, plain=True) or "").strip().lower()
         if email and not EMAIL_RE.match(email):
             p.add(who, "email", f"{email!r} is not a valid email address")
         elif email in seen:
@@ -357,7 +358,7 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
         calendar = f.text("calendar", required=True)
         if calendar is not None and not calendar.strip():
             p.add(who, "calendar", "must not be empty (the calendar's secret iCal address)")
-        elif calendar is not None and (problem := unreadable_scheme(calendar)):
+        elif calendar is not None and (problem := unreadable_scheme(calendar, base_dir)):
             p.add(who, "calendar", problem)
         zone = f.zone("timezone", required=True)
         keyword = f.text("keyword")
@@ -376,7 +377,7 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
             avoid.append(other.lower())
         discord = raw.get("discord_id")
         if discord is not None and not (
-            isinstance(discord, int | str) and str(discord).strip().isdigit()
+            isinstance(discord, int | str) and _DIGITS.fullmatch(str(discord).strip())
         ):
             p.add(who, "discord_id", "must be a Discord user id (digits)")
             discord = None
@@ -393,8 +394,8 @@ def _parse_members(p: _Collector, raw_members: Any) -> list[Member]:
                     "frequency", Frequency, Frequency.WEEKLY, "weekly, biweekly, monthly"
                 ),
                 avoid=frozenset(avoid),
-                team=(f.text("team") or "").strip() or None,
-                topics=frozenset(t.lower() for t in f.strings("topics")),
+                team=(f.text("team", plain=True) or "").strip() or None,
+                topics=frozenset(t.lower() for t in f.strings("topics", plain=True)),
                 discord_id=str(discord).strip() if discord is not None else None,
             )
         )
@@ -432,47 +433,28 @@ def _organizer_problem(organizer: str) -> str:
 
 def _check_link(p: _Collector, link: str) -> None:
     try:
-        names = {n for _, n, _, _ in string.Formatter().parse(link) if n is not None}
+        fields = [(n, c, s) for _, n, s, c in string.Formatter().parse(link) if n is not None]
     except ValueError:
         p.add("community", "meeting_link", "has an unbalanced { or }")
         return
-    unknown = names - _LINK_FIELDS
+    unknown = {n for n, _, _ in fields} - _LINK_FIELDS
+    # A format spec or conversion ({uid:d}, {week!r}) passed this check, then made `run` crash
+    # on the first invitation, after the round was recorded.
+    formatted = [
+        "{" + n + (f"!{c}" if c else "") + (f":{s}" if s else "") + "}"
+        for n, c, s in fields
+        if c or s
+    ]
     if unknown:
         p.add(
             "community",
             "meeting_link",
             f"unknown placeholder {{{sorted(unknown)[0]}}} (use {{uid}}, {{week}}, {{community}})",
         )
+    elif formatted:
+        p.add("community", "meeting_link", f"{formatted[0]}: write it plain, like {{uid}}")
     if link and not link.lower().startswith(("https://", "http://")):
         p.add("community", "meeting_link", "must start with https://")
 
 
-_SCHEME_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def unreadable_scheme(source: str) -> str | None:
-    """Why an address like ``ftp://…`` cannot be read (naming only its scheme: the rest may be
-    a secret), or None for http(s)://, webcal(s)://, file:// and paths.
-
-    >>> unreadable_scheme("ftp://files.example/private-abc/cal.ics").split(" (")[0]
-    'ftp:// addresses cannot be read'
-    >>> unreadable_scheme("webcal://calendar.example/private-abc/basic.ics") is None
-    True
-    """
-    match = _SCHEME_RE.match(source)
-    if match is None or is_url(source.strip()) or match.group(1).lower() == "file":
-        return None
-    return (
-        f"{match.group(1).lower()}:// addresses cannot be read "
-        "(use the calendar's https:// or webcal:// iCal address, or a file path)"
-    )
-
-
-def _resolve_calendar(member: Member, base_dir: Path) -> Member:
-    source = member.calendar
-    if not source or is_url(source):
-        return member
-    if source.startswith("file://"):
-        source = source[len("file://") :]
-    resolved = str((base_dir / Path(source).expanduser()).resolve())
-    return replace(member, calendar=resolved)
+_DIGITS = re.compile("[0-9]+")  # not str.isdigit: "²³" is digits to it

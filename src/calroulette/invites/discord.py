@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from calroulette.config import Community
 from calroulette.matching import Meeting, Round
@@ -31,25 +32,54 @@ def discord_post(
     ics = build_calendar(
         meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
     ).to_ical()
-    mentions = [f"<@{p.discord_id}>" if p.discord_id else p.name for p in people]
+    users = [p.discord_id for p in people if _is_user_id(p.discord_id)]
+    mentions = [
+        f"<@{p.discord_id}>" if _is_user_id(p.discord_id) else inert(p.name) for p in people
+    ]
     unix = int(ensure_utc(meeting.start).timestamp())
     joined = " & ".join(mentions)
+    name = inert(community.name)
     if kind is Kind.CANCEL:
-        content = f"☕ {community.name}: cancelled: {joined} on <t:{unix}:F>."
+        content = f"☕ {name}: cancelled: {joined} on <t:{unix}:F>."
     else:
         verb = "moved to" if sequence > 0 else "meet on"
         content = (
-            f"☕ {community.name}: {joined} {verb} <t:{unix}:F> (<t:{unix}:R>), "
+            f"☕ {name}: {joined} {verb} <t:{unix}:F> (<t:{unix}:R>), "
             f"{community.meeting_minutes} minutes. Join: {link}"
         )
     body = {
         "content": content,
         # only the members of this meeting are pinged, whatever the text contains
-        "allowed_mentions": {"parse": [], "users": [p.discord_id for p in people if p.discord_id]},
+        "allowed_mentions": {"parse": [], "users": users},
         "attachments": [{"id": 0, "filename": "invite.ics"}],
     }
     key = DeliveryKey(meeting.uid, "webhook", Channel.DISCORD, kind, sequence)
     return Outgoing(key, json.dumps(body, ensure_ascii=False).encode(), ics, str(key))
+
+
+def inert(text: str) -> str:
+    r"""``text`` as Discord shows it literally: no mention, no markdown, no link.
+
+    A backslash before each character Discord's markdown gives a meaning to (``*bold*``,
+    ``[masked](https://…)`` links, ``<@123>`` and ``<#channel>`` mentions, ``<t:…>``, the ``:``
+    of an address that Discord would turn into a link), and a zero-width space after each ``@``
+    so ``@everyone`` and ``@here`` read as text. ``allowed_mentions`` already stops the pings;
+    this keeps the text from even looking like one.
+
+    >>> inert("@everyone [free](https://evil.example) <@&42> **Ada**")
+    '@\u200beveryone \\[free\\](https\\://evil.example) \\<@\u200b&42\\> \\*\\*Ada\\*\\*'
+    """
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+# Discord's markdown: emphasis, code, spoilers, quotes, headings, masked links, mentions, and
+# the scheme separator of a bare link. A backslash before any of them shows it as itself.
+_MARKDOWN = re.compile(r"([\\*_~`|<>\[\]#:])")
+
+
+def _is_user_id(value: str | None) -> bool:
+    """A Discord user id (a snowflake: ASCII digits), the only thing put inside ``<@…>``."""
+    return value is not None and value.isascii() and value.isdigit()
 
 
 def round_posts(

@@ -4,7 +4,10 @@ Pure: no I/O. :mod:`calroulette.invites` decides what a message says; this modul
 
 - **Headers that carry people** (From, To, Reply-To, Subject …) go through
   :mod:`email.headerregistry` under ``policy.SMTP``: names are RFC 2047-encoded, internationalised
-  addresses are handled, and a CR or LF in a value raises instead of injecting a header.
+  addresses are handled, and a CR or LF in a value raises instead of injecting a header. The
+  guards of :mod:`.headers` stand behind it: no encoded word or control character goes in, the
+  address fields are folded by us (Python 3.11 folds them wrongly), and no folded field may hold
+  a line break that would start another.
 - **The MIME tree** has headers that are constants of ours (``text/plain; charset="utf-8"``,
   ``base64`` …), so it is built from plain :class:`email.message.Message` objects and written by
   the classic (``compat32``) generator, which writes such headers as given. Building it with
@@ -26,11 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy, quoprimime
 from email.generator import BytesGenerator
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address, AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
+
+from .headers import check_folded, check_value, fold_addresses
 
 QP_LINE = 76  # RFC 2045 §6.7: encoded lines of at most 76 characters
 
@@ -60,6 +65,7 @@ class _Headers(HeaderRegistry):
         key = (name.lower(), _identity(value))
         header = self._parsed.get(key)
         if header is None:
+            check_value(name, value)
             header = super().__call__(name, value)
             if len(self._parsed) >= _REUSED:
                 self._parsed.clear()
@@ -142,7 +148,10 @@ def _folded(utf8: bool, name: str, value: BaseHeader) -> bytes:
     key = (utf8, name, type(value), str(value))
     folded = _FOLDED.get(key)
     if folded is None:
-        folded = (SMTPUTF8 if utf8 else SMTP).fold_binary(name, value)
+        if isinstance(value, AddressHeader):  # see .headers: the package folds these wrongly
+            folded = fold_addresses(name, value)
+        else:
+            folded = check_folded(name, (SMTPUTF8 if utf8 else SMTP).fold_binary(name, value))
         if len(_FOLDED) >= _REUSED:
             _FOLDED.clear()
         _FOLDED[key] = folded

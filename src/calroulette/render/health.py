@@ -6,6 +6,8 @@ from rich.text import Text
 
 from calroulette.service.health import Health, Level
 
+from .literal import printable
+
 _STYLE = {Level.OK: "green", Level.WARN: "yellow", Level.ERROR: "bold red"}
 
 
@@ -14,15 +16,17 @@ def health_lines(health: Health, community_name: str) -> list[Text]:
     counts = {level: sum(r.level is level for r in rows) for level in Level}
     lines = [
         Text(
-            f"{community_name}, {health.week}: {counts[Level.OK]} OK, "
-            f"{counts[Level.WARN]} to check, {counts[Level.ERROR]} failing"
+            printable(
+                f"{community_name}, {health.week}: {counts[Level.OK]} OK, "
+                f"{counts[Level.WARN]} to check, {counts[Level.ERROR]} failing"
+            )
         )
     ]
     for row in rows:
         line = Text()
         line.append(f"{row.level.upper():<5}", style=_STYLE[row.level])
-        line.append(f" {row.member}: {row.message}")
+        line.append(printable(f" {row.member}: {row.message}"))
         if row.fix:
-            line.append(f" ({row.fix})")
+            line.append(printable(f" ({row.fix})"))
         lines.append(line)
     return lines

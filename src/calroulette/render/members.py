@@ -16,6 +16,7 @@ from calroulette.redact import redact_url
 from calroulette.timeutil import IsoWeek
 
 from .json import member_json
+from .literal import literal, printable
 from .text import week_grid
 
 if TYPE_CHECKING:  # types only: `members list` reads no calendar
@@ -27,7 +28,7 @@ def members_table(roll: Roll) -> Table:
     """Name, email, zone, status and the calendar (shortened: it is secret); never ``avoid``."""
     community = roll.community
     table = Table(
-        title=f"{community.name}: {len(community.members)} members",
+        title=literal(f"{community.name}: {len(community.members)} members"),
         title_justify="left",
         box=box.SIMPLE,
     )
@@ -40,7 +41,8 @@ def members_table(roll: Roll) -> Table:
         row = member_json(member, roll.today)
         status = row["status"] + ("" if row["frequency"] == "weekly" else f", {row['frequency']}")
         shown = _shown_calendar(member.calendar, roll.base)
-        table.add_row(row["name"], row["email"], row["timezone"], status, shown)
+        cells = (row["name"], row["email"], row["timezone"], status, shown)
+        table.add_row(*(literal(cell) for cell in cells))
     return table
 
 
@@ -58,7 +60,7 @@ def member_week(member: Member, week: IsoWeek, result: FreeTime | FeedError) -> 
     not: its error is among :func:`week_problems`)."""
     if isinstance(result, FeedError):
         return []
-    heading = Text(f"{member.name}: free time in {week} ({member.timezone})")
+    heading = literal(f"{member.name}: free time in {week} ({member.timezone})")
     return [heading, week_grid(week, member.timezone, result.free)]
 
 
@@ -67,4 +69,4 @@ def week_problems(check: WeekCheck) -> list[str]:
     lines = [f"error: {check.error}"] if check.error else []
     if check.no_events:
         lines.append(f"warning: {check.no_events}")
-    return lines + [f"warning: {warning}" for warning in check.warnings]
+    return [printable(line) for line in lines + [f"warning: {w}" for w in check.warnings]]

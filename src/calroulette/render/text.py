@@ -16,6 +16,7 @@ from calroulette.matching import Meeting
 from calroulette.timeutil import IsoWeek, to_utc
 
 from .heatmap import HeatMap, day_times, heat_level
+from .literal import literal
 
 
 def plain_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -83,7 +84,7 @@ def _elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
 
 def free_time_list(name: str, week: IsoWeek, zone: dt.tzinfo, free: Intervals) -> Table:
     """One row per local day with free time, times in the member's zone."""
-    table = Table(title=f"{name}: free time in {week} ({zone})", title_justify="left")
+    table = Table(title=literal(f"{name}: free time in {week} ({zone})"), title_justify="left")
     table.add_column("day")
     table.add_column("free (local time)")
     table.add_column("hours", justify="right")
@@ -184,15 +185,16 @@ def heat_grid(heat: HeatMap, *, meeting_starts: Iterable[dt.datetime] = ()) -> T
 def round_table(
     meetings: Iterable[Meeting], names: Mapping[str, str], zone: dt.tzinfo, title: str
 ) -> Table:
-    """Who meets whom when, in ``zone`` (the community's), one row per meeting."""
-    table = Table(title=title, title_justify="left")
+    """Who meets whom when, in ``zone`` (the community's), one row per meeting; names (and the
+    title, which may hold the community's name) are printed as written (see :mod:`.literal`)."""
+    table = Table(title=literal(title), title_justify="left")
     table.add_column("when")
     table.add_column("who")
     for meeting in sorted(meetings, key=lambda m: (m.start, m.members)):
         start = meeting.start.astimezone(zone)
         end = meeting.end.astimezone(zone)
         who = " & ".join(names.get(m, m) for m in meeting.members)
-        table.add_row(f"{start:%a %d %b %H:%M}–{end:%H:%M}", who)
+        table.add_row(f"{start:%a %d %b %H:%M}–{end:%H:%M}", literal(who))
     return table
 
 
