@@ -279,7 +279,7 @@ def test_unmatched_members_get_a_kind_note_with_the_reason(community: Community)
         (MEETING,),
         (
             reasons.paused("alan@example.org", None),  # their own choice: no note
-            reasons.no_shared_time("zoe@example.org"),
+            replace(reasons.no_shared_time("zoe@example.org"), first_next=True),
         ),
     )
     out = invites.round_emails(round_, community, now=NOW)
@@ -293,7 +293,8 @@ def test_unmatched_members_get_a_kind_note_with_the_reason(community: Community)
     msg = parse(note.payload)
     assert msg["To"] == "Zoë Ødegård <zoe@example.org>"
     text = body_text(msg)
-    assert "no shared free time with anyone" in text
+    assert "Nobody else was free at the times you marked as free" in text
+    assert "no shared free time with anyone" not in text  # the organizer's sentence
     assert "You come first next week" in text
     assert "Monday 30 November (2026-W49)" in text
     assert msg["Subject"] == "Data Folk Coffee: no meeting for you in 2026-W49"
@@ -526,10 +527,13 @@ def test_every_sent_invitation_reads_as_an_imip_request_in_each_recipients_zone(
 def test_an_invitation_never_offers_an_alternative_that_overlaps_its_own_time(
     config: Path,
 ) -> None:
-    """Moving a meeting to 10 minutes after one of its alternatives: the updated invitation
-    must not offer that alternative (it overlaps the new time) as "also works"."""
+    """Moving a meeting to 10 minutes after one of its alternatives (on a 10-minute slot grid):
+    the updated invitation must not offer that alternative (it overlaps the new time) as "also
+    works"."""
     round_ = json.loads(cli("match", "--json", "-c", str(config))[1])
     assert cli("send", "-c", str(config))[0] == 0
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[community]\n", "[community]\nslot_minutes = 10\n"))
     meeting = next(m for m in round_["meetings"] if m["alternatives"])
     alt_start = meeting["alternatives"][0][0]
     to = parse_utc(alt_start) + dt.timedelta(minutes=10)

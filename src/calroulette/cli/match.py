@@ -23,6 +23,8 @@ from .app import (
     stdout,
 )
 
+FORCE_HELP = "Plan the week under way too (members left out are told, in a week they are in)."
+
 
 @app.command()
 @handle_errors
@@ -40,10 +42,13 @@ def match(
     rematch: Annotated[
         bool, typer.Option("--rematch", help="Plan again a round that has not been sent yet.")
     ] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """Plan a week's round: pair as many members as possible, never repeating recent pairs.
 
     Running it again for a week that already has a round prints that round and changes nothing.
+    The week already under way is not planned unless --force (--dry-run shows it): its round
+    would leave out most members, and tell them so, in a week they are already in.
 
     Example: calroulette match --week 2026-W49 --dry-run
     """
@@ -57,7 +62,13 @@ def match(
     at = now()
     community = load(config)
     result = service.match(
-        community, parse_week(week), now=at, seed=seed, dry_run=dry_run, rematch=rematch
+        community,
+        parse_week(week),
+        now=at,
+        seed=seed,
+        dry_run=dry_run,
+        rematch=rematch,
+        force=force,
     )
     err = stderr()
     target = result.round.week

@@ -5,10 +5,11 @@ Pure: no network, no clock (``now`` comes in), no files. One module per concept:
 
 - :mod:`.keys`: :class:`DeliveryKey`, :class:`Outgoing`, :class:`Kind`, :class:`Channel`;
 - :mod:`.calendar`: the iTIP ``REQUEST``/``CANCEL`` object (RFC 5546);
-- :mod:`.email`: the iMIP emails (RFC 6047) and the note to a member left out;
+- :mod:`.email`: the iMIP emails (RFC 6047) and the note to a member left out (its words:
+  :mod:`.notes`);
 - :mod:`.discord`: the webhook post;
 - :mod:`.people`, :mod:`.link`: names, addresses, local times, the meeting link;
-- :mod:`.mime`: an email as it goes on the wire.
+- :mod:`.mime` and :mod:`.headers`: an email as it goes on the wire, every header checked.
 """
 
 from .calendar import PRODID, build_calendar, summary

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -35,7 +35,7 @@ from calroulette.config import Community
 from calroulette.matching import Meeting, Round, Unmatched
 from calroulette.timeutil import IsoWeek, ensure_utc
 
-from . import mime
+from . import mime, notes
 from .calendar import build_calendar, summary
 from .keys import Channel, DeliveryKey, Kind, Outgoing, unmatched_uid
 from .link import meeting_link
@@ -85,12 +85,13 @@ def _with_calendar(
     return mime.Email(msg, mime.multipart("mixed", [alternative, attachment], seed=seed, top=True))
 
 
-def _html(paragraphs: Sequence[str | Sequence[str]]) -> str:
-    """Simple HTML from paragraphs (a str) and bullet lists (a sequence); every value escaped."""
+def _html(paragraphs: Sequence[str | Sequence[str]], links: Collection[str] = ()) -> str:
+    """Simple HTML from paragraphs (a str) and bullet lists (a sequence); every value escaped,
+    and only ``links`` (addresses of ours, such as the meeting link) made links."""
     parts = []
     for block in paragraphs:
         if isinstance(block, str):
-            lines = "<br>\n".join(_linkify(line) for line in block.split("\n"))
+            lines = "<br>\n".join(_linkify(line, links) for line in block.split("\n"))
             parts.append(f"<p>{lines}</p>")
         else:
             items = "".join(f"<li>{html.escape(item)}</li>" for item in block)
@@ -98,13 +99,16 @@ def _html(paragraphs: Sequence[str | Sequence[str]]) -> str:
     return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
-_URL = re.compile(r"https?://\S+")
-
-
-def _linkify(line: str) -> str:
-    """Escape ``line``; each URL becomes a link (escaped once, so ``&`` in a query survives)."""
+def _linkify(line: str, links: Collection[str]) -> str:
+    """Escape ``line``; each of ``links`` in it becomes a link (escaped once, so ``&`` in a
+    query survives). Nothing else does, even when it reads like an address: a member could
+    name themself ``https://evil.example/login``, and their partner's email must not offer it
+    as a link."""
+    if not links:
+        return html.escape(line)
+    ours = re.compile("|".join(re.escape(url) for url in sorted(links, key=len, reverse=True)))
     out, last = [], 0
-    for match in _URL.finditer(line):
+    for match in ours.finditer(line):
         url = html.escape(match.group(0), quote=True)
         out += [html.escape(line[last : match.start()]), f'<a href="{url}">{url}</a>']
         last = match.end()
@@ -181,27 +185,22 @@ def invitation_email(
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
         reply_to=people,
     )
-    return _with_calendar(msg, _text(blocks), _html(blocks), ics, "CANCEL" if cancel else "REQUEST")
+    html_body = _html(blocks, links=(link,))
+    return _with_calendar(msg, _text(blocks), html_body, ics, "CANCEL" if cancel else "REQUEST")
 
 
 def unmatched_email(
     unmatched: Unmatched, community: Community, week: IsoWeek, *, key: DeliveryKey, now: dt.datetime
 ) -> mime.Email:
-    """The short, kind note for a member left out of ``week``, with the reason, in their zone."""
+    """The short, kind note for a member left out of ``week``: why, in their words, and what
+    the rules will really do next (:mod:`.notes`); never the organizer's stored sentence."""
     me = person(community, unmatched.member)
-    monday = week.monday()
-    blocks: list[str | Sequence[str]] = [
-        f"Hi {first_name(me.name)},",
-        f"This time {community.name} has no meeting for you in the week of Monday "
-        f"{monday.day} {monday:%B} ({week}): {unmatched.message}.",
-        "Sorry about that. You come first next week.",
-        "Nothing to do on your side; if your calendar or plans changed, "
-        f"write to {community.organizer_email}.",
-    ]
+    written = notes.note(unmatched, community, week)
+    blocks: list[str | Sequence[str]] = [f"Hi {first_name(me.name)},", *written.paragraphs]
     msg = _message(
         community,
         me,
-        f"{community.name}: no meeting for you in {week}",
+        written.subject,
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
     )

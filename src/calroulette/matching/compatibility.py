@@ -24,8 +24,8 @@ from calroulette.timeutil import IsoWeek
 
 from . import reasons
 from .grid import SlotGrid
-from .model import History, RoundError
-from .reasons import Unmatched
+from .model import History, RoundError, pair
+from .reasons import Reason, Unmatched
 
 COOLDOWN = "cooldown"
 AVOID = "avoid"  # private: never shown, never part of a reason
@@ -41,6 +41,16 @@ def sits_out(
     member: Member, week: IsoWeek, result: FreeTime | FeedError | None, history: History
 ) -> Unmatched | None:
     """Why ``member`` does not take part in ``week`` at all, or None when they do."""
+    chosen = own_choice(member, week, history)
+    if chosen is not None:
+        return chosen
+    if not isinstance(result, FreeTime):
+        return reasons.feed_error(member.email, result)
+    return None
+
+
+def own_choice(member: Member, week: IsoWeek, history: History) -> Unmatched | None:
+    """Why ``member`` sits ``week`` out by their own choice (paused, their ``frequency``)."""
     email = member.email
     if member.is_paused(week):
         until = member.paused_until if not member.paused else None
@@ -52,9 +62,24 @@ def sits_out(
     following = history.next_matched.get(email)  # a later week planned first
     if following is not None and following.weeks_since(week) < member.frequency.weeks:
         return reasons.frequency(email, every, next_=following)
-    if not isinstance(result, FreeTime):
-        return reasons.feed_error(email, result)
     return None
+
+
+def first_next(left: Unmatched, member: Member, week: IsoWeek, history: History) -> bool:
+    """Whether ``member``, left out of ``week`` for ``left.reason``, may be told they come first
+    next week: the rules put them first in that round (they come first, and the round is not
+    planned yet, nor do they sit it out by their own choice), and being first can get them a
+    meeting there (they need not act first, and not everyone free at their times is still in
+    the cooldown). ``history`` is the one ``week`` was planned against: a member left out of it
+    has the same last meeting next week, and its later rounds are the next week's."""
+    following = week.shifted(1)
+    if not left.reason.comes_first or left.reason.tell_once:
+        return False
+    if history.next_round == following or own_choice(member, following, history) is not None:
+        return False
+    if left.reason is Reason.COOLDOWN:
+        return left.cooldown_ends is not None and left.cooldown_ends <= following
+    return True
 
 
 def feed_errors(
@@ -118,7 +143,7 @@ class Pool:
         """One pair, without computing a row (for triples)."""
         if i == j or j in self.blocked[i] or not self.masks[i] & self.masks[j]:
             return False
-        return not (self.separate_teams and self.team[i] >= 0 and self.team[i] == self.team[j])
+        return not self.teammates(i, j)
 
     def preference(self, i: int, j: int) -> tuple[int, int, int, int]:
         """Objectives 2–4 for the pair, most important first: how many of the two were left out
@@ -132,23 +157,50 @@ class Pool:
             min(shared, TOPICS_CAP),
         )
 
-    def reason_left_out(self, i: int, cooldown_weeks: int, min_notice_hours: int) -> Unmatched:
+    def reason_left_out(
+        self, i: int, week: IsoWeek, history: History, community: Community
+    ) -> Unmatched:
         """Why a participant ended up in no meeting. Never reveals an ``avoid`` list: a member
-        whose only possible partners are avoided reads the same as one with nobody free."""
+        whose only possible partners are avoided reads the same as one with nobody free.
+
+        A teammate (with ``separate_teams``) can never be a partner, so one in the cooldown does
+        not make the reason a cooldown: its end would change nothing."""
         email = self.members[i].email
         if not self.masks[i]:
-            return reasons.no_free_time(email, min_notice_hours)
+            return reasons.no_free_time(email, community.min_notice_hours)
         shares = np.flatnonzero(self.shares_time(i)).tolist()
         if not shares:
             return reasons.no_shared_time(email)
         if self.compatible(i).any():
             return reasons.all_paired(email)
-        kinds = {self.blocked[i].get(j) for j in shares}
-        if COOLDOWN in kinds:
-            return reasons.cooldown(email, cooldown_weeks)
-        if None in kinds:  # shares time only with teammates (the rest are avoided)
+        outside = [j for j in shares if not self.teammates(i, j)]
+        cooling = [j for j in outside if self.blocked[i].get(j) == COOLDOWN]
+        if cooling:
+            n = community.cooldown_weeks
+            ends = [self._cooldown_ends(i, j, week, history, n) for j in cooling]
+            return reasons.cooldown(email, n, min(ends))
+        if len(outside) < len(shares):  # shares time only with teammates (the rest are avoided)
             return reasons.only_teammates(email)
         return reasons.no_shared_time(email)
+
+    def teammates(self, i: int, j: int) -> bool:
+        """``i`` and ``j`` may never meet for being on one team (``separate_teams``)."""
+        return bool(self.separate_teams and self.team[i] >= 0 and self.team[i] == self.team[j])
+
+    def _cooldown_ends(
+        self, i: int, j: int, week: IsoWeek, history: History, cooldown_weeks: int
+    ) -> IsoWeek:
+        """The first week after ``week`` in which the pair ``i``, ``j`` (in the cooldown in
+        ``week``) may meet again: past their last meeting's cooldown, unless a meeting of theirs
+        planned ahead (``next_met``) has its own cooldown reach back to it."""
+        key = pair(self.members[i].email, self.members[j].email)
+        last, ahead = history.last_met.get(key), history.next_met.get(key)
+        ends = week.shifted(1)
+        if last is not None and week.weeks_since(last) <= cooldown_weeks:
+            ends = last.shifted(cooldown_weeks + 1)
+        if ahead is not None and ahead.weeks_since(ends) <= cooldown_weeks:
+            ends = ahead.shifted(cooldown_weeks + 1)
+        return ends
 
 
 def build_pool(

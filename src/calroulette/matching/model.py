@@ -97,7 +97,10 @@ class History:
     - ``next_matched``: the earliest week after the one being planned that each member is in a
       meeting, for ``frequency`` too (like ``next_met`` for the cooldown);
     - ``secret``: a random value kept with the history, so meeting UIDs (and the meeting links
-      made from them) cannot be guessed from the community's name and the week.
+      made from them) cannot be guessed from the community's name and the week;
+    - ``next_round``: the earliest week after the one being planned that already has a round.
+      When it is the very next week, that round was planned without this one's left-out members
+      first, so nobody may be told they come first next week.
     """
 
     last_met: Mapping[Pair, IsoWeek] = field(default_factory=dict)
@@ -106,6 +109,7 @@ class History:
     secret: str = ""
     next_met: Mapping[Pair, IsoWeek] = field(default_factory=dict)
     next_matched: Mapping[str, IsoWeek] = field(default_factory=dict)
+    next_round: IsoWeek | None = None
 
     @classmethod
     def from_rounds(
@@ -125,7 +129,12 @@ class History:
                         next_matched[a] = future.week
                         for b in meeting.members[i + 1 :]:
                             next_met[pair(a, b)] = future.week
-            return replace(earlier, next_met=next_met, next_matched=next_matched)
+            return replace(
+                earlier,
+                next_met=next_met,
+                next_matched=next_matched,
+                next_round=min((r.week for r in later), default=None),
+            )
         last_met: dict[Pair, IsoWeek] = {}
         last_matched: dict[str, IsoWeek] = {}
         for past in sorted(rounds, key=lambda r: r.week):

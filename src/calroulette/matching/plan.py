@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -36,7 +37,15 @@ from calroulette.intervals import Interval
 from calroulette.timeutil import IsoWeek, ensure_utc
 
 from .blossom import augment_to_maximum
-from .compatibility import AGO_CAP, TOPICS_CAP, Pool, build_pool, feed_errors, sits_out
+from .compatibility import (
+    AGO_CAP,
+    TOPICS_CAP,
+    Pool,
+    build_pool,
+    feed_errors,
+    first_next,
+    sits_out,
+)
 from .grid import SlotGrid, build_grid
 from .model import History, Meeting, Round
 from .reasons import Unmatched
@@ -115,9 +124,9 @@ def plan_round(
     placed = {i for group in groups for i in group}
     for i in range(pool.n):
         if i not in placed:
-            left_out[pool.members[i].email] = pool.reason_left_out(
-                i, community.cooldown_weeks, community.min_notice_hours
-            )
+            member = pool.members[i]
+            why = pool.reason_left_out(i, week, history, community)
+            left_out[member.email] = replace(why, first_next=first_next(why, member, week, history))
     return Round(
         week=week,
         seed=seed,

@@ -44,14 +44,19 @@ def week_or_next(week: IsoWeek | None, community: Community, now: dt.datetime) -
     return week if week is not None else IsoWeek.next_after(now, community.timezone)
 
 
-def check_plannable(week: IsoWeek, community: Community, now: dt.datetime) -> None:
-    """A :class:`UsageError` when no meeting of ``week`` could still be planned.
+def check_plannable(
+    week: IsoWeek, community: Community, now: dt.datetime, *, force: bool = False
+) -> None:
+    """A :class:`UsageError` when no meeting of ``week`` could still be planned, or (unless
+    ``force``) when ``week`` is already under way: it contains ``now`` in the community's zone.
 
-    Planning such a week leaves everyone out (no start is ``min_notice_hours`` ahead), records
-    that round and, with ``run``, mails every member a "no meeting for you" note for a week that
-    is over.
+    Planning a week that is over leaves everyone out (no start is ``min_notice_hours`` ahead),
+    records that round and, with ``run``, mails every member a "no meeting for you" note for a
+    week that is over. Planning the week under way is much the same, only partly: most of its
+    free time has gone by, so most members are left out and told so, in a week they are already
+    in. ``force`` is for an organizer who means it (a first round started on a Monday, say).
     """
-    week_end = week.bounds(community.timezone)[1]
+    week_start, week_end = week.bounds(community.timezone)
     last_start = week_end - dt.timedelta(minutes=community.meeting_minutes)
     if week_end <= now:
         raise UsageError(f"--week: {week} is over (leave out --week to plan next week)")
@@ -59,4 +64,10 @@ def check_plannable(week: IsoWeek, community: Community, now: dt.datetime) -> No
         raise UsageError(
             f"--week: too late to plan {week}: no meeting could start at least "
             f"{community.min_notice_hours} hours from now (leave out --week to plan next week)"
+        )
+    if week_start <= now and not force:
+        raise UsageError(
+            f"--week: {week} is under way: members would be told of a round for a week they "
+            "are already in (leave out --week to plan next week, or add --force to plan this "
+            "one anyway)"
         )
