@@ -25,13 +25,20 @@ from .send import finish
 @handle_errors
 def cancel(
     meeting: Annotated[
-        str, typer.Argument(help="The meeting's UID, or a member's email (with --week).")
+        str,
+        typer.Argument(
+            help="The meeting's short id (the first 8 characters of its UID, as `calroulette "
+            "history` shows them), its whole UID, or a member's email (with --week)."
+        ),
     ],
     week: WeekOption = None,
     config: ConfigOption = Path("members.toml"),
     as_json: JsonOption = False,
 ) -> None:
     """Cancel a meeting: every attendee gets a cancellation their calendar applies.
+
+    A meeting of a round not sent yet is dropped from it; nobody is notified. A short id that
+    starts more than one UID is refused: type more of the UID.
 
     Example: calroulette cancel ada@example.org --week 2026-W49
     """
@@ -42,4 +49,4 @@ def cancel(
     outcome = service.cancel(community, meeting, week=parse_week(week), now=at)
     if outcome.meeting is not None and not as_json and not outcome.note:
         stdout().print(f"cancelled {outcome.meeting.uid}", markup=False)
-    finish(community, outcome, as_json=as_json)
+    finish(community, outcome, as_json=as_json, now=at)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from calroulette.errors import UsageError
 
 from .app import ConfigOption, JsonOption, app, handle_errors, now, stderr, stdout
+from .preview import ADDRESS_HELP, secret_calendar
+
+if TYPE_CHECKING:
+    from calroulette.config import Community
+    from calroulette.service.members import Departure
 
 members_app = typer.Typer(
     name="members",
@@ -29,11 +35,15 @@ EmailArgument = Annotated[str, typer.Argument(help="The member's email address."
 def add(
     name: Annotated[str, typer.Option(help="The member's name, as invitations show it.")],
     email: Annotated[str, typer.Option(help="Where their invitations go; their key everywhere.")],
-    calendar: Annotated[
-        str,
-        typer.Option(help="Their calendar's secret iCal address (https://, webcal://) or a file."),
-    ],
     timezone: Annotated[str, typer.Option(help="Their IANA time zone, like America/New_York.")],
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            help="Their calendar's secret iCal address (https://, webcal://) or a file. "
+            + ADDRESS_HELP,
+            show_default=False,
+        ),
+    ] = None,
     topics: Annotated[
         str | None, typer.Option(help="Comma-separated topics they like to talk about.")
     ] = None,
@@ -49,10 +59,11 @@ def add(
     """Add a member after reading their calendar and showing their next week.
 
     Refuses (unless --force) when the calendar cannot be read or holds no availability events
-    (events titled with the community's keyword, "free" by default).
+    (events titled with the community's keyword, "free" by default). Without --calendar it asks
+    for the address, and does not show it as it is pasted.
 
     Example: calroulette members add --name "Grace Hopper" --email grace@example.org
-    --calendar "https://calendar.google.com/calendar/ical/…/basic.ics" --timezone America/New_York
+    --timezone America/New_York
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.config.roster import NewMember
@@ -60,7 +71,8 @@ def add(
 
     at = now()
     topic_list = tuple(t.strip() for t in (topics or "").split(",") if t.strip())
-    new = NewMember(name, email, calendar, timezone, topic_list)
+    address = secret_calendar(calendar, "--calendar")
+    new = NewMember(name, email, address, timezone, topic_list)
     result = service.members_add(config, new, force=force, now=at)
     out = stdout()
     for part in member_week(result.member, result.week, result.result):
@@ -76,18 +88,39 @@ def add(
     out.print(f"Added {result.member.name} <{result.member.email}> to {config}.", markup=False)
 
 
+CancelMeetingsOption = Annotated[
+    bool,
+    typer.Option(
+        "--cancel-meetings",
+        help="Also cancel their meetings already sent that are still to come: each attendee gets "
+        "a cancellation (without it, each meeting is listed with the command that cancels it).",
+    ),
+]
+
+
 @members_app.command("remove")
 @handle_errors
-def remove(email: EmailArgument, config: ConfigOption = Path("members.toml")) -> None:
+def remove(
+    email: EmailArgument,
+    cancel_meetings: CancelMeetingsOption = False,
+    config: ConfigOption = Path("members.toml"),
+) -> None:
     """Remove a member from members.toml. Their history stays in the database, so if they come
     back the cooldown still holds.
 
-    Example: calroulette members remove grace@example.org
+    Their meetings still to come are never left silently: a meeting of a round not sent yet is
+    dropped (nobody was told); one already sent is cancelled for every attendee with
+    --cancel-meetings, else listed with the command that cancels it.
+
+    Example: calroulette members remove grace@example.org --cancel-meetings
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
-    name = service.members_remove(config, email)
-    stdout().print(f"Removed {name} <{email.strip().lower()}> from {config}.", markup=False)
+    at = now()
+    departure = service.members_remove(config, email, now=at, cancel_meetings=cancel_meetings)
+    member = departure.member
+    stdout().print(f"Removed {member.name} <{member.email}> from {config}.", markup=False)
+    _meetings_left(departure, config, at)
 
 
 @members_app.command("pause")
@@ -101,21 +134,74 @@ def pause(
             "(YYYY-MM-DD)."
         ),
     ] = None,
+    cancel_meetings: CancelMeetingsOption = False,
     config: ConfigOption = Path("members.toml"),
 ) -> None:
     """Leave a member out of rounds until resumed, or until a date.
 
     Without --until this writes `paused = true`; with it, `paused_until = DATE`: rounds of weeks
-    that start before that date leave the member out.
+    that start before that date leave the member out. Their meetings still to come (before
+    --until) are handled as `members remove` handles them: dropped from a round not sent yet;
+    if already sent, cancelled with --cancel-meetings, else listed with the command that
+    cancels them.
 
     Example: calroulette members pause grace@example.org --until 2027-01-10
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
+    at = now()
     day = _parse_date(until) if until is not None else None
-    service.members_pause(config, email, day, now=now())
+    departure = service.members_pause(config, email, day, now=at, cancel_meetings=cancel_meetings)
     when = f"until {day.isoformat()}" if day else "until `calroulette members resume`"
-    stdout().print(f"Paused {email.strip().lower()} {when}.", markup=False)
+    stdout().print(f"Paused {departure.member.email} {when}.", markup=False)
+    _meetings_left(departure, config, at)
+
+
+def _meetings_left(departure: Departure, config: Path, at: dt.datetime) -> None:
+    """Say what became of each meeting still to come: dropped, cancelled, or still on (with the
+    command that cancels it); the exit code is `cancel`'s when a cancellation did not go out."""
+    from calroulette.render import delivery
+
+    community, member = departure.community, departure.member
+    option = "" if str(config) == "members.toml" else f" --config {shlex.quote(str(config))}"
+    out, err = stdout(), stderr()
+    for u in departure.meetings:
+        others = [e for e in u.meeting.members if e != member.email]
+        local = u.meeting.start.astimezone(community.timezone)
+        what = (
+            f"{u.typed} ({u.week}): {member.name} with {_people(community, others)}, "
+            f"{local:%a %d %b %H:%M} ({community.timezone.key})"
+        )
+        if u.outcome is None:
+            err.print(
+                f"warning: {member.email} still has a meeting already sent: {what}; to cancel "
+                f"it for every attendee: `calroulette cancel {u.typed}{option}`",
+                markup=False,
+            )
+        elif not u.sent:
+            out.print(
+                f"dropped {what}: its round is not sent yet, nobody is notified; to pair "
+                f"{', '.join(others)} again: `calroulette match --rematch --week {u.week}{option}`",
+                markup=False,
+            )
+        else:
+            out.print(f"cancelled {what}: a cancellation goes to each attendee", markup=False)
+            out.print(delivery.summary(community, u.outcome), markup=False)
+            # "the same command" would not find the member again: name the one that finishes
+            again = f"(`calroulette send --retry-failed --week {u.week}{option}` sends it now)"
+            for line in delivery.problems(u.outcome, at):
+                line = line.replace("(run the same command again later)", again)
+                err.print(line, markup=False)
+    if departure.exit_code:
+        raise typer.Exit(departure.exit_code)
+
+
+def _people(community: Community, emails: list[str]) -> str:
+    named = []
+    for email in emails:
+        someone = community.member(email)
+        named.append(f"{someone.name} <{email}>" if someone is not None else email)
+    return " & ".join(named)
 
 
 @members_app.command("resume")

@@ -1,4 +1,5 @@
-"""`calroulette reschedule`: move one meeting to a time when every member is free."""
+"""`calroulette reschedule`: move one meeting to a time that keeps the community's rules and
+when every member is free."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from .send import finish
 @handle_errors
 def reschedule(
     meeting: Annotated[
-        str, typer.Argument(help="The meeting's UID (its `uid` in `calroulette history --json`).")
+        str,
+        typer.Argument(
+            help="The meeting's short id (the first 8 characters of its UID, as `calroulette "
+            "history` shows them) or its whole UID."
+        ),
     ],
     to: Annotated[
         str, typer.Option("--to", help="The new start, with Z or an offset: 2026-12-02T15:00Z.")
@@ -26,9 +31,16 @@ def reschedule(
     config: ConfigOption = Path("members.toml"),
     as_json: JsonOption = False,
 ) -> None:
-    """Move a meeting: checks every member is free then, and sends the updated invitation.
+    """Move a meeting: checks the new time against the rules and every calendar, then sends the
+    updated invitation.
 
-    Example: calroulette reschedule 3f2a…@calroulette --to 2026-12-02T15:00Z
+    The new start must be inside the meeting's week (in the community's zone), at least
+    min_notice_hours ahead, on the slot grid (every slot_minutes from the top of the UTC hour),
+    clear of both members' other meetings, and free in every member's calendar; a refusal
+    names the rule and the member. A short id that starts more than one UID is refused: type
+    more of the UID.
+
+    Example: calroulette reschedule 3f2a1b4c --to 2026-12-02T15:00Z
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
@@ -45,4 +57,4 @@ def reschedule(
             f"moved {outcome.meeting.uid} to {local:%a %d %b %H:%M} ({community.timezone.key})",
             markup=False,
         )
-    finish(community, outcome, as_json=as_json)
+    finish(community, outcome, as_json=as_json, now=at)

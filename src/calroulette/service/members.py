@@ -1,6 +1,10 @@
 """``members add``, ``remove``, ``pause``, ``resume`` and ``list``: members.toml edited in place
 (comments and layout kept; every edit validated as loading validates), and what reading one
-member's calendar for a week found (shared with ``preview``)."""
+member's calendar for a week found (shared with ``preview``).
+
+A member removed or paused keeps no meeting silently: ``remove`` and ``pause`` drop their
+meetings of rounds not sent yet, and cancel (or report) those already sent.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,16 @@ from typing import TYPE_CHECKING
 from calroulette.config import Community, Member
 from calroulette.config.roster import NewMember, Roster
 from calroulette.errors import FeedError, UsageError
-from calroulette.timeutil import IsoWeek
+from calroulette.timeutil import IsoWeek, to_utc
 
 from .community import register_secrets
 
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
+    from calroulette.delivery import Sending
+    from calroulette.matching import Meeting
+
+    from .sending import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,26 +98,121 @@ def members_add(
     return MemberAdded(member, community, week, result, check, added)
 
 
-def members_remove(config: str | PathLike[str], email: str) -> str:
-    """Remove a member from members.toml; their history stays. Returns their name."""
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A meeting still to come of a member who is removed or paused."""
+
+    week: IsoWeek
+    meeting: Meeting
+    sent: bool  # its round was sent: every attendee has the invitation
+    typed: str  # what names it on the command line: its short id (or UID when that is shared)
+    outcome: Outcome | None = None  # cancelled (sent, --cancel-meetings) or dropped (not sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """What ``members remove`` or ``pause`` did, and the member's meetings still to come."""
+
+    member: Member  # as members.toml had them before the edit
+    community: Community  # members.toml before the edit: the partners' names, the zone
+    meetings: tuple[Upcoming, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """As ``cancel``'s: 1 when a cancellation needs the organizer, 75 while one is pending."""
+        codes = {u.outcome.exit_code for u in self.meetings if u.outcome is not None}
+        return 1 if 1 in codes else max(codes, default=0)
+
+
+def members_remove(
+    config: str | PathLike[str],
+    email: str,
+    *,
+    now: dt.datetime,
+    cancel_meetings: bool = False,
+    how: Sending | None = None,
+) -> Departure:
+    """Remove a member from members.toml; their history stays.
+
+    Their meetings still to come are never left silently: one in a round not sent yet is dropped
+    (nobody was told); one already sent is cancelled for every attendee with
+    ``cancel_meetings`` (as ``cancel`` does), else returned for the caller to warn about. The
+    meetings are settled before members.toml is written, so running the command again after a
+    crash finishes the job.
+    """
     roster = Roster.open(config)
-    name = roster.remove(email)
+    community = roster.community()
+    register_secrets(community)
+    roster.remove(email)
+    member = community.member(email)
+    assert member is not None  # roster.remove refused anyone else
+    meetings = _settle(community, member, now=now, cancel_meetings=cancel_meetings, how=how)
     roster.save()
-    return name
+    return Departure(member, community, meetings)
 
 
 def members_pause(
-    config: str | PathLike[str], email: str, until: dt.date | None = None, *, now: dt.datetime
-) -> None:
-    """Leave a member out until resumed, or of every week that starts before ``until``."""
+    config: str | PathLike[str],
+    email: str,
+    until: dt.date | None = None,
+    *,
+    now: dt.datetime,
+    cancel_meetings: bool = False,
+    how: Sending | None = None,
+) -> Departure:
+    """Leave a member out until resumed, or of every week that starts before ``until``.
+
+    Their meetings still to come (before ``until``, in the community's zone) are settled as
+    :func:`members_remove` settles them."""
     if until is not None and until <= now.date():
         raise UsageError(
             f"--until: {until.isoformat()} is not in the future (nothing would be paused; "
             "to take part again now, use `calroulette members resume`)"
         )
     roster = Roster.open(config)
+    community = roster.community()
+    register_secrets(community)
     roster.pause(email, until)
+    member = community.member(email)
+    assert member is not None  # roster.pause refused anyone else
+    before = to_utc(until, community.timezone) if until is not None else None
+    meetings = _settle(
+        community, member, now=now, before=before, cancel_meetings=cancel_meetings, how=how
+    )
     roster.save()
+    return Departure(member, community, meetings)
+
+
+def _settle(
+    community: Community,
+    member: Member,
+    *,
+    now: dt.datetime,
+    before: dt.datetime | None = None,
+    cancel_meetings: bool,
+    how: Sending | None,
+) -> tuple[Upcoming, ...]:
+    """Drop ``member``'s meetings still to come from unsent rounds; cancel the sent ones when
+    ``cancel_meetings`` (each through :func:`.meetings.cancel`: one CANCEL per attendee)."""
+    if not community.database.exists():
+        return ()  # nothing was ever planned (and opening would create the database)
+    # the history database and delivery: only when there is one (`list`, `resume` need neither)
+    from calroulette.matching import RoundStatus
+    from calroulette.store import open_store
+
+    from .meetings import cancel, typed_id, upcoming
+
+    with open_store(community.database, readonly=True) as store:
+        found = upcoming(store, member.email, now=now, before=before)
+        typed = {f.meeting.uid: typed_id(store, f.meeting.uid) for f in found}
+    settled = []
+    for f in found:
+        sent = f.round_status is RoundStatus.SENT
+        outcome = None
+        if cancel_meetings or not sent:
+            outcome = cancel(community, f.meeting.uid, now=now, how=how)
+        settled.append(Upcoming(f.week, f.meeting, sent, typed[f.meeting.uid], outcome))
+    return tuple(settled)
 
 
 def members_resume(config: str | PathLike[str], email: str) -> bool:
