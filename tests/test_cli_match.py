@@ -125,7 +125,10 @@ def test_history_lists_rounds_and_one_members_meetings(config: Path, now_env: st
     assert code == 0 and "no rounds recorded yet" in out
     _, planned, _ = run("match", "--json", "-c", str(config))
     code, out, _ = run("history", "--json", "-c", str(config))
-    assert json.loads(out) == {"rounds": [json.loads(planned)]}
+    (stored,) = json.loads(out)["rounds"]
+    delivery = stored.pop("delivery")
+    assert stored == json.loads(planned)
+    assert (delivery["state"], delivery["total"]) == ("planned", 0)
     code, out, _ = run("history", "--json", "--member", "Ada Lovelace", "-c", str(config))
     mine = json.loads(out)
     assert mine["member"] == "ada@example.org"
@@ -136,9 +139,7 @@ def test_history_lists_rounds_and_one_members_meetings(config: Path, now_env: st
     assert code == 0 and "Ada Lovelace" in out and "2026-W49" in out
 
 
-def test_history_shows_cancelled_meetings_and_members_who_left(
-    config: Path, now_env: str
-) -> None:
+def test_history_shows_cancelled_meetings_and_members_who_left(config: Path, now_env: str) -> None:
     """A cancelled meeting stays in the history, marked as such (it happened to people: they
     were invited, then told); someone removed from members.toml shows as having left."""
     assert run("match", "-c", str(config))[0] == 0

@@ -66,7 +66,7 @@ def write_community(
             {
                 "name": f"Member {i:03d}",
                 "email": e,
-                "calendar": "unused.ics",
+                "calendar": f"member{i:03d}.ics",  # never read: send fetches nothing
                 "timezone": ZONES[i % len(ZONES)],
             }
             for i, e in enumerate(emails)
@@ -111,11 +111,20 @@ def env_for(cert: Path) -> dict[str, str]:
     }
 
 
-def send(config: Path, box: Mailbox, cert: Path, kill_at: tuple[str, int] | None) -> int:
+def send(
+    config: Path,
+    box: Mailbox,
+    cert: Path,
+    kill_at: tuple[str, int] | None,
+    *extra: str,
+    expect: int = 0,
+) -> int:
+    """`calroulette send` in its own process; the server SIGKILLs it at ``kill_at``. A run that
+    is not killed must exit ``expect``."""
     env = env_for(cert)
     box.kill_at = kill_at
     proc = subprocess.Popen(
-        [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK)],
+        [str(CALROULETTE), "send", "--config", str(config), "--week", str(WEEK), *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -124,7 +133,7 @@ def send(config: Path, box: Mailbox, cert: Path, kill_at: tuple[str, int] | None
     _out, err = proc.communicate(timeout=120)
     box.victim = None
     if kill_at is None:
-        assert proc.returncode == 0, err.decode()
+        assert proc.returncode == expect, err.decode()
     return proc.returncode
 
 
@@ -261,3 +270,66 @@ def test_kill_9_while_writing_the_outbox_leaves_every_file_whole_and_recorded(
     recorded = {r.payload for r in rows}
     assert {path.read_bytes() for path in emls} == recorded  # whole, and what was recorded
     assert len(list(folder.glob("*.ics"))) == 300
+
+
+def _invitations(box: Mailbox) -> dict[tuple[str, str], list[bytes]]:
+    """Every message the server took, by (recipient, Message-ID)."""
+    copies: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+    for received in box.received:
+        copies[(received.rcpt_tos[0], received.message()["Message-ID"])].append(received.data)
+    return copies
+
+
+@pytest.mark.slow
+def test_kill_9_while_retrying_failed_messages_sends_each_once(tmp_path: Path) -> None:
+    """A week the server refused, then `send --retry-failed` killed twice on its way: each
+    recipient ends with one invitation, the one in flight at the data-after kill repeated
+    byte for byte; every row sent."""
+    cert, key = make_cert(tmp_path)
+    with smtp_server(cert, key, mailbox=Mailbox(refuse="554 5.7.1 relaying denied")) as (
+        port,
+        box,
+    ):
+        config, emails = write_community(tmp_path, smtp_delivery(port), members=20)
+        plan(tmp_path, emails)
+        send(config, box, cert, None, expect=1)  # every message refused: partly sent
+        assert box.received == [] and {r.status for r in ledger(tmp_path)} == {
+            DeliveryStatus.FAILED
+        }
+        box.refuse = None
+        for point in [("data-after", 4), ("mail", 11)]:
+            assert send(config, box, cert, point, "--retry-failed") == -9
+        assert box.kills == ["data-after", "mail"]
+        assert send(config, box, cert, None) == 0  # the rest is pending again: a plain run ends it
+    copies = _invitations(box)
+    assert {rcpt for rcpt, _ in copies} == set(emails) and len(copies) == 20
+    repeated = [data for data in copies.values() if len(data) > 1]
+    assert len(repeated) == 1 and repeated[0][0] == repeated[0][1]
+    assert {r.status for r in ledger(tmp_path)} == {DeliveryStatus.SENT}
+
+
+@pytest.mark.slow
+def test_kill_9_while_a_corrected_email_is_sent_never_doubles_the_update(tmp_path: Path) -> None:
+    """member000's address bounced; the organizer corrects it; the run that sends the updated
+    invitations is killed as it starts sending: the next run sends each update once, and the
+    correction is applied once (the round names the new address, the old row is replaced)."""
+    cert, key = make_cert(tmp_path)
+    with smtp_server(cert, key) as (port, box):
+        config, emails = write_community(tmp_path, smtp_delivery(port), members=6)
+        plan(tmp_path, emails)
+        box.reject = {emails[0]}
+        send(config, box, cert, None, expect=1)
+        assert len(box.received) == 5
+        fixed = "member000@example.net"
+        config.write_text(config.read_text(encoding="utf-8").replace(emails[0], fixed), "utf-8")
+        assert send(config, box, cert, ("mail", 6)) == -9  # the first updated invitation
+        assert send(config, box, cert, None) == 0
+        assert send(config, box, cert, None) == 0  # and nothing more
+    updates = box.received[5:]
+    assert sorted(r.rcpt_tos[0] for r in updates) == sorted([fixed, emails[1]])
+    rows = ledger(tmp_path)
+    assert [r.status for r in rows if r.key.recipient == emails[0]] == [DeliveryStatus.REPLACED]
+    assert {r.status for r in rows if r.key.recipient != emails[0]} == {DeliveryStatus.SENT}
+    with open_store(tmp_path / "history.sqlite") as store:
+        stored = store.rounds.load(WEEK)
+    assert stored is not None and stored.meetings[0].members == tuple(sorted((fixed, emails[1])))

@@ -46,7 +46,7 @@ def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
 ) -> None:
     code, out, err = cli("run", "-c", str(config))
     assert code == 0, err
-    assert "2026-W49: 8 delivered" in out
+    assert "2026-W49: sent 8 of 8 to " in out
     folder = config.parent / "outbox" / "2026-W49"
     first = snapshot(folder)
     assert len([n for n in first if n.endswith(".eml")]) == 8
@@ -58,7 +58,7 @@ def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
 
     code, out, err = cli("run", "-c", str(config))
     assert code == 0, err
-    assert "0 delivered" in out and "nothing new to send" in err
+    assert "sent 8 of 8" in out and "nothing new to send" in err
     assert snapshot(folder) == first
 
 
@@ -166,7 +166,7 @@ def test_changes_before_sending_notify_nobody_and_send_uses_them(
 
     code, out, err = cli("send", "-c", str(config))
     assert code == 0, err
-    assert "6 delivered" in out
+    assert "sent 6 of 6" in out
     assert not list(folder.glob(f"{dropped['uid']}*"))
     method, event = event_of(next(folder.glob(f"{moved['uid']}.request-0.ics")))
     assert method == "REQUEST" and event["SEQUENCE"] == 0
@@ -196,7 +196,8 @@ def test_reschedule_ignores_the_accepted_meeting_itself_in_a_members_calendar(
     config: Path, now_env: str
 ) -> None:
     """A member who accepted has the meeting in the calendar calroulette reads; moving it by a
-    quarter of an hour overlaps that copy, which must not count as being busy."""
+    quarter of an hour (on a 15-minute slot grid) overlaps that copy, which must not count as
+    being busy."""
     planned = _sent_round(config)
     meeting = next(m for m in planned["meetings"] if "ada@example.org" in m["members"])  # type: ignore[attr-defined]
     ada = config.parent / "ada.ics"
@@ -217,7 +218,9 @@ def test_reschedule_ignores_the_accepted_meeting_itself_in_a_members_calendar(
     )
     ada.write_text(accepted, encoding="utf-8")
     config.write_text(
-        config.read_text(encoding="utf-8").replace(f"{ROOT}/demo/calendars/ada.ics", str(ada)),
+        config.read_text(encoding="utf-8")
+        .replace(f"{ROOT}/demo/calendars/ada.ics", str(ada))
+        .replace("meeting_minutes = 30\n", "meeting_minutes = 30\nslot_minutes = 15\n"),
         encoding="utf-8",
     )
     later = parse_utc(meeting["start"]) + dt.timedelta(minutes=15)

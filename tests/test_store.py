@@ -92,7 +92,7 @@ def count(store: Store, table: str) -> int:
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "history.sqlite"
     with open_store(path) as store:
-        assert store.version == len(MIGRATIONS) == 3
+        assert store.version == len(MIGRATIONS) == 4
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
@@ -288,7 +288,10 @@ def test_history_is_built_from_earlier_rounds_and_later_rounds_pairs(tmp_path: P
         assert history.next_met == {}  # nothing planned after W49
         # planning W48 now (out of order): nothing before it, and W49's pairs are coming up
         earlier = store.rounds.history(W48)
-        assert replace(earlier, next_met={}, next_matched={}) == History(secret=store.rounds.secret)
+        assert earlier.next_round == W49
+        assert replace(earlier, next_met={}, next_matched={}, next_round=None) == History(
+            secret=store.rounds.secret
+        )
         assert earlier.next_met == dict.fromkeys(history.last_met, W49)
         assert earlier.next_matched == dict.fromkeys(history.last_matched, W49)
 
@@ -362,9 +365,12 @@ def test_history_from_the_database_equals_history_from_the_rounds(tmp_path: Path
             earlier = [r for r in rounds if r.week < week]
             expected = History.from_rounds(rounds, secret=store.rounds.secret, week=week)
             assert store.rounds.history(week) == expected
-            assert replace(expected, next_met={}, next_matched={}) == History.from_rounds(
-                earlier, secret=store.rounds.secret
+            assert store.rounds.history(week).next_round == min(
+                (r.week for r in rounds if r.week > week), default=None
             )
+            assert replace(
+                expected, next_met={}, next_matched={}, next_round=None
+            ) == History.from_rounds(earlier, secret=store.rounds.secret)
 
 
 # --- a database written by calroulette 0.1 (schema version 2) --------------------------------
@@ -497,7 +503,7 @@ def test_a_version_2_database_gets_reason_codes_and_meeting_states(tmp_path: Pat
     path = tmp_path / "history.sqlite"
     _version_2_database(path)
     with open_store(path) as store:
-        assert store.version == 3
+        assert store.version == len(MIGRATIONS)
         codes = store.conn.execute(
             "SELECT email, reason, message FROM unmatched WHERE week = ?", (str(W49),)
         ).fetchall()
@@ -507,7 +513,7 @@ def test_a_version_2_database_gets_reason_codes_and_meeting_states(tmp_path: Pat
         assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         _assert_converted(store)
     with open_store(path) as again:  # once converted, opening again changes nothing
-        assert again.version == 3
+        assert again.version == len(MIGRATIONS)
         _assert_converted(again)
 
 

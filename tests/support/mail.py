@@ -145,6 +145,7 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     tempfail_data: int = 0  # answer 451 to this many DATA commands first
     reject: set[str] = field(default_factory=set)  # RCPT TO answered with 550
+    refuse: str | None = None  # while set, every DATA is answered with this (e.g. a 554)
     victim: int | None = None  # a pid to SIGKILL on cue
     kill_at: tuple[str, int] | None = None  # ("mail"|"data-before"|"data-after", n-th message)
     kills: list[str] = field(default_factory=list)
@@ -178,6 +179,8 @@ class Mailbox:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:
+            if self.refuse is not None:
+                return self.refuse
             if self.tempfail_data > 0:
                 self.tempfail_data -= 1
                 return "451 4.3.0 greylisted, try again later"

@@ -26,8 +26,11 @@ def history(
 ) -> None:
     """Show past rounds from the history database: who met whom, when, and who was left out.
 
-    Cancelled and moved meetings are shown as such. With --ics FILE, every meeting still going
-    ahead is also written as one calendar the organizer can import or subscribe to.
+    Each meeting shows its short id (the first 8 characters of its UID), which `calroulette
+    cancel` and `calroulette reschedule` accept; --json has the whole `uid`. Cancelled and moved
+    meetings are shown as such. With --ics FILE, every meeting still going ahead is also
+    written as one calendar the organizer can import or subscribe to (a new file is readable
+    only by you).
 
     Example: calroulette history --member ada@example.org
     Example: calroulette history --ics meetings.ics
@@ -36,7 +39,7 @@ def history(
     from calroulette.atomicfile import write_atomically
     from calroulette.render.calendar_feed import history_ics
     from calroulette.render.json import history_json
-    from calroulette.render.rounds import history_table
+    from calroulette.render.rounds import delivery_lines, history_table
 
     community = load(config, members=False)
     result = service.history(community, member)
@@ -44,7 +47,7 @@ def history(
         text = history_ics(
             result.rounds, community=community, generated=now(), member=result.member
         )
-        write_atomically(ics, text, new_mode=0o644)
+        write_atomically(ics, text)  # 0600 when new: names and emails; a file keeps its mode
         stderr().print(f"Wrote {ics}", markup=False)
     if as_json:
         typer.echo(json.dumps(history_json(result), indent=2))
@@ -52,4 +55,9 @@ def history(
     if not result.rounds:
         stdout().print("no rounds recorded yet (run `calroulette match`)", markup=False)
         return
-    stdout().print(history_table(community, result))
+    out = stdout()
+    if not out.is_terminal:  # a file, a pipe, cron's mail: no need to squeeze into 80 columns
+        out.width = max(out.width, 120)
+    out.print(history_table(community, result))
+    for line in delivery_lines(result):
+        out.print(line)

@@ -9,7 +9,7 @@ transport confirms it.
 
 from .dispatch import EXIT_PENDING, RateLimit, Report, Retry, drain
 from .rendering import channel_of, render_change, render_round
-from .sender import Sending, deliver_pending, open_transport
+from .sender import Sending, deliver_pending, open_transport, window
 from .transport import SendError, Transport
 
 __all__ = [
@@ -26,4 +26,5 @@ __all__ = [
     "open_transport",
     "render_change",
     "render_round",
+    "window",
 ]

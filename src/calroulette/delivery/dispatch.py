@@ -35,16 +35,29 @@ EXIT_PENDING = 75  # EX_TEMPFAIL (sysexits.h): try again later
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """Per message and run: ``attempts`` tries, waiting ``backoff``, then twice that, …"""
+    """Per message and run: ``attempts`` tries, waiting ``backoff``, then twice that, …; and
+    across runs: a message still failing for now waits ``later`` before a run tries it again,
+    then twice that after each run it fails in, up to ``latest`` (hourly cron: tried again after
+    5, 10, 20, 40 minutes …, then every 6 hours until the meeting's week is over)."""
 
     attempts: int = 4
     backoff: float = 2.0
     max_wait: float = 120.0
+    later: float = 300.0
+    latest: float = 6 * 3600.0
 
     def wait(self, attempt: int, error: SendError) -> float:
         if error.retry_after is not None:
             return min(max(error.retry_after, 0.0), self.max_wait)
         return min(self.backoff * 2.0**attempt, self.max_wait)
+
+    def next_run(self, now: dt.datetime, attempts: int, error: SendError) -> dt.datetime:
+        """When a run may try a message again after its ``attempts``-th failed try."""
+        runs = max(1, -(-attempts // self.attempts))  # the runs it has failed in, this one too
+        wait = min(self.later * 2.0 ** (runs - 1), self.latest)
+        if error.retry_after is not None:
+            wait = max(wait, min(error.retry_after, self.latest))
+        return now + dt.timedelta(seconds=wait)
 
 
 @dataclass(slots=True)
@@ -53,6 +66,8 @@ class Report:
     already: list[DeliveryKey] = field(default_factory=list)  # found delivered by the transport
     pending: list[tuple[DeliveryKey, str]] = field(default_factory=list)
     failed: list[tuple[DeliveryKey, str]] = field(default_factory=list)  # permanent, this run
+    # pending, not tried by this run: a failure for now earlier, retried from the given time
+    deferred: list[tuple[DeliveryKey, str, dt.datetime]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early (transport down)
     fatal: bool = False  # stopped by something retrying cannot fix (login, TLS, no webhook)
 
@@ -62,7 +77,7 @@ class Report:
         recipient, or a stop that retrying cannot fix: the messages stay pending meanwhile)."""
         if self.fatal:
             return 1
-        if self.pending:
+        if self.pending or self.deferred:
             return EXIT_PENDING
         return 1 if self.failed else 0
 
@@ -104,7 +119,7 @@ def drain(
     retry = retry or Retry()
     limit = RateLimit(rate_limit_per_minute, sleep=sleep)
     report = Report()
-    todo = ledger.rows(status=DeliveryStatus.PENDING, channel=channel, since=since)
+    todo = ledger.rows(status=DeliveryStatus.PENDING, channel=channel, since=since, due=now)
     unmarked: list[DeliveryKey] = []  # sent, waiting for the transport's flush to be marked
 
     def mark_sent(key: DeliveryKey | None = None) -> None:
@@ -126,7 +141,7 @@ def drain(
                 continue
             if transport.rate_limited:
                 limit.wait()
-            error = _send_with_retries(ledger, transport, row, retry, sleep)
+            error = _send_with_retries(ledger, transport, row, retry, sleep, now)
             if error is None:
                 report.sent.append(row.key)
                 mark_sent(row.key)
@@ -160,8 +175,10 @@ def _send_with_retries(
     row: DeliveryRow,
     retry: Retry,
     sleep: Callable[[float], None],
+    now: dt.datetime,
 ) -> SendError | None:
-    """None once sent; the last error otherwise (the row is updated either way)."""
+    """None once sent; the last error otherwise (the row is updated either way: a failure for
+    now is tried again by a later run, from :meth:`Retry.next_run`)."""
     for attempt in range(retry.attempts):
         try:
             transport.send(row)
@@ -170,8 +187,11 @@ def _send_with_retries(
                 if not error.down:
                     ledger.mark_failed(row.key, error.message)
                 return error
-            ledger.note_attempt(row.key, error.message)
-            if attempt + 1 == retry.attempts:
+            last = attempt + 1 == retry.attempts
+            tries = row.attempts + attempt + 1
+            retry_at = retry.next_run(now, tries, error) if last else None
+            ledger.note_attempt(row.key, error.message, retry_at)
+            if last:
                 return error
             pause = retry.wait(attempt, error)
             log.info("%s: %s; retrying in %.1f s", row.key.recipient, error.message, pause)

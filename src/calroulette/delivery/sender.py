@@ -54,24 +54,30 @@ def open_transport(community: Community, *, ssl_context: ssl.SSLContext | None =
 def deliver_pending(
     store: Store, community: Community, week: IsoWeek, now: dt.datetime, how: Sending
 ) -> Report:
-    """Send what is pending in ``week`` and in any week from the current one on: a run for next
-    week also finishes this week's leftovers (their meetings are still to come), never older
-    ones (an invitation to a meeting that is over helps nobody)."""
+    """Send what is pending in ``week`` and in any week from the current one on (:func:`window`):
+    a run for next week also finishes this week's leftovers. A message that failed for now on
+    an earlier run waits until its ``retry_at`` (reported as deferred)."""
     with _one_sender(store.path):
-        current = IsoWeek.containing(ensure_utc(now).astimezone(community.timezone).date())
-        since = min(week, current)
+        since = window(community, week, now)
         pending = store.deliveries.rows(since=since, status=DeliveryStatus.PENDING)
-        if not pending:
-            return Report()
+        due = [r for r in pending if r.retry_at is None or r.retry_at <= now]
+        deferred = [
+            (r.key, r.last_error or "failed", r.retry_at)
+            for r in pending
+            if r.retry_at is not None and r.retry_at > now
+        ]
+        if not due:
+            return Report(deferred=deferred)
         try:
             transport = how.transport or open_transport(community)
         except SendError as error:
             return Report(
-                pending=[(r.key, error.message) for r in pending],
+                pending=[(r.key, error.message) for r in due],
                 stopped=error.message,
                 fatal=not error.transient,
+                deferred=deferred,
             )
-        return drain(
+        report = drain(
             store.deliveries,
             transport,
             since=since,
@@ -81,6 +87,16 @@ def deliver_pending(
             retry=how.retry,
             sleep=how.sleep,
         )
+        report.deferred += deferred
+        return report
+
+
+def window(community: Community, week: IsoWeek, now: dt.datetime) -> IsoWeek:
+    """The first week whose messages still go out when ``week`` is sent: this one's, whose
+    meetings are still to come, never older ones (an invitation to a meeting that is over helps
+    nobody)."""
+    current = IsoWeek.containing(ensure_utc(now).astimezone(community.timezone).date())
+    return min(week, current)
 
 
 @contextmanager

@@ -14,13 +14,16 @@ relays with an API key as password. We rely only on the standard library's smtpl
 
 TLS: ``starttls`` (port 587) or implicit ``tls`` (port 465), both with
 ``ssl.create_default_context()`` (certificate and host name verified) unless a context is injected
-(tests trust their own self-signed certificate that way). ``none`` is for a relay on localhost.
+(tests trust their own self-signed certificate that way). ``none`` is for a relay on localhost:
+with it, the password is sent only to a server on this machine (a loopback address), since
+AUTH PLAIN without TLS hands it to anyone on the way.
 The password comes only from ``CALROULETTE_SMTP_PASSWORD`` or the system keyring
 (service ``calroulette``, user = ``smtp_username``), never from members.toml.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import smtplib
@@ -121,6 +124,15 @@ class SmtpTransport:
                     transient=False,
                     down=True,
                 )
+            if d.smtp_security is SmtpSecurity.NONE and not _on_this_machine(smtp):
+                smtp.close()
+                raise SendError(
+                    f"smtp: will not send the password for {d.smtp_username} in clear text to "
+                    f'{self.where} (smtp_security = "none" is for a relay on this machine; '
+                    'set smtp_security = "starttls" or "tls")',
+                    transient=False,
+                    down=True,
+                )
             try:
                 smtp.login(d.smtp_username, self.password)
             except smtplib.SMTPAuthenticationError as exc:
@@ -156,8 +168,8 @@ class SmtpTransport:
         try:
             self._smtp.sendmail(sender, [rcpt], row.payload, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
-            code, _ = exc.recipients.get(rcpt, (550, b""))
-            raise _response_error(code, "recipient", recipient) from None
+            code, reply = exc.recipients.get(rcpt, (550, b""))
+            raise _response_error(code, "recipient", recipient, reply) from None
         except smtplib.SMTPSenderRefused as exc:
             self.close()
             raise SendError(
@@ -174,7 +186,7 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
             if exc.smtp_code == 421:  # the server is closing the connection
                 self.close()
-            raise _response_error(exc.smtp_code, "message", recipient) from None
+            raise _response_error(exc.smtp_code, "message", recipient, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise _connection_error(exc, self.where) from None
@@ -191,10 +203,44 @@ class SmtpTransport:
             self._smtp = None
 
 
-def _response_error(code: int, stage: str, who: str) -> SendError:
+def _response_error(code: int, stage: str, who: str, reply: bytes | str = b"") -> SendError:
+    """The server's refusal, with its own words: "550 5.1.2 … domain not found" tells the
+    organizer what to fix, where a bare code does not."""
+    said = server_reply(reply)
+    said = f": {said}" if said else ""
     if 400 <= code < 500:
-        return SendError(f"{who}: smtp {stage}: temporary failure {code}", transient=True)
-    return SendError(f"{who}: smtp {stage}: rejected with {code}", transient=False)
+        return SendError(f"{who}: smtp {stage}: temporary failure {code}{said}", transient=True)
+    return SendError(f"{who}: smtp {stage}: rejected with {code}{said}", transient=False)
+
+
+_REPLY_LIMIT = 200
+
+
+def server_reply(reply: bytes | str) -> str:
+    """A server's reply text as one short, printable line, with any registered secret masked.
+
+    >>> server_reply(b"5.1.2 <bob@exampel.org>: Recipient address rejected:\\r\\n domain not found")
+    '5.1.2 <bob@exampel.org>: Recipient address rejected: domain not found'
+    """
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > _REPLY_LIMIT:
+        text = text[: _REPLY_LIMIT - 1] + "…"
+    return SECRETS.mask(text)
+
+
+def _on_this_machine(smtp: smtplib.SMTP) -> bool:
+    """Whether the connected server's address is a loopback one (by the socket's peer, not the
+    configured name: "localhost" may resolve anywhere, 127.0.0.1 cannot)."""
+    if smtp.sock is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(str(smtp.sock.getpeername()[0]).split("%")[0])
+    except (OSError, ValueError):
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return peer.is_loopback
 
 
 def _connection_error(exc: BaseException, where: str) -> SendError:

@@ -16,11 +16,12 @@ from calroulette.redact import SECRETS, redact_url
 from calroulette.timeutil import IsoWeek, format_utc
 
 if TYPE_CHECKING:  # types only: `check` and `send` must not load planning, delivery or feeds
-    from calroulette.delivery import Report
     from calroulette.invites import DeliveryKey
     from calroulette.matching import Meeting, Round
     from calroulette.service.health import Health, MemberHealth
     from calroulette.service.planning import HistoryResult
+    from calroulette.service.sending import Outcome
+    from calroulette.store import WeekDeliveries
 
 
 def intervals_json(spans: Intervals) -> list[list[str]]:
@@ -67,9 +68,10 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
 
 
 def history_json(result: HistoryResult) -> dict[str, Any]:
-    """Every round; for one member, their meeting or their reason in each."""
+    """Every round, with where its messages stand (``delivery``); for one member, their
+    meeting or their reason in each."""
     if result.member is None:
-        return {"rounds": [round_json(r) for r in result.rounds]}
+        return {"rounds": [{**round_json(r), **_delivery(result, r)} for r in result.rounds]}
     email = result.member
     rounds = []
     for r in result.rounds:
@@ -82,9 +84,15 @@ def history_json(result: HistoryResult) -> dict[str, Any]:
                 "meeting": meeting_json(meeting) if meeting else None,
                 "reason": unmatched.message if unmatched else None,
                 "code": unmatched.reason.value if unmatched else None,
+                **_delivery(result, r),
             }
         )
     return {"member": email, "rounds": rounds}
+
+
+def _delivery(result: HistoryResult, round_: Round) -> dict[str, Any]:
+    state = result.deliveries.get(round_.week)
+    return {"delivery": deliveries_json(state, round_)} if state is not None else {}
 
 
 def health_json(health: Health) -> dict[str, object]:
@@ -139,13 +147,48 @@ def member_status(member: Member, today: dt.date) -> str:
     return status.value
 
 
-def report_json(week: IsoWeek, report: Report) -> dict[str, Any]:
-    """What a delivery did: delivered, pending (to retry), failed, each with the error."""
-    return {
-        "week": str(week),
+def report_json(outcome: Outcome) -> dict[str, Any]:
+    """What a delivery run did (``sent``, ``pending``: to retry, ``failed``: refused this run,
+    each with the error), and where the week stands (``state``, with every message that failed
+    for good and every one waiting to be retried, whichever run it was)."""
+    report = outcome.report
+    payload: dict[str, Any] = {
+        "week": str(outcome.week),
         "sent": [_key(k) for k in report.sent + report.already],
         "pending": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.pending],
         "failed": [{**_key(k), "error": SECRETS.mask(e)} for k, e in report.failed],
+        "deferred": [
+            {**_key(k), "error": SECRETS.mask(e), "retry_at": format_utc(at)}
+            for k, e, at in report.deferred
+        ],
+        "retried": outcome.retried,
+        "corrected": [
+            {"week": str(c.week), "old": c.old, "new": c.new} for c in outcome.corrections
+        ],
+    }
+    if outcome.state is not None:
+        payload["state"] = deliveries_json(outcome.state, outcome.round)
+    return payload
+
+
+def deliveries_json(state: WeekDeliveries, round_: Round | None) -> dict[str, Any]:
+    """Where a week's messages stand: the round's state code, the counts, the failures."""
+    shown = state.state(round_.status).value if round_ is not None else None
+    return {
+        "state": shown,
+        "sent": state.sent,
+        "pending": state.pending,
+        "failed": state.failed,
+        "total": state.total,
+        "failures": [{**_key(k), "error": SECRETS.mask(e)} for k, e in state.failures],
+        "waiting": [
+            {
+                **_key(k),
+                "error": SECRETS.mask(e),
+                "retry_at": format_utc(at) if at is not None else None,
+            }
+            for k, e, at in state.waiting
+        ],
     }
 
 

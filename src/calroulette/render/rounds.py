@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from calroulette.config import Community, MemberStatus
+from calroulette.invites import Kind
 from calroulette.matching import MeetingStatus, Round
 from calroulette.service.planning import HistoryResult, Why
+from calroulette.store import DeliveryStatus, WeekDeliveries, short_id
 
+from .delivery import progress
+from .literal import literal, printable
 from .text import plain_table
 
 
-def round_text(community: Community, round_: Round, *, saved: bool = True) -> str:
+def round_text(community: Community, round_: Round, *, saved: bool = True) -> Text:
     """Meetings with each member's local time, then who is left out and why.
 
     Plain aligned text rather than a rich Table: a round of 10,000 members has ~5,000 rows,
-    which a Table takes seconds to lay out."""
+    which a Table takes seconds to lay out. A :class:`Text`, printed as written: names and
+    reasons are not rich markup (see :mod:`.literal`)."""
     people = {m.email: m for m in community.members}
     rows = []
     for meeting in round_.meetings:
@@ -23,7 +29,7 @@ def round_text(community: Community, round_: Round, *, saved: bool = True) -> st
         names, local_times = [], []
         for email in meeting.members:
             member = people.get(email)
-            names.append(member.name if member else email)
+            names.append(printable(member.name if member else email))
             zone = member.timezone if member else community.timezone
             city = str(zone).rsplit("/", 1)[-1].replace("_", " ")
             local_times.append(f"{meeting.start.astimezone(zone):%a %H:%M} {city}")
@@ -43,20 +49,25 @@ def round_text(community: Community, round_: Round, *, saved: bool = True) -> st
         f"{community.name}: {round_.week} ({state}), "
         f"{len(round_.meetings)} meetings (times in {community.timezone})"
     )
-    text = [title, "", plain_table(["when", "who", "local time", "alternatives"], rows)]
+    text = [printable(title), "", plain_table(["when", "who", "local time", "alternatives"], rows)]
     if round_.unmatched:
         left = [
-            [people[u.member].name if u.member in people else u.member, u.message]
+            [
+                printable(people[u.member].name if u.member in people else u.member),
+                printable(u.message),
+            ]
             for u in round_.unmatched
         ]
         text += ["", "left out", "", plain_table(["member", "why"], left)]
-    return "\n".join(text)
+    return Text("\n".join(text))  # each name and reason made printable above: one per line
 
 
 def history_table(community: Community, result: HistoryResult) -> Table:
-    """One row per meeting (its status when it is not simply going ahead) and per member left
-    out, week by week, in the member's zone (or the community's). Someone no longer in
-    members.toml shows as their email, marked as having left."""
+    """One row per meeting (its short id, which `cancel` and `reschedule` accept, and its status
+    when it is not simply going ahead) and per member left out, week by week, in the member's
+    zone (or the community's). Someone no longer in members.toml shows as their email, marked as
+    having left. Every cell is a :class:`Text`: a reason read back from the database may quote a
+    feed (``[/bold]`` in an event's UID), and rich would parse a string as markup."""
     people = {m.email: m for m in community.members}
     email = result.member
 
@@ -65,40 +76,77 @@ def history_table(community: Community, result: HistoryResult) -> Table:
         return known.name if known else f"{address} ({MemberStatus.LEFT})"
 
     zone = people[email].timezone if email in people else community.timezone
-    table = Table(title=f"{community.name}: history ({zone})", title_justify="left")
-    table.add_column("week")
-    table.add_column("status")
-    table.add_column("when")
-    table.add_column("who")
+    table = Table(title=literal(f"{community.name}: history ({zone})"), title_justify="left")
+    for column in ("week", "id", "status", "when", "who"):
+        table.add_column(column, no_wrap=column == "id")
     for r in result.rounds:
+        shown = round_state(r, result.deliveries.get(r.week))
         meetings = r.meetings if email is None else [m for m in r.meetings if email in m.members]
         for m in meetings:
-            status = r.status.value
+            status = shown
             if m.status in (MeetingStatus.CANCELLED, MeetingStatus.MOVED):
                 status = f"{status}, {m.status.value}"
             table.add_row(
-                str(r.week),
-                status,
-                f"{m.start.astimezone(zone):%a %d %b %H:%M}",
-                " & ".join(name(e) for e in m.members),
+                literal(str(r.week)),
+                literal(short_id(m.uid)),
+                literal(status),
+                literal(f"{m.start.astimezone(zone):%a %d %b %H:%M}"),
+                literal(" & ".join(name(e) for e in m.members)),
             )
         for u in r.unmatched:
             if email is None or u.member == email:
-                table.add_row(str(r.week), r.status.value, "—", f"{name(u.member)}: {u.message}")
+                table.add_row(
+                    literal(str(r.week)),
+                    literal("—"),
+                    literal(shown),
+                    literal("—"),
+                    literal(f"{name(u.member)}: {u.message}"),
+                )
     return table
 
 
-def explain(community: Community, why: Why) -> str:
-    """One member's outcome in a round as a sentence (local times in their zone)."""
+def round_state(round_: Round, deliveries: WeekDeliveries | None) -> str:
+    """``planned``, ``sending``, ``sent`` or ``partly sent``: what people were told of it."""
+    if deliveries is None:
+        return round_.status.value
+    return deliveries.state(round_.status).value.replace("-", " ")
+
+
+def delivery_lines(result: HistoryResult) -> list[str]:
+    """Under the history: each week whose messages did not all go out, and who did not get one
+    (with the server's words), for the weeks shown."""
+    lines = []
+    for r in result.rounds:
+        state = result.deliveries.get(r.week)
+        if state is None or not (state.failed or state.pending):
+            continue
+        lines.append(f"{r.week}: {progress(state)}")
+        for key, error in state.failures:
+            if result.member is None or key.recipient == result.member:
+                lines.append(f"  failed: {key.recipient}: {error}")
+        for key, error, _ in state.waiting:
+            if result.member is None or key.recipient == result.member:
+                lines.append(f"  pending: {key.recipient}: {error}")
+    return lines
+
+
+def explain(community: Community, why: Why) -> Text:
+    """One member's outcome in a round as a sentence (local times in their zone), printed as
+    written (see :mod:`.literal`)."""
+    return literal(_explain(community, why))
+
+
+def _explain(community: Community, why: Why) -> str:
     round_, email = why.round, why.email
     member = community.member(email)
     name = member.name if member else email
     zone = member.timezone if member else community.timezone
     state = (
-        f"{round_.week} ({round_.status.value})"
+        f"{round_.week} ({round_state(round_, why.deliveries)})"
         if why.saved
         else f"{round_.week} (not planned yet: what `calroulette match` would decide now)"
     )
+    told = _told(why)
     meeting = round_.meeting_of(email)
     if meeting is not None:
         others = [_name(community, e) for e in meeting.members if e != email]
@@ -108,12 +156,27 @@ def explain(community: Community, why: Why) -> str:
         extra = f"; {alternatives} other shared time(s) kept" if alternatives else ""
         return (
             f"{state}: {name} meets {' and '.join(others)} on "
-            f"{start:%a %d %b %H:%M}–{end:%H:%M} ({zone}){extra}."
+            f"{start:%a %d %b %H:%M}–{end:%H:%M} ({zone}){extra}.{told}"
         )
     unmatched = round_.unmatched_of(email)
     if unmatched is not None:
-        return f"{state}: {name} is left out: {unmatched.message}."
+        return f"{state}: {name} is left out: {unmatched.message}.{told}"
     return f"{state}: {name} was not a member when this round was planned."
+
+
+def _told(why: Why) -> str:
+    """`` Their invitation: sent.`` and the like: what reached the member, once sent."""
+    if why.deliveries is None or not why.mine:
+        return ""
+    latest = max(why.mine, key=lambda r: (r.key.sequence, r.key.kind is not Kind.REQUEST))
+    what = {Kind.REQUEST: "invitation", Kind.CANCEL: "cancellation", Kind.UNMATCHED: "note"}
+    said = what[latest.key.kind]
+    if latest.status is DeliveryStatus.FAILED:
+        return f" Their {said} failed: {latest.last_error}."
+    if latest.status is DeliveryStatus.PENDING:
+        waiting = f" ({latest.last_error})" if latest.last_error else ""
+        return f" Their {said} is waiting to be sent{waiting}."
+    return f" Their {said} was {latest.status.value}."
 
 
 def _name(community: Community, email: str) -> str:

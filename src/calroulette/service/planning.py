@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from calroulette.availability import FreeTime
 from calroulette.config import Community
 from calroulette.errors import FeedError, UsageError
 from calroulette.matching import History, Round, RoundStatus
-from calroulette.store import open_store
+from calroulette.store import DeliveryRow, WeekDeliveries, open_store
 from calroulette.timeutil import IsoWeek
 
 from .community import check_plannable, week_or_next
@@ -37,6 +37,7 @@ def match(
     seed: int | None = None,
     dry_run: bool = False,
     rematch: bool = False,
+    force: bool = False,
     free: Mapping[str, FreeTime | FeedError] | None = None,
 ) -> MatchResult:
     """Plan ``week``'s round (default: next week) and record it, unless one exists (then return
@@ -44,12 +45,13 @@ def match(
 
     ``rematch`` plans again and replaces a round that has not been sent (a sent round raises
     :class:`UsageError`); ``dry_run`` plans and records nothing; ``free`` skips reading the
-    calendars (tests, benchmarks). A week that can no longer have a meeting is refused.
+    calendars (tests, benchmarks). A week that can no longer have a meeting is refused, and so
+    is the week under way unless ``force`` (or ``dry_run``, which tells nobody anything).
     """
     week = week_or_next(week, community, now)
     if rematch or stored_round(community, week) is None:
         # before anything is created: a week that is over gets no database and no round
-        check_plannable(week, community, now)
+        check_plannable(week, community, now, force=force or dry_run)
     if dry_run and not community.database.exists():
         history, existing = History(), None
     else:
@@ -87,6 +89,8 @@ class Why:
     email: str
     round: Round
     saved: bool
+    deliveries: WeekDeliveries | None = None  # where the week's messages stand, once sent
+    mine: tuple[DeliveryRow, ...] = ()  # the member's own messages of the week
 
 
 def why(community: Community, member: str, week: IsoWeek | None = None, *, now: dt.datetime) -> Why:
@@ -102,7 +106,10 @@ def why(community: Community, member: str, week: IsoWeek | None = None, *, now: 
     if found is None and (stored is None or not _mentions(stored, email)):
         raise UsageError(f"{member}: no such member in {community.path or 'members.toml'}")
     if stored is not None:
-        return Why(email, stored, saved=True)
+        with open_store(community.database, readonly=True) as store:
+            state = store.deliveries.summary(week)
+            mine = tuple(r for r in store.deliveries.rows(week=week) if r.key.recipient == email)
+        return Why(email, stored, saved=True, deliveries=state, mine=mine)
     return Why(email, match(community, week, now=now, dry_run=True).round, saved=False)
 
 
@@ -110,6 +117,7 @@ def why(community: Community, member: str, week: IsoWeek | None = None, *, now: 
 class HistoryResult:
     member: str | None  # the email asked for, if any
     rounds: tuple[Round, ...]  # oldest first, cancelled meetings included
+    deliveries: dict[IsoWeek, WeekDeliveries] = field(default_factory=dict)  # by round's week
 
 
 def history(community: Community, member: str | None = None) -> HistoryResult:
@@ -128,7 +136,8 @@ def history(community: Community, member: str | None = None) -> HistoryResult:
     with open_store(community.database, readonly=True) as store:
         weeks = store.rounds.weeks(email)
         rounds = [store.rounds.load(w, include_cancelled=True) for w in weeks]
-    return HistoryResult(email, tuple(r for r in rounds if r is not None))
+        states = {w: store.deliveries.summary(w) for w in weeks}
+    return HistoryResult(email, tuple(r for r in rounds if r is not None), states)
 
 
 def stored_round(community: Community, week: IsoWeek) -> Round | None:

@@ -15,17 +15,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from calroulette.config import Community
-from calroulette.delivery import Report, Sending, deliver_pending, render_round
+from calroulette.delivery import (
+    EXIT_PENDING,
+    Report,
+    Sending,
+    deliver_pending,
+    render_round,
+    window,
+)
 from calroulette.errors import FeedError, UsageError
-from calroulette.matching import Meeting, Round, RoundStatus
-from calroulette.store import open_store
+from calroulette.invites import unmatched_uid
+from calroulette.matching import Meeting, Round, RoundStatus, Unmatched
+from calroulette.store import DeliveryStatus, Store, WeekDeliveries, open_store
 from calroulette.timeutil import IsoWeek
 
 from .community import week_or_next
+from .corrections import Correction, correct_emails
 
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
@@ -38,11 +47,26 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     week: IsoWeek
-    report: Report
+    report: Report  # what this run sent, and what it could not
     recorded: int  # deliveries newly recorded by this run (0: everything was known already)
     note: str = ""  # what happened, for the person running the command
     round: Round | None = None
     meeting: Meeting | None = None
+    state: WeekDeliveries | None = None  # the week's messages, every run's together
+    planned: bool = False  # `run` planned the round now (it was not recorded before)
+    retried: int = 0  # failed messages sent again (`--retry-failed`)
+    corrections: tuple[Correction, ...] = ()  # emails corrected in members.toml
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every message of the week went out; 75 while some wait to be retried; 1 when
+        one was refused for good (the week is partly sent) or sending needs the organizer."""
+        code = self.report.exit_code
+        if code == 1 or self.state is None:
+            return code
+        if self.state.failed:
+            return 1
+        return EXIT_PENDING if self.state.pending else code
 
 
 def send(
@@ -51,30 +75,54 @@ def send(
     *,
     now: dt.datetime,
     how: Sending | None = None,
+    retry_failed: bool = False,
 ) -> Outcome:
     """Deliver ``week``'s planned round (default: next week) and mark it sent; a sent round only
-    finishes what is pending (nothing already sent goes out again)."""
+    finishes what is pending (nothing already sent goes out again).
+
+    First, an email corrected in members.toml reaches the rounds still to come
+    (:mod:`.corrections`). With ``retry_failed``, every message that failed for good (and every
+    one waiting to be retried) in the weeks still going out is sent again now, once each, with
+    its recorded bytes and Message-ID.
+    """
     how = how or Sending()
     week = week_or_next(week, community, now)
     with open_store(community.database) as store:
         round_ = store.rounds.load(week)
         if round_ is None:
             raise UsageError(f"{week}: no round planned (run `calroulette match` first)")
-        recorded = 0
+        corrections = correct_emails(store, community, window(community, week, now), now)
+        round_ = store.rounds.load(week) if corrections else round_
+        assert round_ is not None
+        recorded = sum(c.recorded for c in corrections)
         if round_.status is RoundStatus.PLANNED:
-            outgoing = render_round(round_, community, now=now)
+            outgoing = render_round(_to_tell(store, round_), community, now=now)
             with store.transaction():
-                recorded = store.deliveries.record(week, outgoing, now)
+                recorded += store.deliveries.record(week, outgoing, now)
                 store.rounds.mark_sent(week, now)
             round_ = store.rounds.load(week)
+        retried = 0
+        if retry_failed:
+            with store.transaction():
+                retried = store.deliveries.retry_failed(since=window(community, week, now))
         report = deliver_pending(store, community, week, now, how)
+        state = store.deliveries.summary(week)
     note = ""
-    if not recorded:
+    if not recorded and not retried:
         busy = report.sent or report.pending or report.failed or report.already
         note = f"{week}: already sent; " + (
             "sending what is still pending" if busy else "nothing new to send"
         )
-    return Outcome(week, report, recorded, note, round=round_)
+    return Outcome(
+        week,
+        report,
+        recorded,
+        note,
+        round=round_,
+        state=state,
+        retried=retried,
+        corrections=corrections,
+    )
 
 
 def run(
@@ -84,10 +132,35 @@ def run(
     now: dt.datetime,
     how: Sending | None = None,
     free: Mapping[str, FreeTime | FeedError] | None = None,
+    force: bool = False,
 ) -> Outcome:
-    """Plan the week unless it has a round, then send it. Idempotent: for cron."""
+    """Plan the week unless it has a round, then send it. Idempotent: for cron. ``force``
+    plans the week already under way (see :func:`.community.check_plannable`)."""
     from .planning import match
 
     week = week_or_next(week, community, now)
-    match(community, week, now=now, free=free)
-    return send(community, week, now=now, how=how)
+    planned = match(community, week, now=now, free=free, force=force).created
+    outcome = send(community, week, now=now, how=how)
+    return replace(outcome, planned=planned)
+
+
+def _to_tell(store: Store, round_: Round) -> Round:
+    """The round as its messages should tell it: a member left out for a reason that lasts
+    until they act (:attr:`Reason.tell_once`) is not written to again while every round since
+    the note they got gave them that same reason."""
+    quiet = {u.member for u in round_.unmatched if u.reason.tell_once and _told(store, round_, u)}
+    if not quiet:
+        return round_
+    return replace(round_, unmatched=tuple(u for u in round_.unmatched if u.member not in quiet))
+
+
+def _told(store: Store, round_: Round, left_out: Unmatched) -> bool:
+    for week, reason in store.rounds.reasons_before(round_.week, left_out.member):
+        if reason is not left_out.reason:
+            return False  # the streak is broken: this is news
+        notes = store.deliveries.rows(week=week, meeting=unmatched_uid(week))
+        if any(
+            r.key.recipient == left_out.member and r.status is DeliveryStatus.SENT for r in notes
+        ):
+            return True
+    return False

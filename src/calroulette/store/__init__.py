@@ -5,7 +5,8 @@
 """
 
 from .db import Store, StoreError, open_store
-from .deliveries import Deliveries, DeliveryRow, DeliveryStatus
+from .deliveries import Deliveries, DeliveryRow, DeliveryStatus, RoundState, WeekDeliveries
+from .identities import Identities
 from .migrations import MIGRATIONS
 from .rounds import SHORT_ID, FoundMeeting, Rounds, short_id
 from .transaction import transaction
@@ -17,9 +18,12 @@ __all__ = [
     "DeliveryRow",
     "DeliveryStatus",
     "FoundMeeting",
+    "Identities",
+    "RoundState",
     "Rounds",
     "Store",
     "StoreError",
+    "WeekDeliveries",
     "open_store",
     "short_id",
     "transaction",

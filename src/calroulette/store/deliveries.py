@@ -20,15 +20,17 @@ from enum import StrEnum
 from typing import Any
 
 from calroulette.invites import Channel, DeliveryKey, Kind, Outgoing
-from calroulette.timeutil import IsoWeek, format_utc
+from calroulette.matching import RoundStatus
+from calroulette.timeutil import IsoWeek, format_utc, parse_utc
 
 from .transaction import transaction
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # recorded, not yet accepted by the transport
+    PENDING = "pending"  # recorded, not yet accepted by the transport (maybe waiting to retry)
     SENT = "sent"  # accepted (SMTP 250, HTTP 2xx, the outbox file in place)
-    FAILED = "failed"  # refused for good (a rejected recipient); never retried by itself
+    FAILED = "failed"  # refused for good (a rejected recipient): only `send --retry-failed`
+    REPLACED = "replaced"  # never to go out: a corrected message replaces it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +43,44 @@ class DeliveryRow:
     status: DeliveryStatus
     attempts: int
     last_error: str | None
+    retry_at: dt.datetime | None = None  # pending after a failure: not tried before this
+
+
+class RoundState(StrEnum):
+    """What people have been told of a round: derived from its status and its deliveries."""
+
+    PLANNED = "planned"  # recorded; nothing sent
+    SENDING = "sending"  # some messages still to go (waiting for a retry, or a transport)
+    SENT = "sent"  # every message went out
+    PARTLY_SENT = "partly-sent"  # some were refused for good: see the failures
+
+
+@dataclass(frozen=True, slots=True)
+class WeekDeliveries:
+    """Where a week's messages stand, every run's together: what people were told."""
+
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+    failures: tuple[tuple[DeliveryKey, str], ...] = ()  # (key, the error) of each failed one
+    waiting: tuple[tuple[DeliveryKey, str, dt.datetime | None], ...] = ()  # pending after an error
+
+    @property
+    def total(self) -> int:
+        """Every message that is to go out (replaced ones are not)."""
+        return self.sent + self.pending + self.failed
+
+    def state(self, status: RoundStatus) -> RoundState:
+        if status is RoundStatus.PLANNED:
+            return RoundState.PLANNED
+        if self.failed:
+            return RoundState.PARTLY_SENT
+        return RoundState.SENDING if self.pending else RoundState.SENT
 
 
 _COLUMNS = (
     "meeting_uid, recipient, channel, kind, sequence, week, message_id, payload, ics, status,"
-    " attempts, last_error"
+    " attempts, last_error, retry_at"
 )
 
 
@@ -91,17 +126,29 @@ class Deliveries:
         status: DeliveryStatus | None = None,
         channel: Channel | None = None,
         since: IsoWeek | None = None,
+        due: dt.datetime | None = None,
+        meeting: str | None = None,
     ) -> list[DeliveryRow]:
         """Deliveries in the order they were recorded, optionally filtered (``since``: weeks
-        from this one on; ``2026-W49`` strings sort in time order)."""
+        from this one on; ``2026-W49`` strings sort in time order; ``due``: none waiting to be
+        retried after that time)."""
         where, args = [], []
-        for column, value in (("week", week), ("status", status), ("channel", channel)):
+        filters = (
+            ("week", week),
+            ("status", status),
+            ("channel", channel),
+            ("meeting_uid", meeting),
+        )
+        for column, value in filters:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(str(value))
         if since is not None:
             where.append("week >= ?")
             args.append(str(since))
+        if due is not None:
+            where.append("(retry_at IS NULL OR retry_at <= ?)")
+            args.append(format_utc(due))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT {_COLUMNS} FROM deliveries{clause} ORDER BY rowid"  # noqa: S608 - fixed names
         return [_row(tuple(r)) for r in self.conn.execute(sql, args)]
@@ -112,7 +159,7 @@ class Deliveries:
         with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE deliveries SET status = ?, sent_at = ?, attempts = attempts + 1,"
-                " last_error = NULL WHERE key = ?",
+                " last_error = NULL, retry_at = NULL WHERE key = ?",
                 [(DeliveryStatus.SENT, sent_at, str(key)) for key in keys],
             )
 
@@ -124,16 +171,72 @@ class Deliveries:
             (DeliveryStatus.FAILED, error, str(key)),
         )
 
-    def note_attempt(self, key: DeliveryKey, error: str) -> None:
-        """A transient failure: still pending, with what went wrong for the report."""
+    def note_attempt(
+        self, key: DeliveryKey, error: str, retry_at: dt.datetime | None = None
+    ) -> None:
+        """A transient failure: still pending, with what went wrong for the report, and when
+        to try again (None: the next run)."""
         self.conn.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE key = ?",
-            (error, str(key)),
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, retry_at = ?"
+            " WHERE key = ?",
+            (error, format_utc(retry_at) if retry_at else None, str(key)),
         )
+
+    def retry_failed(self, *, week: IsoWeek | None = None, since: IsoWeek | None = None) -> int:
+        """Every failed message (of ``week``, or of the weeks from ``since`` on) pending again,
+        and every one waiting to retry due now; inside the caller's transaction. The rows keep
+        their bytes: the same Message-ID goes out. Returns how many failed ones came back."""
+        clause, args = self._weeks(week, since)
+        back = self.conn.execute(
+            f"UPDATE deliveries SET status = ?, retry_at = NULL WHERE status = ?{clause}",  # noqa: S608
+            (DeliveryStatus.PENDING, DeliveryStatus.FAILED, *args),
+        ).rowcount
+        self.conn.execute(
+            f"UPDATE deliveries SET retry_at = NULL WHERE status = ?{clause}",  # noqa: S608
+            (DeliveryStatus.PENDING, *args),
+        )
+        return back
+
+    def replace(self, keys: Iterable[DeliveryKey]) -> None:
+        """These will never go out (a corrected message replaces each); inside the caller's
+        transaction. A row already sent stays sent: it happened."""
+        self.conn.executemany(
+            "UPDATE deliveries SET status = ?, retry_at = NULL WHERE key = ? AND status != ?",
+            [(DeliveryStatus.REPLACED, str(key), DeliveryStatus.SENT) for key in keys],
+        )
+
+    def summary(self, week: IsoWeek) -> WeekDeliveries:
+        """Where ``week``'s messages stand."""
+        counts = dict.fromkeys(DeliveryStatus, 0)
+        failures: list[tuple[DeliveryKey, str]] = []
+        waiting: list[tuple[DeliveryKey, str, dt.datetime | None]] = []
+        for row in self.rows(week=week):
+            counts[row.status] += 1
+            if row.status is DeliveryStatus.FAILED:
+                failures.append((row.key, row.last_error or "refused"))
+            elif row.status is DeliveryStatus.PENDING and row.last_error:
+                waiting.append((row.key, row.last_error, row.retry_at))
+        return WeekDeliveries(
+            counts[DeliveryStatus.SENT],
+            counts[DeliveryStatus.PENDING],
+            counts[DeliveryStatus.FAILED],
+            tuple(failures),
+            tuple(waiting),
+        )
+
+    @staticmethod
+    def _weeks(week: IsoWeek | None, since: IsoWeek | None) -> tuple[str, tuple[str, ...]]:
+        if week is not None:
+            return " AND week = ?", (str(week),)
+        if since is not None:
+            return " AND week >= ?", (str(since),)
+        return "", ()
 
 
 def _row(values: tuple[Any, ...]) -> DeliveryRow:
-    uid, recipient, channel, kind, sequence, week, mid, payload, ics, status, attempts, err = values
+    uid, recipient, channel, kind, sequence, week, mid, payload, ics, status, attempts, err, at = (
+        values
+    )
     return DeliveryRow(
         DeliveryKey(str(uid), str(recipient), Channel(channel), Kind(kind), int(sequence)),
         IsoWeek.parse(str(week)),
@@ -143,4 +246,5 @@ def _row(values: tuple[Any, ...]) -> DeliveryRow:
         DeliveryStatus(status),
         int(attempts),
         str(err) if err is not None else None,
+        parse_utc(at) if at else None,
     )

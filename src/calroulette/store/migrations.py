@@ -121,4 +121,49 @@ MIGRATIONS: list[str] = [
     ALTER TABLE meetings_3 RENAME TO meetings;
     CREATE INDEX meetings_week ON meetings (week);
     """,
+    # 4: recovering deliveries, and honest notes. `retry_at`: a message that failed for now is
+    # tried again from then on (backing off run after run). `replaced`: a message that will never
+    # go out because a corrected one replaces it (the member's email was fixed). `identities`: a
+    # keyed hash of each member's calendar address by email, to recognise a member whose email
+    # changed in members.toml (never the address itself). `unmatched.first_next` and
+    # `cooldown_ends`: what the note to a member left out may promise, decided when the round is
+    # planned (the note is written when it is sent, from the stored round); older rows promise
+    # nothing.
+    """
+    ALTER TABLE unmatched ADD COLUMN first_next INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE unmatched ADD COLUMN cooldown_ends TEXT;
+    CREATE TABLE deliveries_4 (
+        key          TEXT PRIMARY KEY,  -- meeting_uid|recipient|channel|kind|sequence
+        week         TEXT NOT NULL,
+        meeting_uid  TEXT NOT NULL,
+        recipient    TEXT NOT NULL,
+        channel      TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        sequence     INTEGER NOT NULL,
+        message_id   TEXT NOT NULL,
+        payload      BLOB NOT NULL,     -- the exact bytes to send (RFC 5322 message or JSON body)
+        ics          BLOB,
+        status       TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'sent', 'failed', 'replaced')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT,
+        created_at   TEXT NOT NULL,
+        sent_at      TEXT,
+        retry_at     TEXT               -- pending: not tried again before this time
+    );
+    INSERT INTO deliveries_4 (key, week, meeting_uid, recipient, channel, kind, sequence,
+            message_id, payload, ics, status, attempts, last_error, created_at, sent_at)
+        SELECT key, week, meeting_uid, recipient, channel, kind, sequence, message_id, payload,
+            ics, status, attempts, last_error, created_at, sent_at
+        FROM deliveries ORDER BY rowid;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_4 RENAME TO deliveries;
+    CREATE INDEX deliveries_week ON deliveries (week, status);
+    CREATE TABLE identities (
+        email        TEXT PRIMARY KEY,
+        calendar_key TEXT NOT NULL,  -- HMAC of the calendar address with the database's secret
+        seen_at      TEXT NOT NULL
+    );
+    CREATE INDEX identities_key ON identities (calendar_key);
+    """,
 ]

@@ -103,6 +103,20 @@ class Rounds:
             )
         return [IsoWeek.parse(w) for (w,) in rows]
 
+    def reasons_before(self, week: IsoWeek, email: str) -> list[tuple[IsoWeek, Reason | None]]:
+        """For each round before ``week``, latest first: why ``email`` was left out of it, or
+        None when they were not (in a meeting, or not a member then)."""
+        reasons = dict(
+            self.conn.execute(
+                "SELECT week, reason FROM unmatched WHERE email = ? AND week < ?",
+                (email, str(week)),
+            )
+        )
+        rows = self.conn.execute(
+            "SELECT week FROM rounds WHERE week < ? ORDER BY week DESC", (str(week),)
+        )
+        return [(IsoWeek.parse(w), Reason(reasons[w]) if w in reasons else None) for (w,) in rows]
+
     def mark_sent(self, week: IsoWeek, at: dt.datetime) -> None:
         """The round is sent: it and its planned meetings (``planned`` → ``invited``)."""
         done = self.conn.execute(
@@ -121,22 +135,44 @@ class Rounds:
     def find(self, key: str, week: IsoWeek | None = None) -> list[FoundMeeting]:
         """Meetings by UID, by the start of a UID (:data:`SHORT_ID` characters or more, as
         ``history`` shows it), or by a member's email, optionally in ``week``; cancelled ones
-        too, latest first."""
+        too, latest first. Reads only the meetings found (a member's year of meetings in a
+        community of 10,000 is a few dozen rows, not fifty rounds)."""
         wanted = key.strip()
         prefix = wanted if len(wanted) >= SHORT_ID and "@" not in wanted else None
         rows = self.conn.execute(
-            "SELECT DISTINCT week, uid FROM meetings LEFT JOIN meeting_members USING (uid) "
-            "WHERE (uid = ?1 OR email = lower(?1) OR substr(uid, 1, length(?3)) = ?3) "
-            "AND (?2 IS NULL OR week = ?2) ORDER BY week DESC, start DESC",
+            "SELECT DISTINCT m.week, m.uid, m.start, m.end, m.sequence, m.status,"
+            " m.alternatives, r.status FROM meetings AS m JOIN rounds AS r USING (week)"
+            " LEFT JOIN meeting_members AS mm USING (uid)"
+            " WHERE (m.uid = ?1 OR mm.email = lower(?1) OR substr(m.uid, 1, length(?3)) = ?3)"
+            " AND (?2 IS NULL OR m.week = ?2) ORDER BY m.week DESC, m.start DESC",
             (wanted, str(week) if week else None, prefix),
         ).fetchall()
         found = []
-        for w, uid in rows:
-            stored = self.load(IsoWeek.parse(w), include_cancelled=True)
-            meeting = next((m for m in stored.meetings if m.uid == uid), None) if stored else None
-            if stored is not None and meeting is not None:
-                found.append(FoundMeeting(stored.week, meeting, stored.status))
+        for w, uid, start, end, sequence, state, alternatives, round_status in rows:
+            members = tuple(
+                e
+                for (e,) in self.conn.execute(
+                    "SELECT email FROM meeting_members WHERE uid = ? ORDER BY email", (uid,)
+                )
+            )
+            meeting = _meeting(uid, members, start, end, sequence, state, alternatives)
+            found.append(FoundMeeting(IsoWeek.parse(w), meeting, RoundStatus(round_status)))
         return found
+
+    def rename(self, week: IsoWeek, old: str, new: str) -> None:
+        """``old`` becomes ``new`` everywhere in ``week``'s round: its meetings, the members left
+        out, the feed errors (an email corrected in members.toml)."""
+        key = str(week)
+        self.conn.execute(
+            "UPDATE meeting_members SET email = ? WHERE email = ?"
+            " AND uid IN (SELECT uid FROM meetings WHERE week = ?)",
+            (new, old, key),
+        )
+        for table in ("unmatched", "errors"):
+            self.conn.execute(
+                f"UPDATE {table} SET email = ? WHERE email = ? AND week = ?",  # noqa: S608
+                (new, old, key),
+            )
 
     def change(self, meeting: Meeting) -> None:
         """Record a meeting's new time, SEQUENCE and status."""
@@ -157,7 +193,7 @@ class Rounds:
         """What the rounds strictly before ``week`` say: pairs' last meetings, who was left out
         of the latest one, each member's last meeting (cancelled meetings do not count); and
         the pairs and members meeting in rounds after ``week``, each with the earliest such
-        week."""
+        week, and the earliest week after ``week`` that has a round."""
         # One pass over the two tables rather than loading every round (a year of a 10,000-member
         # community is 200,000 meetings): SQLite's joins on the text UIDs measured slower than
         # this. Week keys ("2026-W49") sort as text in time order.
@@ -192,6 +228,9 @@ class Rounds:
             )
             if Reason(reason).comes_first
         )
+        (next_round,) = self.conn.execute(
+            "SELECT min(week) FROM rounds WHERE week > ?", (key,)
+        ).fetchone()
         return History(
             {p: weeks[w] for p, w in met.items()},
             left_out,
@@ -199,6 +238,7 @@ class Rounds:
             self.secret,
             next_met={p: weeks[w] for p, w in next_met.items()},
             next_matched={e: weeks[w] for e, w in next_matched.items()},
+            next_round=IsoWeek.parse(next_round) if next_round is not None else None,
         )
 
     # --- rows -------------------------------------------------------------------------------
@@ -231,8 +271,19 @@ class Rounds:
             [(m.uid, email) for m in round_.meetings for email in m.members],
         )
         conn.executemany(
-            "INSERT INTO unmatched (week, email, reason, message) VALUES (?, ?, ?, ?)",
-            [(week, u.member, u.reason, u.message) for u in round_.unmatched],
+            "INSERT INTO unmatched (week, email, reason, message, first_next, cooldown_ends)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    week,
+                    u.member,
+                    u.reason,
+                    u.message,
+                    u.first_next,
+                    str(u.cooldown_ends) if u.cooldown_ends else None,
+                )
+                for u in round_.unmatched
+            ],
         )
         conn.executemany(
             "INSERT INTO errors (week, email, error) VALUES (?, ?, ?)",
@@ -258,23 +309,22 @@ class Rounds:
             if state == MeetingStatus.CANCELLED and not include_cancelled:
                 continue
             meetings.append(
-                Meeting(
-                    uid=uid,
-                    members=tuple(members.get(uid, ())),
-                    start=parse_utc(start),
-                    end=parse_utc(end),
-                    alternatives=tuple(
-                        Interval(parse_utc(a), parse_utc(b)) for a, b in json.loads(alternatives)
-                    ),
-                    sequence=int(sequence),
-                    status=MeetingStatus(state),
+                _meeting(
+                    uid, tuple(members.get(uid, ())), start, end, sequence, state, alternatives
                 )
             )
         meetings.sort(key=lambda m: (m.start, m.members))
         unmatched = tuple(
-            Unmatched(email, Reason(reason), message)
-            for email, reason, message in self.conn.execute(
-                "SELECT email, reason, message FROM unmatched WHERE week = ? ORDER BY email",
+            Unmatched(
+                email,
+                Reason(reason),
+                message,
+                first_next=bool(first_next),
+                cooldown_ends=IsoWeek.parse(ends) if ends else None,
+            )
+            for email, reason, message, first_next, ends in self.conn.execute(
+                "SELECT email, reason, message, first_next, cooldown_ends FROM unmatched"
+                " WHERE week = ? ORDER BY email",
                 (key,),
             )
         )
@@ -285,6 +335,29 @@ class Rounds:
             )
         )
         return Round(week, seed, tuple(meetings), unmatched, status, errors)
+
+
+def _meeting(
+    uid: str,
+    members: tuple[str, ...],
+    start: str,
+    end: str,
+    sequence: int,
+    state: str,
+    alternatives: str,
+) -> Meeting:
+    """A meeting from its row of the meetings table and its members."""
+    return Meeting(
+        uid=uid,
+        members=members,
+        start=parse_utc(start),
+        end=parse_utc(end),
+        alternatives=tuple(
+            Interval(parse_utc(a), parse_utc(b)) for a, b in json.loads(alternatives)
+        ),
+        sequence=int(sequence),
+        status=MeetingStatus(state),
+    )
 
 
 def _weeks_met(
