@@ -454,3 +454,30 @@ def test_a_cancellation_that_could_not_be_written_waits_and_retry_failed_sends_i
     code, _, err = cli(*command)
     assert code == 0, err
     assert cancels(config, meeting["uid"]) == ["ada@example.org", "alan@example.org"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["cancel", "ada@example.org"], ["reschedule", "abcdef12", "--to", "2026-12-01T10:00Z"]],
+)
+def test_changing_a_meeting_before_any_round_says_so_and_creates_nothing(
+    config: Path, command: list[str]
+) -> None:
+    code, _, err = cli(*command, "-c", str(config))
+    assert code == 2 and "no meetings yet" in err and err.count("\n") == 1
+    assert not (config.parent / "calroulette.sqlite").exists()
+
+
+def test_pause_until_today_in_the_communitys_zone_is_not_in_the_future(config: Path) -> None:
+    """The demo community lives in New York: at 02:00 UTC on 25 November it is still the 24th
+    there, so pausing until the 25th is in the future; at 06:00 UTC it is not any more."""
+    early = {"CALROULETTE_NOW": "2026-11-25T02:00:00Z"}
+    code, _, err = cli(
+        "members", "pause", "ada@example.org", "--until", "2026-11-25", "-c", str(config), env=early
+    )
+    assert code == 0, err
+    late = {"CALROULETTE_NOW": "2026-11-25T06:00:00Z"}
+    code, _, err = cli(
+        "members", "pause", "alan@example.org", "--until", "2026-11-25", "-c", str(config), env=late
+    )
+    assert code == 2 and "is not in the future" in err

@@ -46,6 +46,7 @@ def cancel(
     """Cancel a meeting (by UID, short id, or a member's email): METHOD:CANCEL (same UID,
     SEQUENCE+1, STATUS:CANCELLED) to every attendee, once its round has been sent."""
     how = how or Sending()
+    _require_history(community)
     with open_store(community.database) as store:
         found = _choose(store, key, week, now)
         meeting = found.meeting
@@ -69,6 +70,15 @@ def cancel(
     return Outcome(found.week, report, recorded, note, meeting=meeting)
 
 
+def _require_history(community: Community) -> None:
+    """No history database, no meeting to change: say so rather than create an empty one."""
+    if not community.database.exists():
+        raise UsageError(
+            f"no meetings yet: {community.database} does not exist (`calroulette match` plans "
+            "a round)"
+        )
+
+
 def reschedule(
     community: Community,
     uid: str,
@@ -83,6 +93,7 @@ def reschedule(
     REQUEST (same UID, SEQUENCE+1). ``free`` skips reading the calendars (tests)."""
     how = how or Sending()
     start = ensure_utc(to)
+    _require_history(community)
     with open_store(community.database) as store:
         found = _choose(store, uid, None, now)
         meeting = found.meeting

@@ -164,13 +164,14 @@ def members_pause(
 
     Their meetings still to come (before ``until``, in the community's zone) are settled as
     :func:`members_remove` settles them."""
-    if until is not None and until <= now.date():
+    roster = Roster.open(config)
+    community = roster.community()
+    today = now.astimezone(community.timezone).date()  # the community's today, not UTC's
+    if until is not None and until <= today:
         raise UsageError(
             f"--until: {until.isoformat()} is not in the future (nothing would be paused; "
             "to take part again now, use `calroulette members resume`)"
         )
-    roster = Roster.open(config)
-    community = roster.community()
     register_secrets(community)
     roster.pause(email, until)
     member = community.member(email)
