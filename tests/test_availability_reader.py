@@ -80,14 +80,7 @@ def _read(
         return free.compute(feeds)
 
 
-@pytest.fixture
-def pool_for_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Worker processes even for a handful of feeds, so the tests cross the process boundary."""
-    monkeypatch.setattr(reader, "POOL_MIN", 1)
-
-
 @pytest.mark.slow
-@pytest.mark.usefixtures("pool_for_any_size")
 def test_every_fixture_and_a_generated_community_agree_with_the_plain_path(
     tmp_path: Path,
 ) -> None:
@@ -114,12 +107,14 @@ def test_every_fixture_and_a_generated_community_agree_with_the_plain_path(
         assert _read(community, feeds, week, workers=2) == plain  # cached
 
 
-def test_a_small_community_is_read_in_this_process(tmp_path: Path) -> None:
+def test_a_small_community_is_read_in_worker_processes_too(tmp_path: Path) -> None:
+    """Even a handful of feeds is read in worker processes, never in this one: a feed decides
+    how much reading it costs, and only a worker can be bounded and stopped."""
     bodies = {"a@example.org": FREE_MONDAY, **{f"{k}@x.org": v for k, v in BROKEN.items()}}
     community = _community(tmp_path, bodies)
     with FreeTimeReader(community, W49, workers=2) as free:
         result = free.compute(bodies)
-        assert free._pool is None
+        assert free._pool is not None
     assert result == plain_free_times(community, bodies, W49)
 
 
@@ -278,7 +273,6 @@ def test_validate_rejects_only_what_parse_calendar_rejects(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("pool_for_any_size")
 def test_a_new_week_with_every_feed_unchanged_gives_the_plain_paths_answers(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -297,7 +291,9 @@ def test_a_new_week_with_every_feed_unchanged_gives_the_plain_paths_answers(
         Member(f"M{i}", email, httpserver.url_for(f"/{email}.ics"), zone)
         for i, email in enumerate(bodies)
     )
-    community = dataclasses.replace(_community(tmp_path, {}), members=members)
+    community = dataclasses.replace(
+        _community(tmp_path, {}), members=members, allow_private_feeds=True
+    )
     prepared: list[tuple[str, int, bool]] = []
     original = FreeTimeReader.prepare
 

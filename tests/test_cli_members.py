@@ -28,6 +28,7 @@ name = "Test Coffee"
 organizer = "Test Coffee <coffee@example.org>"
 timezone = "Europe/Berlin"   # the community's zone
 cache_dir = ".cache"
+allow_private_feeds = true    # the tests' calendar servers are on loopback
 
 [[members]]
 # Ada joined first.

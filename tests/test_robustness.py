@@ -32,7 +32,7 @@ from calroulette.cli import app
 from calroulette.store import DeliveryStatus, open_store
 from calroulette.timeutil import IsoWeek
 
-from .support import ROOT, write_demo_config
+from .support import ROOT, demo_config_text, write_demo_config
 from .support.calendars import FREE_TUESDAYS, MARKER, ONLY_MEETINGS
 from .support.mail import PASSWORD, USER, free_port
 
@@ -368,6 +368,9 @@ def test_a_file_whose_path_looks_like_an_address_is_still_a_file(
     assert result.exit_code == 0, result.output
 
 
+_ALLOW_LOOPBACK = "[community]\nallow_private_feeds = true\n"
+
+
 def _serve(httpserver: HTTPServer) -> str:
     path = f"/ical/{MARKER}/basic.ics"
     httpserver.expect_request(path).respond_with_data(FREE_TUESDAYS, content_type="text/calendar")
@@ -377,7 +380,8 @@ def _serve(httpserver: HTTPServer) -> str:
 def test_members_add_reads_the_address_from_standard_input(
     tmp_path: Path, now_env: str, httpserver: HTTPServer
 ) -> None:
-    config = write_demo_config(tmp_path)
+    text = demo_config_text(tmp_path)  # with the test server on loopback allowed:
+    config = write_demo_config(tmp_path, text.replace("[community]\n", _ALLOW_LOOPBACK, 1))
     url = _serve(httpserver)
     args = ["--name", "Noor", "--email", "noor@example.org", "--timezone", "Europe/Berlin"]
     result = cli("members", "add", "-c", config, *args, "--calendar", "-", stdin=f"{url}\n")
@@ -390,7 +394,8 @@ def test_preview_reads_the_address_from_standard_input(
     now_env: str, httpserver: HTTPServer
 ) -> None:
     url = _serve(httpserver)
-    result = cli("preview", "-", "--timezone", "Europe/Berlin", "--week", "2026-W49", stdin=url)
+    args = ["-", "--timezone", "Europe/Berlin", "--week", "2026-W49", "--allow-private-feeds"]
+    result = cli("preview", *args, stdin=url)
     assert result.exit_code == 0, result.output
     assert "OK: calroulette can read this calendar's free time." in result.stderr
     assert MARKER not in result.output

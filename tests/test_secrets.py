@@ -143,6 +143,7 @@ def community(tmp_path: Path, httpserver: HTTPServer) -> tuple[Path, str, str]:
         'timezone = "Europe/Berlin"',
         'cache_dir = "cache"',
         'database = "calroulette.sqlite"',
+        "allow_private_feeds = true",
         "[delivery]",
         'method = "outbox"',
         'outbox = "outbox"',

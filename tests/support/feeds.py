@@ -61,13 +61,17 @@ def secret_path(name: str) -> str:
 
 
 def community_of(tmp_path: Path, calendars: dict[str, str], **settings: Any) -> Community:
-    """A community whose members are named by ``calendars``' keys, each with that calendar."""
+    """A community whose members are named by ``calendars``' keys, each with that calendar.
+
+    Its feeds may come from loopback (``allow_private_feeds``, as the test servers need) unless
+    ``settings`` says otherwise."""
     data = {
         "community": {
             "name": "Test Coffee",
             "organizer": "Test Coffee <coffee@example.org>",
             "timezone": "UTC",
             "cache_dir": str(tmp_path / "cache"),
+            "allow_private_feeds": True,
             **settings,
         },
         "members": [

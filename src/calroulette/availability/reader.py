@@ -8,9 +8,9 @@ which changes a result:
 - **Pruning**: each body loses, as text, the one-off events that cannot reach the week
   (:func:`._prune.prune_feed`, proven equivalent by tests/test_availability_prune.py) before
   icalendar sees it; a heavy feed is then read in ~0.09 s, ~0.02 s of it pruning.
-- **A process pool**: parsing is pure Python, so feeds are read in ``os.cpu_count()`` worker
-  processes (``spawn``: no fork of a process that has threads). Below :data:`POOL_MIN` feeds the
-  pool's start-up costs more than it saves, and they are read in this process.
+- **A process pool**: parsing is pure Python, so feeds are read in up to ``os.cpu_count()``
+  worker processes (``forkserver`` where there is one, with the parsing libraries loaded once,
+  else ``spawn``: no fork of a process that has threads).
 - **A cache of results**: each member's free time is a row of ``cache_dir/free.sqlite``
   (:mod:`calroulette.cachedb`), keyed by the SHA-256 of the feed body and everything else the
   answer depends on (member, zone, keyword, week, community zone, and a digest of the code that
@@ -19,6 +19,14 @@ which changes a result:
   no address, the file is readable by the owner only, and an entry that cannot be read is
   computed again. Errors are not cached: they are cheap to find again, and the message should
   come from the current code.
+
+**Bounds.** A feed decides how much work reading it takes (an event repeating every second
+with no end, a time zone changing every minute): so every feed is read in a worker process,
+even in a small community, never in this one, and each worker is bounded
+(:class:`ReadLimits`, :mod:`calroulette.workers`): its memory, and the CPU time of each
+member's reading. A member past a bound, a reading that raises anything at all, or a worker that
+dies (the members it was reading are then read again, each alone, to find whose feed it was)
+becomes that member's :class:`FeedError`; the others get their answers.
 
 :meth:`FreeTimeReader.validate` plugs into :func:`calroulette.feeds.fetch_feeds`: each
 downloaded body is read once, while the others are still downloading, and only a body that
@@ -31,7 +39,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Mapping
@@ -41,7 +48,6 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from calroulette import __version__
 from calroulette.cachedb import CacheDB
@@ -49,15 +55,21 @@ from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.intervals import Interval
 from calroulette.timeutil import IsoWeek
-from calroulette.workers import exit_with_parent
 
-from ._prune import prune_feed
+from ._worker import (
+    ReadLimits,
+    Record,
+    context,
+    failed,
+    record,
+    start_worker,
+    work,
+)
 from .parse import parse_calendar
-from .rules import FreeTime, free_time
+from .rules import FreeTime
 
 log = logging.getLogger(__name__)
 
-POOL_MIN = 50  # feeds to read before a process pool pays for its start-up (~0.5 s)
 KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
 CACHE_VERSION = 1
 _SCHEMA = """
@@ -68,9 +80,6 @@ CREATE TABLE free (
     PRIMARY KEY (week, key)
 ) WITHOUT ROWID
 """
-
-# What a worker sends back, and what the cache holds: plain data (JSON, picklable).
-Record = dict[str, Any]
 
 
 class FreeTimeReader:
@@ -84,22 +93,25 @@ class FreeTimeReader:
         workers: int | None = None,
         expected: int | None = None,
         ignore_uids: frozenset[str] = frozenset(),
+        limits: ReadLimits | None = None,
     ) -> None:
         """``expected``: how many feeds :meth:`validate` will see (default: every member's),
-        which decides whether it starts worker processes. Events whose UID is in
-        ``ignore_uids`` neither free nor block time (see :func:`.rules.free_time`)."""
+        which decides how many worker processes it may start. Events whose UID is in
+        ``ignore_uids`` neither free nor block time (see :func:`.rules.free_time`).
+        ``limits``: what one member's reading may cost (default: :meth:`ReadLimits.of`)."""
         self.community = community
         self.ignore_uids = ignore_uids
         self.expected = len(community.members) if expected is None else expected
         self.week = week
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.limits = limits or ReadLimits.of(community)
+        self.workers = max(1, min(workers or os.cpu_count() or 1, max(self.expected, 1)))
         self.cache = CacheDB(community.cache_dir / "free.sqlite", _SCHEMA, version=CACHE_VERSION)
         self._members = {m.email: m for m in community.members}
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
         self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
         self._keys: dict[str, tuple[bytes, str]] = {}  # email -> (body, key) already hashed
         self._pending: dict[str, Future[Record]] = {}  # started by prepare, collected by compute
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # prepare() submits, and starts the pool, holding it
         self._pool: ProcessPoolExecutor | None = None
         self._unsaved: list[tuple[str, str, str]] = []  # new cache rows, written together
         # The week's cache rows as this started, still as JSON: decoded when asked for.
@@ -137,7 +149,7 @@ class FreeTimeReader:
         key = self._key(body, member)
         record = self._lookup(key, member)
         if record is None:
-            future = self._submit(self._pool_for(self.expected), body, member)
+            future = self._submit(body, member)
             record = self._remember(key, self._collect(future, body, member))
         if record.get("phase") == "parse":
             raise _error(record)
@@ -149,20 +161,14 @@ class FreeTimeReader:
         workers read while the other feeds are still being asked for, instead of after.
         It reads no cache: the week's rows were read when this object was made."""
         member = self._members.get(email)
-        if member is None or not self._pooled(self.expected):
-            return  # no worker processes: compute() reads it in this process
+        if member is None:
+            return
         key = self._key(body, member)
         if key in self._pending or key in self._known or key in self._rows:
             return  # cached (a run of the same week again): no worker is started for it
-        pool = self._pool_for(self.expected)
-        if pool is None:
-            return
         with self._lock:
             if key not in self._pending:
-                try:
-                    self._pending[key] = pool.submit(_work, body, email)
-                except (BrokenProcessPool, RuntimeError):  # compute() reads it in this process
-                    return
+                self._pending[key] = self._submit(body, member)
 
     def compute(self, feeds: Mapping[str, bytes | FeedError]) -> dict[str, FreeTime | FeedError]:
         """Every member's free time, in ``community.members`` order, as reading each body on
@@ -180,11 +186,10 @@ class FreeTimeReader:
                 else:
                     records[member.email] = record
         if todo:
-            pool = self._pool_for(len(todo))
             futures = []
             for key, body, m in todo:  # a body prepare() started is already being read
                 started = self._pending.pop(key) if key in self._pending else None
-                futures.append((key, body, m, started or self._submit(pool, body, m)))
+                futures.append((key, body, m, started or self._submit(body, m)))
             for key, body, member, future in futures:
                 record = self._collect(future, body, member)
                 records[member.email] = self._remember(key, record)
@@ -261,90 +266,73 @@ class FreeTimeReader:
 
     # --- the workers ------------------------------------------------------------------------
 
-    def _pooled(self, feeds: int) -> bool:
-        """Whether ``feeds`` feeds are read in worker processes rather than in this one."""
-        return self.workers >= 2 and feeds >= POOL_MIN
-
-    def _pool_for(self, feeds: int) -> ProcessPoolExecutor | None:
-        """The worker processes, started on first use; ``None``: read in this process."""
-        if not self._pooled(feeds):
-            return None
+    def _started_pool(self) -> ProcessPoolExecutor:
+        """The worker processes, started on first use (and again after one died)."""
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker,
-                    initargs=(self.community, self.week, self.ignore_uids),
-                )
+                self._pool = self._new_pool(self.workers)
             return self._pool
 
-    def _submit(
-        self, pool: ProcessPoolExecutor | None, body: bytes, member: Member
-    ) -> Future[Record]:
-        if pool is not None:
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=context(),
+            initializer=start_worker,
+            initargs=(self.community, self.week, self.ignore_uids, self.limits, os.getpid()),
+        )
+
+    def _submit(self, body: bytes, member: Member) -> Future[Record]:
+        for _ in range(2):  # a pool a worker died in is broken: the second try starts a new one
+            pool = self._started_pool()
             try:
-                return pool.submit(_work, body, member.email)
-            except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool was closed
-                pass
+                return pool.submit(work, body, member.email)
+            except (BrokenProcessPool, RuntimeError):
+                self._forget(pool)
         future: Future[Record] = Future()
-        future.set_result(_read(body, member, self.community, self.week, self.ignore_uids))
+        future.set_result(self._alone(body, member))
         return future
 
+    def _forget(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
     def _collect(self, future: Future[Record], body: bytes, member: Member) -> Record:
+        """The record ``future`` holds; when the worker died, the member's feed read again,
+        alone, which says whether it was theirs (the others read in that pool die with it)."""
         try:
             return future.result()
         except BrokenProcessPool:
-            log.warning("%s: free time: a worker process died; read in this process", member.email)
-            return _read(body, member, self.community, self.week, self.ignore_uids)
+            with self._lock:
+                pool = self._pool
+            if pool is not None and getattr(pool, "_broken", False):
+                self._forget(pool)
+            return self._alone(body, member)
+        except Exception as error:  # noqa: BLE001 - the member's error, whatever it was
+            return failed(member.email, error)
 
-
-# --- in a worker process -------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _start_worker(community: Community, week: IsoWeek, ignore_uids: frozenset[str]) -> None:
-    exit_with_parent()
-    _WORKER["community"] = community
-    _WORKER["week"] = week
-    _WORKER["members"] = {m.email: m for m in community.members}
-    _WORKER["ignore_uids"] = ignore_uids
-
-
-def _work(body: bytes, email: str) -> Record:
-    member = _WORKER["members"][email]
-    return _read(body, member, _WORKER["community"], _WORKER["week"], _WORKER["ignore_uids"])
-
-
-def _read(
-    body: bytes, member: Member, community: Community, week: IsoWeek, ignore_uids: frozenset[str]
-) -> Record:
-    """:func:`.rules.free_time` on the pruned body, as a record that also says whether an error
-    came from parsing (what ``validate`` rejects) or after."""
-    start, end = week.bounds(community.timezone)
-    body = prune_feed(body, start.date(), end.date())
-    notes: list[str] = []
-    phase = "parse"
-    try:
-        calendar = parse_calendar(body, member.email, notes)
-        phase = "free time"
-        result = free_time(
-            calendar,
-            member,
-            week,
-            keyword=community.keyword_for(member),
-            week_zone=community.timezone,
-            ignore_uids=ignore_uids,
-        )
-    except FeedError as error:
-        return {"error": [error.member, error.stage, error.message], "phase": phase}
-    return {
-        "free": [[span.start.isoformat(), span.end.isoformat()] for span in result.free],
-        "availability_events": result.availability_events,
-        "busy_events": result.busy_events,
-        "warnings": list(dict.fromkeys([*notes, *result.warnings])),
-    }
+    def _alone(self, body: bytes, member: Member) -> Record:
+        """Read ``member``'s feed in a worker of its own: a death there is theirs."""
+        pool = self._new_pool(1)
+        try:
+            return pool.submit(work, body, member.email).result()
+        except BrokenProcessPool:
+            log.warning("%s: free time: the worker process reading it died", member.email)
+            return record(
+                FeedError(
+                    member.email,
+                    "calendar",
+                    "reading it stopped the worker process (it may need more memory or "
+                    "computing than one calendar may take: an event repeating every second or "
+                    "minute, or a huge calendar; make such an event repeat less often, or end it)",
+                ),
+                "free time",
+            )
+        except Exception as error:  # noqa: BLE001 - the member's error, whatever it was
+            return failed(member.email, error)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:

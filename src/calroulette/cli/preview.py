@@ -54,6 +54,14 @@ def preview(
     keyword: Annotated[
         str, typer.Option(help="The word that marks free time in event titles.")
     ] = "free",
+    allow_private_feeds: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-feeds",
+            help="Read an address on this machine or a private network (a CalDAV server on "
+            "your own network), as allow_private_feeds = true in members.toml does.",
+        ),
+    ] = False,
 ) -> None:
     """Show what calroulette would see in a calendar, before its owner is added.
 
@@ -76,7 +84,9 @@ def preview(
         raise UsageError(f"--timezone: {exc}") from None
     week_asked = parse_week(week)  # a mistyped option is told before the address is asked for
     address = secret_calendar(calendar, "calendar")
-    result = service.preview(address, zone, week_asked, keyword=keyword, now=at)
+    result = service.preview(
+        address, zone, week_asked, keyword=keyword, now=at, allow_private_feeds=allow_private_feeds
+    )
     out = stdout()
     for part in member_week(result.member, result.week, result.result):
         out.print(part)

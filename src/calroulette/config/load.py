@@ -59,6 +59,7 @@ _COMMUNITY_KEYS = {
     "fetch_concurrency",
     "fetch_timeout",
     "fetch_retries",
+    "allow_private_feeds",
 }
 _MEMBER_KEYS = {
     "name",
@@ -165,6 +166,7 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         fetch_concurrency=c.integer("fetch_concurrency", 16, 1, 256),
         fetch_timeout=c.integer("fetch_timeout", 90, 1, 600),
         fetch_retries=c.integer("fetch_retries", 3, 0, 10),
+        allow_private_feeds=c.boolean("allow_private_feeds", False),
         delivery=delivery,
         path=path,
     )

@@ -119,6 +119,9 @@ class Community:
     fetch_concurrency: int = 16
     fetch_timeout: int = 90  # seconds one calendar may take, retries included
     fetch_retries: int = 3  # after a timeout, a refused connection, 429 or 5xx
+    # true: calendars may be fetched from loopback, private and link-local addresses (a CalDAV
+    # server on the organizer's own network); false: refused, after DNS and at every redirect
+    allow_private_feeds: bool = False
     delivery: Delivery = field(default_factory=Delivery)
     path: Path | None = None  # the members.toml this came from
     # email -> member, built once: invitations look members up several times per meeting, and a

@@ -1,6 +1,7 @@
 """Members' calendar feeds: concurrent, conditional, cached fetching (``fetch``), the last good
-copies on disk (``cache``), what comes back (``model``), retries bounded in time (``retry``) and
-the fix for each common failure (``hints``)."""
+copies on disk (``cache``), what comes back (``model``), one deadline per feed (``deadline``),
+retries bounded in time (``retry``), the address guard on every connection (``guard``,
+``session``), what went wrong (``failures``) and the fix for each common failure (``hints``)."""
 
 from .cache import CachedFeed, FeedCache, cache_key
 from .fetch import fetch_feeds

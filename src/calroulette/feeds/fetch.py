@@ -4,8 +4,10 @@ One shared :class:`requests.Session` (its connection pool sized to ``fetch_concu
 thread pool fetch the feeds concurrently. Retries are urllib3's :class:`~urllib3.util.Retry` on
 the session's adapter (timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
 other 4xx), bounded in time by the feed's deadline (:mod:`.retry`). Everything requests cannot do
-by itself is here: the deadline and a size cap enforced while the body streams, conditional
-requests from the validators in the cache, and the fall-back to the last good copy.
+by itself is here: one deadline per feed from the first connection to the last byte
+(:mod:`.deadline`), a size cap enforced while the body streams, the address guard's refusals
+(:mod:`.guard`), conditional requests from the validators in the cache, and the fall-back to
+the last good copy.
 
 A failure is a :class:`FetchError` value for that member; it never stops the others. Messages
 show addresses only through :func:`redact_url`, never requests' own text (it holds the full URL).
@@ -27,15 +29,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import requests
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     DecodeError,
-    NewConnectionError,
     ProtocolError,
-    ReadTimeoutError,
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -44,13 +43,12 @@ from calroulette.errors import FeedError
 from calroulette.feedformat import sniff
 from calroulette.redact import SECRETS, is_url, redact_url
 
-from . import hints
+from . import failures, hints
 from .cache import CachedFeed, FeedCache
+from .deadline import Deadline, Watchdog
+from .guard import AddressRefused
 from .model import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
-from .session import make_session
-
-if TYPE_CHECKING:
-    pass
+from .session import BadRedirect, make_session
 
 log = logging.getLogger("calroulette.feeds")
 
@@ -84,16 +82,17 @@ def fetch_feeds(
     limits = limits or FetchLimits.of(community)
     workers = max(1, min(community.fetch_concurrency, len(chosen)))
     fetcher = _Fetcher(
-        make_session(limits, pool=workers),
+        make_session(limits, pool=workers, allow_private=community.allow_private_feeds),
         FeedCache(community.cache_dir),
         limits,
+        Watchdog(),
         now=now,
         stale_after=dt.timedelta(days=community.stale_days),
         validate=validate,
     )
     results: dict[str, Feed | FetchError] = {}
     pool = ThreadPoolExecutor(workers, thread_name_prefix="fetch")
-    with fetcher.cache, fetcher.session, pool:
+    with fetcher.watchdog, fetcher.cache, fetcher.session, pool:
         # The last good copies are read here, one after another, before the threads start:
         # read in the threads, each call into the cache handed the interpreter lock to another
         # thread, and on an all-304 run of 10,000 feeds the cache reads cost more than the
@@ -122,6 +121,7 @@ class _Fetcher:
         session: requests.Session,
         cache: FeedCache,
         limits: FetchLimits,
+        watchdog: Watchdog,
         *,
         now: dt.datetime,
         stale_after: dt.timedelta,
@@ -130,6 +130,7 @@ class _Fetcher:
         self.session = session
         self.cache = cache
         self.limits = limits
+        self.watchdog = watchdog
         self.now = now
         self.stale_after = stale_after
         self.validate = validate
@@ -141,7 +142,17 @@ class _Fetcher:
             return _read_file(member, self.now)
         shown = redact_url(source)  # the address is registered as a secret by fetch_feeds
         started = time.monotonic()
-        result = self._download(member, source, cached, shown)
+        try:
+            with self.watchdog.deadline(self.limits.deadline) as due:
+                result = self._download(member, source, cached, shown, due)
+        except Exception as exc:  # a bug of ours or of a library: this member's error only
+            log.debug("%s: calendar: fetching failed", member.email, exc_info=True)
+            result = FetchError(
+                member.email,
+                f"fetching {shown} failed ({type(exc).__name__})",
+                "a calroulette bug: please report it; it is tried again on the next run",
+                kind=ErrorKind.CONNECTION,
+            )
         elapsed = time.monotonic() - started
         if isinstance(result, Feed):
             log.info(
@@ -180,7 +191,7 @@ class _Fetcher:
         return error
 
     def _download(
-        self, member: Member, source: str, cached: CachedFeed | None, shown: str
+        self, member: Member, source: str, cached: CachedFeed | None, shown: str, due: Deadline
     ) -> Feed | FetchError:
         email = member.email
         url = source
@@ -222,63 +233,25 @@ class _Fetcher:
                         kind=ErrorKind.HTTP,
                         http_status=status,
                     )
-                body = _read_body(response, email, shown, limits)
+                body = _read_body(response, email, shown, limits, due)
                 if isinstance(body, FetchError):
                     return body
                 _keep_alive(response)
                 etag = response.headers.get("ETag")
                 last_modified = response.headers.get("Last-Modified")
-        except requests.TooManyRedirects:
+        except AddressRefused as refused:
+            return failures.refused(email, shown, refused, due)
+        except BadRedirect:
             return FetchError(
                 email,
-                f"more than {limits.max_redirects} redirects from {shown}",
-                "a redirect loop: open the address in a browser, then copy the final iCal address",
-                kind=ErrorKind.REDIRECTS,
-            )
-        except (requests.Timeout, ReadTimeoutError):
-            return FetchError(
-                email,
-                f"timed out fetching {shown}",
-                "the calendar server is slow or down; it is tried again on the next run",
-                kind=ErrorKind.TIMEOUT,
-            )
-        except requests.exceptions.SSLError:
-            return FetchError(
-                email,
-                f"TLS error with {shown}",
-                "the server's certificate is not trusted, or it does not speak https",
-                kind=ErrorKind.CONNECTION,
-            )
-        except requests.exceptions.InvalidSchema:
-            # the member's own address is checked when members.toml loads: this is a redirect
-            return FetchError(
-                email,
-                f"redirected to an address that is not http(s) from {shown}",
+                f"redirected to something that is not an address from {shown}",
                 "open the address in a browser, then copy the final iCal address",
                 kind=ErrorKind.REDIRECTS,
             )
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
-            return FetchError(
-                email,
-                f"invalid address {shown}",
-                "copy the iCal address again",
-                kind=ErrorKind.HTTP,
-            )
         except (requests.RequestException, Urllib3Error) as exc:
-            if _timed_out(exc):
-                return FetchError(
-                    email,
-                    f"timed out fetching {shown}",
-                    "the calendar server is slow or down; it is tried again on the next run",
-                    kind=ErrorKind.TIMEOUT,
-                )
-            # Never str(exc): requests and urllib3 quote the full URL in their messages.
-            return FetchError(
-                email,
-                f"cannot connect to {shown} ({type(exc).__name__})",
-                "check the address's host; the server may be down",
-                kind=ErrorKind.CONNECTION,
-            )
+            if due.expired:
+                return failures.too_slow(email, shown, due)
+            return failures.failure(email, shown, exc, limits)
         not_ics = sniff(body)
         if not_ics is not None:
             return FetchError(
@@ -312,12 +285,14 @@ def _keep_alive(response: requests.Response) -> None:
 
 
 def _read_body(
-    response: requests.Response, email: str, shown: str, limits: FetchLimits
+    response: requests.Response, email: str, shown: str, limits: FetchLimits, due: Deadline
 ) -> bytes | FetchError:
-    """Stream the (decompressed) body, enforcing the size cap and the total deadline as it comes.
+    """Stream the (decompressed) body, enforcing the size cap and the feed's deadline as it
+    comes.
 
-    ``read1`` returns whatever has arrived, so a server trickling a byte at a time cannot hold a
-    thread past the deadline, and the cap counts decompressed bytes (a gzip bomb stops too).
+    ``read1`` returns whatever has arrived, and the watchdog cuts the connection when the
+    deadline passes, so a server trickling a byte at a time cannot hold a thread past it; the
+    cap counts decompressed bytes (a gzip bomb stops too).
     """
     too_large = FetchError(
         email,
@@ -330,58 +305,24 @@ def _read_body(
         return too_large
     chunks: list[bytes] = []
     size = 0
-    stop = time.monotonic() + limits.deadline
     while True:
         try:
             chunk = response.raw.read1(_CHUNK, decode_content=True)
-        except DecodeError:
-            return FetchError(
-                email,
-                f"a broken compressed (gzip) response from {shown}",
-                "the calendar server has a problem; it is tried again on the next run",
-                kind=ErrorKind.HTTP,
-            )
-        except ProtocolError:  # the connection closed before Content-Length bytes came
-            return FetchError(
-                email,
-                f"the download broke off before the whole calendar arrived from {shown}",
-                "the calendar server has a problem; it is tried again on the next run",
-                kind=ErrorKind.CONNECTION,
-            )
+        except (DecodeError, ProtocolError, OSError) as exc:
+            if due.expired:
+                return failures.too_slow(email, shown, due)
+            if not isinstance(exc, DecodeError | ProtocolError):
+                raise
+            return failures.broken(email, shown, exc)
+        if due.expired or (chunk and due.remaining() < 0):
+            return failures.too_slow(email, shown, due)
         if not chunk:
             break
         size += len(chunk)
         if size > limits.max_bytes:
             return too_large
         chunks.append(chunk)
-        if time.monotonic() > stop:
-            return FetchError(
-                email,
-                f"took longer than {limits.deadline:g} s to download from {shown}",
-                "the calendar server is very slow; it is tried again on the next run",
-                kind=ErrorKind.TIMEOUT,
-            )
     return b"".join(chunks)
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """requests wraps a read timeout that outlived the retries in a ConnectionError."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError):  # a subclass of ConnectTimeoutError
-            return False
-        if isinstance(current, requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
-            return True
-        reason = getattr(current, "reason", None)
-        nested = current.args[0] if current.args else None
-        current = (
-            reason
-            if isinstance(reason, BaseException)
-            else (nested if isinstance(nested, BaseException) else None)
-        )
-    return False
 
 
 def _read_file(member: Member, now: dt.datetime) -> Feed | FetchError:

@@ -19,7 +19,7 @@ class FetchLimits:
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # between two bytes
-    deadline: float = 90.0  # for the body once it starts, and for retries after a failure
+    deadline: float = 90.0  # for the whole feed: connecting, headers, body and retries
     max_bytes: int = MAX_BYTES
     max_redirects: int = 5
     retries: int = 3

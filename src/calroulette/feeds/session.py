@@ -1,18 +1,26 @@
-"""The HTTP session every fetch of a run shares: its headers, retries, connection pool and the
-masking of what urllib3 logs."""
+"""The HTTP session every fetch of a run shares: its headers, retries, connection pool, the
+address guard on every connection (:mod:`.guard`) and the masking of what urllib3 logs."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from calroulette import __version__
 from calroulette.redact import SECRETS, SecretFilter
 
+from . import deadline, guard
 from .model import FetchLimits
 from .retry import DeadlineRetry
 
@@ -23,9 +31,16 @@ if TYPE_CHECKING:
 _URLLIB3_LOGGERS = ("connection", "connectionpool", "poolmanager", "response", "util.retry")
 
 
-def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
-    """The shared session: User-Agent, redirect limit, a pool of ``pool`` connections per host
-    and urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured)."""
+class BadRedirect(requests.exceptions.InvalidURL):
+    """A redirect's Location is not an address (``http://[::1``); holds nothing of it."""
+
+
+def make_session(
+    limits: FetchLimits, *, pool: int, allow_private: bool = False
+) -> requests.Session:
+    """The shared session: User-Agent, redirect limit, a pool of ``pool`` connections per host,
+    urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured) and the address
+    guard (``allow_private``: loopback and private networks may be fetched from)."""
     session = _Session()
     session.headers["User-Agent"] = f"calroulette/{__version__}"
     session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
@@ -44,7 +59,9 @@ def make_session(limits: FetchLimits, *, pool: int) -> requests.Session:
         retry_after_max=max(int(limits.max_retry_after), 0),
         raise_on_status=False,  # the last 5xx comes back as a response with its status
     )
-    adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool, max_retries=retry)
+    adapter = _GuardedAdapter(
+        allow_private, pool_connections=pool, pool_maxsize=pool, max_retries=retry
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.hooks["response"].append(_register_redirect_target)
@@ -95,7 +112,136 @@ class _Session(requests.Session):
 
 def _register_redirect_target(response: requests.Response, *args: object, **kwargs: object) -> None:
     """A redirect's target is as secret as its source; register it before it is requested
-    (and logged by urllib3)."""
+    (and logged by urllib3), and note it for the feed's messages. A Location that is not an
+    address raises :class:`BadRedirect` here, before requests parses it (a ValueError)."""
     location = response.headers.get("Location")
     if location and response.is_redirect:
-        SECRETS.add(urljoin(response.url, location))
+        try:
+            target = urljoin(response.url, location)
+            _ = urlsplit(target).port  # raises ValueError on a bad host or port
+        except ValueError:
+            raise BadRedirect("the redirect's Location is not an address") from None
+        SECRETS.add(target)
+        current = deadline.current()
+        if current is not None:
+            current.redirects.append(target)
+
+
+# --- the address guard on every connection --------------------------------------------------
+
+
+class _Guarded(HTTPConnection):
+    """Resolves the host once, checks every address (:func:`guard.resolve`) and connects to
+    one of those addresses: no second lookup. Connects within the feed's deadline and hands
+    the socket to it (:mod:`.deadline`). A connection to a proxy is not guarded (the
+    organizer chose the proxy; the target is checked by :class:`_GuardedAdapter`)."""
+
+    allow_private = False
+
+    def _new_conn(self) -> socket.socket:
+        timeout = self.timeout if isinstance(self.timeout, int | float) else None
+        due = deadline.current()
+        if due is not None:
+            left = due.remaining()
+            if left <= 0:
+                raise ConnectTimeoutError(self, "the feed's deadline passed before connecting")
+            timeout = left if timeout is None else min(timeout, left)
+        allow = self.allow_private or self.proxy is not None
+        try:
+            targets = guard.resolve(self._dns_host, self.port, allow_private=allow, timeout=timeout)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"resolving {self.host} timed out") from exc
+        sys.audit("http.client.connect", self, self.host, self.port)
+        error: OSError | None = None
+        for target in targets:
+            sock = socket.socket(target.family, target.kind, target.proto)
+            try:
+                for option in self.socket_options or ():
+                    sock.setsockopt(*option)
+                sock.settimeout(timeout)
+                if self.source_address:
+                    sock.bind(self.source_address)
+                sock.connect(target.sockaddr)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            if due is not None:
+                due.watch(sock)
+            return sock
+        if isinstance(error, TimeoutError):
+            raise ConnectTimeoutError(self, f"connecting to {self.host} timed out") from error
+        raise NewConnectionError(self, f"cannot connect ({type(error).__name__})") from error
+
+
+class _GuardedHTTPS(_Guarded, HTTPSConnection):
+    pass
+
+
+class _OpenHTTP(_Guarded):
+    allow_private = True
+
+
+class _OpenHTTPS(_GuardedHTTPS):
+    allow_private = True
+
+
+class _Watched(HTTPConnectionPool):
+    """A pool whose connections, kept alive from an earlier feed, are handed to the deadline of
+    the feed that takes them (a new connection is handed over when it connects)."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        sock = getattr(conn, "sock", None)
+        due = deadline.current()
+        if due is not None and sock is not None:
+            due.watch(sock)
+        return conn
+
+
+class _WatchedHTTPS(_Watched, HTTPSConnectionPool):
+    pass
+
+
+def _pools(allow_private: bool) -> dict[str, type[HTTPConnectionPool]]:
+    http, https = (_OpenHTTP, _OpenHTTPS) if allow_private else (_Guarded, _GuardedHTTPS)
+    plain = type("GuardedPool", (_Watched,), {"ConnectionCls": http})
+    secure = type("GuardedHTTPSPool", (_WatchedHTTPS,), {"ConnectionCls": https})
+    return {"http": plain, "https": secure}
+
+
+_POOLS = {allow: _pools(allow) for allow in (False, True)}
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """An adapter whose connections are :class:`_Guarded`; through a proxy (which resolves
+    the target itself) the target is resolved and checked here, without pinning."""
+
+    def __init__(self, allow_private: bool, **kw: Any) -> None:
+        self.allow_private = allow_private
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = _POOLS[self.allow_private]
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOLS[True]  # the deadline still holds
+        return manager
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
+        proxies = kw.get("proxies") or {}
+        if not self.allow_private and request.url and select_proxy(request.url, proxies):
+            parts = urlsplit(request.url)
+            due = deadline.current()
+            with contextlib.suppress(OSError, ValueError):  # the proxy resolves it and says
+                guard.resolve(
+                    parts.hostname or "",
+                    parts.port or (443 if parts.scheme == "https" else 80),
+                    allow_private=False,
+                    timeout=None if due is None else max(due.remaining(), 0.0),
+                )
+        return super().send(request, *args, **kw)

@@ -113,9 +113,11 @@ def preview(
     *,
     keyword: str = "free",
     now: dt.datetime,
+    allow_private_feeds: bool = False,
 ) -> Preview:
     """What calroulette would see in ``calendar`` (a secret address or a file) for its owner's
-    next week (or ``week``), in their zone ``zone``. Fetched once, cached nowhere."""
+    next week (or ``week``), in their zone ``zone``. Fetched once, cached nowhere; an address
+    on loopback or a private network only with ``allow_private_feeds``."""
     if not keyword.strip():
         raise UsageError("--keyword: must not be empty")
     source = calendar.strip()
@@ -139,6 +141,7 @@ def preview(
             keyword=keyword.strip(),
             cache_dir=Path(cache),
             fetch_concurrency=1,
+            allow_private_feeds=allow_private_feeds,
         )
         result = read_calendars(community, week, now, [member], progress=False).free[PREVIEW]
     return Preview(member, community, week, result, week_check(member, week, community, result))
