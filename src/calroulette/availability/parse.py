@@ -10,7 +10,6 @@ import datetime as dt
 import re
 import threading
 import warnings
-from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,12 +19,26 @@ from icalendar.parser.ical.component import ComponentIcalParser
 from calroulette.errors import FeedError
 from calroulette.feedformat import sniff, strip_preamble
 
+from ._times import (
+    PROBLEM,
+    as_list,
+    check_kinds,
+    collapse_repeats,
+    describe,
+    ends_before_start,
+    ical,
+    mark,
+    mixed_kinds,
+    turn_backwards_periods,
+)
+from .repairs import repair_feed
+
+__all__ = ["PROBLEM", "TIME_PROPS", "WARNINGS_LOCK", "as_list", "parse_calendar", "warning_note"]
+
 TIME_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 # warnings.catch_warnings swaps process-wide state; feeds are parsed in worker threads (fetching
 # validates each body), so every block that records warnings holds this lock.
 WARNINGS_LOCK = threading.RLock()
-# An event whose time is contradictory carries this; it is an error once it reaches the week.
-PROBLEM = "X-CALROULETTE-PROBLEM"
 
 
 def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> icalendar.Calendar:
@@ -36,9 +49,18 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
 
     Decisions (never guess silently):
 
-    - A malformed VEVENT or VTIMEZONE anywhere in the feed is an error for the member, naming the
-      event and property: it may hide a busy time or a free slot, so no answer is better than a
-      wrong one.
+    - Known vendor quirks are repaired as text first (:mod:`.repairs`), each with a note.
+    - A malformed property that can change free time (:data:`_READ`: the times, repeat rules,
+      title, transparency, status, attendees, UID and SEQUENCE of a VEVENT; a VTIMEZONE's
+      offsets and rules) is an error for the member, naming the event by its title and first
+      date: it may hide a busy time or a free slot, so no answer is better than a wrong one.
+      Any other malformed property (CREATED, DTSTAMP, DESCRIPTION, ATTACH, X-…) cannot change
+      free time: it is ignored with a note.
+    - A time property written twice (two DTSTART lines): the same value is read once, with a
+      note; different values are read as the span that covers them all, marked (:data:`PROBLEM`)
+      so that the member is refused only in the weeks it reaches. A DTSTART, DTEND or DURATION
+      that is not a time at all (``DTSTART;VALUE=TIME``) is an error.
+    - An RDATE period that ends before it starts is marked, like a DTEND before DTSTART.
     - A malformed VALARM, VTODO, VJOURNAL or VFREEBUSY cannot change free time (calroulette never
       reads them), so it is ignored with a note in ``notes`` (an Outlook reminder written
       ``TRIGGER:PT-2H`` would otherwise lock a member out for good).
@@ -58,10 +80,12 @@ def parse_calendar(body: bytes, member: str, notes: list[str] | None = None) -> 
     problem = sniff(text)  # shared with feeds, which must not store a non-calendar as good
     if problem is not None:
         raise FeedError(member, "calendar", str(problem))
+    repaired: list[str] = []
+    text = repair_feed(text, repaired)
     with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         calendar = _parse(text, member)
-        found = _check_components(calendar, member)
+        found = [*repaired, *_check_components(calendar, member)]
         _mark_ambiguous_times(text, calendar)
         found.extend(_separate_duplicates(calendar))
         found.extend(_adopt_orphans(calendar))
@@ -145,6 +169,22 @@ class _FeedCalendar(icalendar.Calendar):
 _IGNORED = {"VALARM", "VTODO", "VJOURNAL", "VFREEBUSY"}
 
 
+# The properties whose value can change free time, per component; a malformed other one is
+# ignored with a note. A line that is not iCalendar at all ("") could be any of them.
+_EVENT_READS = frozenset(
+    {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"}
+    | {"SUMMARY", "TRANSP", "STATUS", "ATTENDEE", "UID", "SEQUENCE"}
+)
+_ZONE_READS = frozenset(["TZID", "DTSTART", "TZOFFSETFROM", "TZOFFSETTO", "RRULE", "RDATE"])
+_READ = {
+    "VEVENT": _EVENT_READS,
+    "VTIMEZONE": _ZONE_READS,
+    "STANDARD": _ZONE_READS,
+    "DAYLIGHT": _ZONE_READS,
+    "VCALENDAR": frozenset({"X-WR-TIMEZONE"}),
+}
+
+
 def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
     """Raise for a malformed VEVENT/VTIMEZONE; drop DTSTART-less events; return notes."""
     notes: list[str] = []
@@ -153,26 +193,39 @@ def _check_components(calendar: icalendar.Calendar, member: str) -> list[str]:
         if not errors:
             continue
         name = str(component.name).upper()
-        prop = errors[0][0]
-        what = f"a malformed {prop}" if prop else "a line that is not iCalendar"
-        if name in _IGNORED:
-            notes.append(f"ignored a {name} with {what} (it does not affect free time)")
-            continue
-        raise FeedError(
-            member, "calendar", f"{_describe(component)} has {what}; fix or re-create it"
-        )
+        reads = _READ.get(name)
+        for prop, _ in errors:
+            what = f"a malformed {prop}" if prop else "a line that is not iCalendar"
+            if reads is None or (prop and str(prop).upper() not in reads):
+                notes.append(
+                    f"{describe(component)}: ignored {what}, which does not affect free time "
+                    "(nothing to do: calroulette reads around it)"
+                )
+                continue
+            raise FeedError(
+                member, "calendar", f"{describe(component)} has {what}; fix or re-create it"
+            )
     for event in list(calendar.subcomponents):
         if event.name != "VEVENT":
             continue
         if "DTSTART" not in event:
             calendar.subcomponents.remove(event)
-            notes.append(f"ignored {_describe(event)}: it has no start time (DTSTART)")
-        elif _ends_before_start(event):
+            notes.append(f"ignored {describe(event)}: it has no start time (DTSTART)")
+            continue
+        notes.extend(collapse_repeats(event, member))
+        check_kinds(event, member)
+        if ends_before_start(event):
             # recurring-ical-events would silently swap the two: a guess about a typo.
-            event.add(PROBLEM, f"{_describe(event)} ends before it starts; fix its end time")
-        elif (mixed := _mixed_kinds(event)) is not None:
+            mark(event, "ends-before-start", f"{describe(event)} ends before it starts")
+        elif (mixed := mixed_kinds(event)) is not None:
             # RFC 5545 §3.8.2.2: the same kind; icalendar reads the date as local midnight.
-            event.add(PROBLEM, f"{_describe(event)}: {mixed}; fix its start or end")
+            mark(event, "mixed-kinds", f"{describe(event)}: {mixed}; fix its start or end")
+        elif turn_backwards_periods(event):
+            mark(
+                event,
+                "ends-before-start",
+                f"{describe(event)}: one of its extra dates (RDATE) ends before it starts",
+            )
     return notes
 
 
@@ -215,7 +268,7 @@ def _mark_ambiguous_times(text: bytes, calendar: icalendar.Calendar) -> None:
     """
     if _DATE_WITH_TIME.search(text) is None and _MAYBE_TZID_AND_Z.search(text) is None:
         return  # nearly every feed: no line anywhere, so no event, has either contradiction
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     for block in _VEVENT_BLOCK.finditer(text):
         lines = block.group(0)
         uid_match = _UID_LINE.search(lines)
@@ -225,19 +278,19 @@ def _mark_ambiguous_times(text: bytes, calendar: icalendar.Calendar) -> None:
         date_with_time = _DATE_WITH_TIME.search(lines)
         if date_with_time:
             name = date_with_time.group(1).decode("ascii").upper()
-            found[uid] = f"its {name} says VALUE=DATE but has a time, so it is ambiguous"
+            found[uid] = ("date-with-time", f"its {name} says VALUE=DATE but has a time")
             continue
         for match in _TZID_AND_Z.finditer(lines):
             if match.group(2).strip().lower() not in _UTC_NAMES:
                 name = match.group(1).decode("ascii").upper()
-                found[uid] = f"its {name} has both a TZID and a UTC 'Z', so its time is ambiguous"
+                found[uid] = ("zone-and-utc", f"its {name} has both a TZID and a UTC 'Z'")
                 break
     if not found:
         return
     for event in calendar.walk("VEVENT"):
         why = found.get(str(event.get("UID", "")).strip())
-        if why is not None and PROBLEM not in event:
-            event.add(PROBLEM, f"{_describe(event)}: {why} (fix or re-create that event)")
+        if why is not None:
+            mark(event, why[0], f"{describe(event)}: {why[1]}, so its time is ambiguous")
 
 
 _IDENTITY = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "SUMMARY", "TRANSP")
@@ -269,7 +322,7 @@ def _separate_duplicates(calendar: icalendar.Calendar) -> list[str]:
             seen.add(_identity(event))
             event["UID"] = icalendar.vText(f"{uid}#calroulette-duplicate-{k}")
             notes.append(
-                f"{_describe(latest[0])} appears more than once with different times or titles; "
+                f"{describe(latest[0])} appears more than once with different times or titles; "
                 "each is read as an event of its own"
             )
     return list(dict.fromkeys(notes))
@@ -283,7 +336,7 @@ def _sequence(event: icalendar.cal.Component) -> int:
 
 
 def _identity(event: icalendar.cal.Component) -> tuple[bytes, ...]:
-    return tuple(b"".join(p.to_ical() for p in as_list(event.get(name))) for name in _IDENTITY)
+    return tuple(b"".join(ical(p) for p in as_list(event.get(name))) for name in _IDENTITY)
 
 
 def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
@@ -307,7 +360,7 @@ def _adopt_orphans(calendar: icalendar.Calendar) -> list[str]:
         if len(group) == 1 and ("RRULE" in event or "RDATE" in event):
             del event["RECURRENCE-ID"]
             notes.append(
-                f"{_describe(event)} changes a series that is not in the feed; "
+                f"{describe(event)} changes a series that is not in the feed; "
                 "its dates are read as a series of their own"
             )
     return notes
@@ -350,55 +403,6 @@ def _rezoned(value: Any, zone: dt.tzinfo) -> Any:
     return value
 
 
-def _ends_before_start(event: icalendar.cal.Component) -> bool:
-    """DTEND before DTSTART, compared only when both are the same kind of value."""
-    start_prop, end_prop = event.get("DTSTART"), event.get("DTEND")
-    if end_prop is None:
-        return False
-    start, end = start_prop.dt, end_prop.dt
-    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
-        if (start.tzinfo is None) != (end.tzinfo is None):
-            return False
-        return bool(end < start)
-    if type(start) is dt.date and type(end) is dt.date:
-        return end < start
-    return False
-
-
-def _mixed_kinds(event: icalendar.cal.Component) -> str | None:
-    """A whole-day start with a timed end, or the other way round: a day, or those hours?"""
-    start_prop: Any = event.get("DTSTART")
-    end_prop: Any = event.get("DTEND")
-    if start_prop is None or end_prop is None:
-        return None
-    start_is_time = isinstance(start_prop.dt, dt.datetime)
-    end_is_time = isinstance(end_prop.dt, dt.datetime)
-    if start_is_time == end_is_time:
-        return None
-    if start_is_time:
-        return "its DTSTART is a date and time but its DTEND is a date"
-    return "its DTSTART is a date but its DTEND is a date and time"
-
-
-def _describe(component: icalendar.cal.Component) -> str:
-    """``event 'uid…'`` (the UID shortened, printable only): names a component, never its body."""
-    kind = {"VEVENT": "event", "VTIMEZONE": "time zone"}.get(
-        str(component.name).upper(), str(component.name)
-    )
-    key = component.get("TZID") if kind == "time zone" else component.get("UID")
-    if key is None:
-        return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-    shown = "".join(ch for ch in str(key) if ch.isprintable())
-    shown = shown if len(shown) <= 40 else shown[:39] + "…"
-    return f"{kind} {shown!r}"
-
-
 def warning_note(message: Warning | str) -> str:
     text = str(message).splitlines()[0] if str(message) else type(message).__name__
     return text[:200]
-
-
-def as_list(value: Any) -> Iterable[Any]:
-    if value is None:
-        return ()
-    return value if isinstance(value, list) else (value,)
