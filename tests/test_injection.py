@@ -113,6 +113,9 @@ SUMMARY:free for coffee
 END:VEVENT
 END:VCALENDAR
 """
+# A busy event whose time cannot be read: it refuses its member in the week, and the message
+# names it by its title, which is markup.
+EVIL_TITLE = EVIL_UID
 BROKEN_ICS = f"""BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//calroulette tests//EN
@@ -121,7 +124,7 @@ UID:{EVIL_UID}
 DTSTAMP:20261101T000000Z
 DTSTART:20261202T150000Z
 DTEND:20261202T140000Z
-SUMMARY:free for coffee
+SUMMARY:{EVIL_TITLE}
 END:VEVENT
 END:VCALENDAR
 """
@@ -151,6 +154,7 @@ def write_config(
         'timezone = "Europe/London"',
         'database = "history.sqlite"',
         f"cache_dir = {toml_string(str(folder / 'cache'))}",
+        "allow_private_feeds = true",
         "",
         "[delivery]",
         delivery,
@@ -637,7 +641,7 @@ def test_markup_in_a_feeds_uid_prints_literally_in_every_command(
     history prints as written in `history` (a MarkupError on every later run, before), and so
     does the feed's error in `match`, `why`, `check` and `overlap`."""
     config = write_config(tmp_path, broken=True)
-    shown = f"event {EVIL_UID!r} ends before it starts"
+    shown = f"event {EVIL_TITLE!r} (first on 2026-12-02) ends before it starts"
     for command, code in (("match", 0), ("check", 1), ("overlap", 1)):
         result = ok(cli(command, "-c", str(config)), code=code)
         assert shown in result.stdout + result.stderr, command

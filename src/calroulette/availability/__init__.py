@@ -9,6 +9,13 @@
 
 from .parse import parse_calendar
 from .reader import FreeTimeReader
-from .rules import FreeTime, free_time, keyword_pattern
+from .rules import FreeTime, free_time, keyword_pattern, skipped_events
 
-__all__ = ["FreeTime", "FreeTimeReader", "free_time", "keyword_pattern", "parse_calendar"]
+__all__ = [
+    "FreeTime",
+    "FreeTimeReader",
+    "free_time",
+    "keyword_pattern",
+    "parse_calendar",
+    "skipped_events",
+]

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from calroulette import feeds
-from calroulette.availability import FreeTime
+from calroulette.availability import FreeTime, skipped_events
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.feedformat import looks_free_busy_only
@@ -159,6 +159,16 @@ def _verdict(
             notes=free.warnings,
         )
 
+    skipped = skipped_events(free)
+    if skipped:  # a broken free event is read around, but the member should fix it
+        what, fix = hints.split_fix(skipped[0].removeprefix("skipped "))
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        return row(
+            Level.WARN,
+            f"a broken free event is left out{more}: {what}",
+            fix=fix,
+            kind="skipped-event",
+        )
     keyword = community.keyword_for(member)
     if free.availability_events == 0:
         if looks_free_busy_only(feed.body):
