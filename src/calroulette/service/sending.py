@@ -29,7 +29,7 @@ from calroulette.delivery import (
 )
 from calroulette.errors import FeedError, UsageError
 from calroulette.invites import unmatched_uid
-from calroulette.matching import Meeting, Round, RoundStatus, Unmatched
+from calroulette.matching import Meeting, Round, RoundStatus
 from calroulette.store import DeliveryStatus, Store, WeekDeliveries, open_store
 from calroulette.timeutil import IsoWeek
 
@@ -147,20 +147,29 @@ def run(
 def _to_tell(store: Store, round_: Round) -> Round:
     """The round as its messages should tell it: a member left out for a reason that lasts
     until they act (:attr:`Reason.tell_once`) is not written to again while every round since
-    the note they got gave them that same reason."""
-    quiet = {u.member for u in round_.unmatched if u.reason.tell_once and _told(store, round_, u)}
+    the note they got gave them that same reason.
+
+    One query for the earlier rounds' reasons and one per week walked back for the notes that
+    went out: a community of 10,000 with hundreds of members without free time must not cost
+    a query (or a load of every note's bytes) per member and week."""
+    lasting = {u.member: u.reason for u in round_.unmatched if u.reason.tell_once}
+    if not lasting:
+        return round_
+    earlier = store.rounds.weeks_before(round_.week)  # latest first
+    reasons = store.rounds.left_out_before(round_.week, lasting)
+    notes: dict[IsoWeek, set[str]] = {}
+    quiet = set()
+    for email, reason in lasting.items():
+        for week in earlier:
+            if reasons.get((week, email)) is not reason:
+                break  # the streak is broken: this is news
+            if week not in notes:
+                notes[week] = store.deliveries.recipients(
+                    week, unmatched_uid(week), DeliveryStatus.SENT
+                )
+            if email in notes[week]:
+                quiet.add(email)
+                break
     if not quiet:
         return round_
     return replace(round_, unmatched=tuple(u for u in round_.unmatched if u.member not in quiet))
-
-
-def _told(store: Store, round_: Round, left_out: Unmatched) -> bool:
-    for week, reason in store.rounds.reasons_before(round_.week, left_out.member):
-        if reason is not left_out.reason:
-            return False  # the streak is broken: this is news
-        notes = store.deliveries.rows(week=week, meeting=unmatched_uid(week))
-        if any(
-            r.key.recipient == left_out.member and r.status is DeliveryStatus.SENT for r in notes
-        ):
-            return True
-    return False

@@ -153,6 +153,14 @@ class Deliveries:
         sql = f"SELECT {_COLUMNS} FROM deliveries{clause} ORDER BY rowid"  # noqa: S608 - fixed names
         return [_row(tuple(r)) for r in self.conn.execute(sql, args)]
 
+    def recipients(self, week: IsoWeek, meeting_uid: str, status: DeliveryStatus) -> set[str]:
+        """Who has a delivery about ``meeting_uid`` in ``week`` with ``status`` (no bytes read)."""
+        rows = self.conn.execute(
+            "SELECT recipient FROM deliveries WHERE week = ? AND meeting_uid = ? AND status = ?",
+            (str(week), meeting_uid, status),
+        )
+        return {str(r) for (r,) in rows}
+
     def mark_sent(self, keys: Iterable[DeliveryKey], now: dt.datetime) -> None:
         """Mark every key sent, in one transaction (one flush of the database)."""
         sent_at = format_utc(now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from calroulette.errors import UsageError
@@ -103,19 +104,26 @@ class Rounds:
             )
         return [IsoWeek.parse(w) for (w,) in rows]
 
-    def reasons_before(self, week: IsoWeek, email: str) -> list[tuple[IsoWeek, Reason | None]]:
-        """For each round before ``week``, latest first: why ``email`` was left out of it, or
-        None when they were not (in a meeting, or not a member then)."""
-        reasons = dict(
-            self.conn.execute(
-                "SELECT week, reason FROM unmatched WHERE email = ? AND week < ?",
-                (email, str(week)),
-            )
-        )
+    def weeks_before(self, week: IsoWeek) -> list[IsoWeek]:
+        """The weeks with a round before ``week``, latest first."""
         rows = self.conn.execute(
             "SELECT week FROM rounds WHERE week < ? ORDER BY week DESC", (str(week),)
         )
-        return [(IsoWeek.parse(w), Reason(reasons[w]) if w in reasons else None) for (w,) in rows]
+        return [IsoWeek.parse(w) for (w,) in rows]
+
+    def left_out_before(
+        self, week: IsoWeek, emails: Iterable[str]
+    ) -> dict[tuple[IsoWeek, str], Reason]:
+        """Why each of ``emails`` was left out of each round before ``week`` that left them out
+        (a round that met them, or before they joined, has no entry)."""
+        wanted = set(emails)
+        return {
+            (IsoWeek.parse(w), email): Reason(reason)
+            for w, email, reason in self.conn.execute(
+                "SELECT week, email, reason FROM unmatched WHERE week < ?", (str(week),)
+            )
+            if email in wanted
+        }
 
     def mark_sent(self, week: IsoWeek, at: dt.datetime) -> None:
         """The round is sent: it and its planned meetings (``planned`` → ``invited``)."""
