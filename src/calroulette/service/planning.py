@@ -108,7 +108,7 @@ def why(community: Community, member: str, week: IsoWeek | None = None, *, now: 
     if stored is not None:
         with open_store(community.database, readonly=True) as store:
             state = store.deliveries.summary(week)
-            mine = tuple(r for r in store.deliveries.rows(week=week) if r.key.recipient == email)
+            mine = tuple(store.deliveries.rows(week=week, recipient=email))
         return Why(email, stored, saved=True, deliveries=state, mine=mine)
     return Why(email, match(community, week, now=now, dry_run=True).round, saved=False)
 

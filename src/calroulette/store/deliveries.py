@@ -128,6 +128,7 @@ class Deliveries:
         since: IsoWeek | None = None,
         due: dt.datetime | None = None,
         meeting: str | None = None,
+        recipient: str | None = None,
     ) -> list[DeliveryRow]:
         """Deliveries in the order they were recorded, optionally filtered (``since``: weeks
         from this one on; ``2026-W49`` strings sort in time order; ``due``: none waiting to be
@@ -138,6 +139,7 @@ class Deliveries:
             ("status", status),
             ("channel", channel),
             ("meeting_uid", meeting),
+            ("recipient", recipient),
         )
         for column, value in filters:
             if value is not None:
@@ -214,16 +216,27 @@ class Deliveries:
         )
 
     def summary(self, week: IsoWeek) -> WeekDeliveries:
-        """Where ``week``'s messages stand."""
+        """Where ``week``'s messages stand: counts by status, and the key and error of each one
+        that failed or waits to be retried (no message bytes are read: `history` asks this of
+        every week, and a week of 10,000 members holds 150 MB of messages)."""
         counts = dict.fromkeys(DeliveryStatus, 0)
+        for status, n in self.conn.execute(
+            "SELECT status, count(*) FROM deliveries WHERE week = ? GROUP BY status", (str(week),)
+        ):
+            counts[DeliveryStatus(status)] = int(n)
         failures: list[tuple[DeliveryKey, str]] = []
         waiting: list[tuple[DeliveryKey, str, dt.datetime | None]] = []
-        for row in self.rows(week=week):
-            counts[row.status] += 1
-            if row.status is DeliveryStatus.FAILED:
-                failures.append((row.key, row.last_error or "refused"))
-            elif row.status is DeliveryStatus.PENDING and row.last_error:
-                waiting.append((row.key, row.last_error, row.retry_at))
+        for uid, recipient, channel, kind, sequence, status, error, at in self.conn.execute(
+            "SELECT meeting_uid, recipient, channel, kind, sequence, status, last_error, retry_at"
+            " FROM deliveries WHERE week = ? AND (status = ? OR (status = ? AND last_error IS"
+            " NOT NULL)) ORDER BY rowid",
+            (str(week), DeliveryStatus.FAILED, DeliveryStatus.PENDING),
+        ):
+            key = DeliveryKey(str(uid), str(recipient), Channel(channel), Kind(kind), int(sequence))
+            if status == DeliveryStatus.FAILED:
+                failures.append((key, str(error or "refused")))
+            else:
+                waiting.append((key, str(error), parse_utc(at) if at else None))
         return WeekDeliveries(
             counts[DeliveryStatus.SENT],
             counts[DeliveryStatus.PENDING],
