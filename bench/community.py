@@ -78,6 +78,7 @@ def generate(
         "cooldown_weeks = 8",
         'database = "calroulette.sqlite"',
         'cache_dir = "cache"',
+        "allow_private_feeds = true  # the bench serves the feeds on loopback",
         "",
         "[delivery]",
         'method = "outbox"',
