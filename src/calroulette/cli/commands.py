@@ -12,6 +12,7 @@ from . import (
     reschedule,
     run,
     send,
+    serve,
     slots,
     why,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "reschedule",
     "run",
     "send",
+    "serve",
     "slots",
     "why",
 ]

@@ -11,7 +11,10 @@ from .model import (
     Frequency,
     Member,
     MemberStatus,
+    SignupMode,
     SmtpSecurity,
+    Unsubscribe,
+    Web,
 )
 
 __all__ = [
@@ -21,7 +24,10 @@ __all__ = [
     "Frequency",
     "Member",
     "MemberStatus",
+    "SignupMode",
     "SmtpSecurity",
+    "Unsubscribe",
+    "Web",
     "load_community",
     "parse_community",
     "unreadable_scheme",

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from calroulette.errors import ConfigError, Problem
@@ -32,7 +33,10 @@ from .model import (
     DeliveryMethod,
     Frequency,
     Member,
+    SignupMode,
     SmtpSecurity,
+    Unsubscribe,
+    Web,
     default_cache_dir,
 )
 from .text import not_one_line as _not_one_line
@@ -74,6 +78,7 @@ _MEMBER_KEYS = {
     "team",
     "topics",
     "discord_id",
+    "unsubscribe",
 }
 _DELIVERY_KEYS = {
     "method",
@@ -85,7 +90,8 @@ _DELIVERY_KEYS = {
     "rate_limit_per_minute",
     "discord_webhook_env",
 }
-_TOP_KEYS = {"community", "members", "delivery"}
+_WEB_KEYS = {"base_url", "signup", "secret_key_env", "admin_password_env"}
+_TOP_KEYS = {"community", "members", "delivery", "web"}
 _SLOT_MINUTES = (5, 10, 15, 20, 30, 60)
 _LINK_FIELDS = {"uid", "week", "community"}
 
@@ -143,6 +149,11 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         p.add("delivery", "[delivery]", "must be a table")
         raw_delivery = {}
     delivery = _parse_delivery(p, raw_delivery, base_dir)
+    raw_web = data.get("web", {})
+    if not isinstance(raw_web, dict):
+        p.add("web", "[web]", "must be a table")
+        raw_web = {}
+    web = _parse_web(p, raw_web)
 
     members = _parse_members(p, data.get("members"), base_dir)
     community = Community(
@@ -168,6 +179,7 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         fetch_retries=c.integer("fetch_retries", 3, 0, 10),
         allow_private_feeds=c.boolean("allow_private_feeds", False),
         delivery=delivery,
+        web=web,
         path=path,
     )
     _check_avoid(p, community.members)
@@ -325,6 +337,39 @@ def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Deliv
     )
 
 
+def _parse_web(p: _Collector, raw: dict[str, Any]) -> Web:
+    _unknown(p, "web", "", raw, _WEB_KEYS)
+    w = _Fields(p, "web", raw)
+    base_url = w.text("base_url")
+    if base_url is not None:
+        base_url = base_url.strip().rstrip("/")
+        if problem := _base_url_problem(base_url):
+            p.add("web", "base_url", problem)
+            base_url = None
+    return Web(
+        base_url=base_url,
+        signup=w.choice("signup", SignupMode, SignupMode.APPROVE, "open, approve, closed"),
+        secret_key_env=w.text("secret_key_env", default="CALROULETTE_SECRET_KEY")
+        or "CALROULETTE_SECRET_KEY",
+        admin_password_env=w.text("admin_password_env", default="CALROULETTE_ADMIN_PASSWORD")
+        or "CALROULETTE_ADMIN_PASSWORD",
+    )
+
+
+def _base_url_problem(url: str) -> str | None:
+    """Links in emails point at ``base_url``: https, or http only on this machine (a test, or a
+    proxy on the same host), with no query or fragment."""
+    parts = urlsplit(url)
+    local = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"{url!r} is not an address like https://coffee.example.org"
+    if parts.scheme == "http" and not local:
+        return f"{url!r}: must be https (links in emails carry sign-in tokens)"
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return f"{url!r}: must have no user, query or fragment"
+    return None
+
+
 def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Member]:
     if raw_members is None:
         return []
@@ -399,6 +444,7 @@ def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Memb
                 team=(f.text("team", plain=True) or "").strip() or None,
                 topics=frozenset(t.lower() for t in f.strings("topics", plain=True)),
                 discord_id=str(discord).strip() if discord is not None else None,
+                unsubscribe=f.choice("unsubscribe", Unsubscribe, Unsubscribe.PAUSE, "pause, leave"),
             )
         )
     return members

@@ -39,6 +39,21 @@ class MemberStatus(StrEnum):
     LEFT = "left"
 
 
+class Unsubscribe(StrEnum):
+    """What a one-click unsubscribe (RFC 8058) from one of our emails does: the member's choice."""
+
+    PAUSE = "pause"  # paused until they resume on their page: settings and history kept
+    LEAVE = "leave"  # removed from members.toml, as `members remove`
+
+
+class SignupMode(StrEnum):
+    """Who may join through the web page's /join."""
+
+    OPEN = "open"  # a confirmed sign-up is a member at once
+    APPROVE = "approve"  # a confirmed sign-up waits for `calroulette members approve`
+    CLOSED = "closed"  # no sign-up page
+
+
 class DeliveryMethod(StrEnum):
     OUTBOX = "outbox"
     SMTP = "smtp"
@@ -65,6 +80,7 @@ class Member:
     team: str | None = None
     topics: frozenset[str] = frozenset()
     discord_id: str | None = None
+    unsubscribe: Unsubscribe = Unsubscribe.PAUSE
 
     def is_paused(self, week: IsoWeek) -> bool:
         """Paused for ``week``: ``paused = true``, or the week starts before ``paused_until``."""
@@ -90,6 +106,23 @@ class Delivery:
     smtp_username: str | None = None
     rate_limit_per_minute: int = 60
     discord_webhook_env: str = "CALROULETTE_DISCORD_WEBHOOK"
+
+
+@dataclass(frozen=True, slots=True)
+class Web:
+    """``[web]``: the member pages of ``calroulette serve``. Secrets (the signing key, the
+    organizer's password) come from the environment, never from members.toml."""
+
+    base_url: str | None = None  # https://coffee.example.org: links in emails point here
+    signup: SignupMode = SignupMode.APPROVE
+    secret_key_env: str = "CALROULETTE_SECRET_KEY"  # noqa: S105 - a variable's name
+    admin_password_env: str = "CALROULETTE_ADMIN_PASSWORD"  # noqa: S105 - a name
+
+    def url(self, path: str) -> str | None:
+        """``base_url`` + ``path`` (which starts with /), or None when there is no base URL."""
+        if self.base_url is None:
+            return None
+        return self.base_url.rstrip("/") + path
 
 
 def default_cache_dir() -> Path:
@@ -123,6 +156,7 @@ class Community:
     # server on the organizer's own network); false: refused, after DNS and at every redirect
     allow_private_feeds: bool = False
     delivery: Delivery = field(default_factory=Delivery)
+    web: Web = field(default_factory=Web)
     path: Path | None = None  # the members.toml this came from
     # email -> member, built once: invitations look members up several times per meeting, and a
     # scan of 10,000 members each time costs seconds per round.

@@ -15,6 +15,7 @@ operation          module
 ``slots``          :mod:`.calendars` (with ``overlap`` and ``preview``)
 ``members_*``      :mod:`.members` (add, remove, pause, resume, list)
 ``init``           :mod:`.setup`
+``serve``          :mod:`.web` (with the signed links in emails)
 =================  ===================================================
 """
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .planning import history, match, why
     from .sending import run, send
     from .setup import init
+    from .web import serve
 
 OPERATIONS = {
     "cancel": "meetings",
@@ -55,6 +57,7 @@ OPERATIONS = {
     "reschedule": "meetings",
     "run": "sending",
     "send": "sending",
+    "serve": "web",
     "slots": "calendars",
     "why": "planning",
 }
@@ -87,6 +90,7 @@ __all__ = [  # noqa: RUF022 - OPERATIONS' order
     "reschedule",
     "run",
     "send",
+    "serve",
     "slots",
     "why",
 ]

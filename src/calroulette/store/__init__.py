@@ -7,8 +7,10 @@
 from .db import Store, StoreError, open_store
 from .deliveries import Deliveries, DeliveryRow, DeliveryStatus, RoundState, WeekDeliveries
 from .identities import Identities
+from .links import Links
 from .migrations import MIGRATIONS
 from .rounds import SHORT_ID, FoundMeeting, Rounds, short_id
+from .signups import Signup, Signups, SignupState
 from .transaction import transaction
 
 __all__ = [
@@ -19,8 +21,12 @@ __all__ = [
     "DeliveryStatus",
     "FoundMeeting",
     "Identities",
+    "Links",
     "RoundState",
     "Rounds",
+    "Signup",
+    "SignupState",
+    "Signups",
     "Store",
     "StoreError",
     "WeekDeliveries",

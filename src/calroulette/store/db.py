@@ -37,8 +37,10 @@ from calroulette.errors import CalrouletteError
 
 from .deliveries import Deliveries
 from .identities import Identities
+from .links import Links
 from .migrations import MIGRATIONS
 from .rounds import Rounds
+from .signups import Signups
 from .transaction import transaction
 
 
@@ -62,6 +64,8 @@ class Store:
         self.rounds = Rounds(conn)
         self.deliveries = Deliveries(conn)
         self.identities = Identities(conn)
+        self.links = Links(conn)
+        self.signups = Signups(conn)
 
     def __enter__(self) -> Store:
         return self

@@ -166,4 +166,30 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX identities_key ON identities (calendar_key);
     """,
+    # 5: the web page. Sign-ups waiting for their email to be confirmed (double opt-in) or for
+    # the organizer's approval; and each member's link version, which every signed link carries:
+    # asking for a new link raises it, and older links stop working.
+    """
+    CREATE TABLE signups (
+        id           TEXT PRIMARY KEY,  -- random; named by the confirmation link's token
+        email        TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        calendar     TEXT NOT NULL,     -- the secret address: cleared once decided
+        timezone     TEXT NOT NULL,
+        topics       TEXT NOT NULL DEFAULT '[]',  -- JSON list
+        team         TEXT,
+        frequency    TEXT NOT NULL DEFAULT 'weekly',
+        state        TEXT NOT NULL DEFAULT 'unconfirmed'
+                     CHECK (state IN ('unconfirmed', 'pending', 'joined', 'rejected', 'expired')),
+        created_at   TEXT NOT NULL,
+        confirmed_at TEXT,
+        decided_at   TEXT
+    );
+    CREATE INDEX signups_email ON signups (email, state);
+    CREATE TABLE links (
+        email      TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL DEFAULT 0,
+        changed_at TEXT NOT NULL
+    );
+    """,
 ]

@@ -1,0 +1,7 @@
+"""Routes of the member pages (filled in by the join work)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
