@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,19 @@ class Roster:
         self.path = path
         self.document = document
         self.bom = bom  # the file began with a UTF-8 byte order mark: kept when it is written
+
+    @classmethod
+    @contextmanager
+    def locked(cls, path: str | os.PathLike[str]) -> Iterator[Roster]:
+        """:meth:`open` under an exclusive lock held until the block ends: every writer of
+        members.toml (the CLI's ``members`` commands, the web page) edits it this way, so two
+        edits at once are made one after the other and neither is lost. Readers need no lock
+        (the file is replaced atomically). POSIX ``flock`` on ``<members.toml>.lock`` beside the
+        file (through a symbolic link, beside the file it points to); released if the process
+        dies."""
+        target = Path(path).resolve()
+        with _file_lock(target.with_name(target.name + ".lock")):
+            yield cls.open(path)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Roster:
@@ -190,6 +205,21 @@ class Roster:
         except ConfigError as error:
             problems = "; ".join(str(p) for p in error.problems)
             raise UsageError(f"{problems} ({self.path.name} not changed)") from None
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one writer at a time
+        yield
+        return
+    with path.open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _calendar_for_file(calendar: str, config: Path) -> str:

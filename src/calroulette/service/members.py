@@ -84,7 +84,7 @@ def members_add(
     from .reading import read_calendars  # requests, icalendar: only `add` reads a calendar
 
     roster = Roster.open(config)
-    roster.add(new)
+    roster.add(new)  # refuses a duplicate or an invalid member before any calendar is read
     community = roster.community()
     register_secrets(community)
     member = community.member(new.email)
@@ -93,8 +93,10 @@ def members_add(
     result = read_calendars(community, week, now, [member], progress=False).free[member.email]
     check = week_check(member, week, community, result)
     added = check.blocking is None or force
-    if added:
-        roster.save()
+    if added:  # the calendar was read without the lock; the edit is made again under it
+        with Roster.locked(config) as locked:
+            locked.add(new)
+            locked.save()
     return MemberAdded(member, community, week, result, check, added)
 
 
@@ -140,14 +142,14 @@ def members_remove(
     meetings are settled before members.toml is written, so running the command again after a
     crash finishes the job.
     """
-    roster = Roster.open(config)
-    community = roster.community()
-    register_secrets(community)
-    roster.remove(email)
-    member = community.member(email)
-    assert member is not None  # roster.remove refused anyone else
-    meetings = _settle(community, member, now=now, cancel_meetings=cancel_meetings, how=how)
-    roster.save()
+    with Roster.locked(config) as roster:
+        community = roster.community()
+        register_secrets(community)
+        roster.remove(email)
+        member = community.member(email)
+        assert member is not None  # roster.remove refused anyone else
+        meetings = _settle(community, member, now=now, cancel_meetings=cancel_meetings, how=how)
+        roster.save()
     return Departure(member, community, meetings)
 
 
@@ -164,23 +166,23 @@ def members_pause(
 
     Their meetings still to come (before ``until``, in the community's zone) are settled as
     :func:`members_remove` settles them."""
-    roster = Roster.open(config)
-    community = roster.community()
-    today = now.astimezone(community.timezone).date()  # the community's today, not UTC's
-    if until is not None and until <= today:
-        raise UsageError(
-            f"--until: {until.isoformat()} is not in the future (nothing would be paused; "
-            "to take part again now, use `calroulette members resume`)"
+    with Roster.locked(config) as roster:
+        community = roster.community()
+        today = now.astimezone(community.timezone).date()  # the community's today, not UTC's
+        if until is not None and until <= today:
+            raise UsageError(
+                f"--until: {until.isoformat()} is not in the future (nothing would be paused; "
+                "to take part again now, use `calroulette members resume`)"
+            )
+        register_secrets(community)
+        roster.pause(email, until)
+        member = community.member(email)
+        assert member is not None  # roster.pause refused anyone else
+        before = to_utc(until, community.timezone) if until is not None else None
+        meetings = _settle(
+            community, member, now=now, before=before, cancel_meetings=cancel_meetings, how=how
         )
-    register_secrets(community)
-    roster.pause(email, until)
-    member = community.member(email)
-    assert member is not None  # roster.pause refused anyone else
-    before = to_utc(until, community.timezone) if until is not None else None
-    meetings = _settle(
-        community, member, now=now, before=before, cancel_meetings=cancel_meetings, how=how
-    )
-    roster.save()
+        roster.save()
     return Departure(member, community, meetings)
 
 
@@ -218,10 +220,10 @@ def _settle(
 
 def members_resume(config: str | PathLike[str], email: str) -> bool:
     """Take a paused member back; False when they were not paused (nothing is written)."""
-    roster = Roster.open(config)
-    if not roster.resume(email):
-        return False
-    roster.save()
+    with Roster.locked(config) as roster:
+        if not roster.resume(email):
+            return False
+        roster.save()
     return True
 
 
