@@ -115,9 +115,32 @@ def test_each_command_calls_the_service_function_of_its_name(command: tuple[str,
     assert name in calls, f"cli/{command[0]}.py never calls service.{name}"
 
 
-def test_every_service_operation_is_a_command() -> None:
+def _service_calls(modules: list[Path]) -> set[str]:
+    return {
+        node.func.attr
+        for module in modules
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "service"
+    }
+
+
+def test_every_service_operation_is_a_command_or_a_web_route() -> None:
+    """The CLI and the web page are the only callers of the operations; an operation neither
+    calls is dead (or reached around the service layer)."""
     commands = {"_".join(c) for c in command_paths()}
-    assert set(service.OPERATIONS) == commands
+    web = _service_calls(sorted((PACKAGE / "web").glob("*.py")))
+    assert set(service.OPERATIONS) - commands - web == set()
+    assert commands <= set(service.OPERATIONS)
+
+
+def test_web_routes_call_only_service_operations() -> None:
+    """A route parses, calls an operation of the service layer by its name, and renders: any
+    `service.x` it calls is an operation (or `load`)."""
+    web = _service_calls(sorted((PACKAGE / "web").glob("*.py")))
+    assert web - set(service.OPERATIONS) - {"load"} == set()
 
 
 def test_no_module_is_over_500_lines() -> None:

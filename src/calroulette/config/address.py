@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from calroulette.redact import is_url
 
@@ -67,3 +68,17 @@ def resolve_calendar(member: Member, base_dir: Path) -> Member:
         source = source[len("file://") :]
     resolved = str((base_dir / Path(source).expanduser()).resolve())
     return replace(member, calendar=resolved)
+
+
+def base_url_problem(url: str) -> str | None:
+    """Links in emails point at ``base_url``: https, or http only on this machine (a test, or a
+    proxy on the same host), with no query or fragment."""
+    parts = urlsplit(url)
+    local = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"{url!r} is not an address like https://coffee.example.org"
+    if parts.scheme == "http" and not local:
+        return f"{url!r}: must be https (links in emails carry sign-in tokens)"
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return f"{url!r}: must have no user, query or fragment"
+    return None

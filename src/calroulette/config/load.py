@@ -19,13 +19,12 @@ from collections.abc import Callable
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from calroulette.errors import ConfigError, Problem
 from calroulette.timeutil import load_zone
 
-from .address import resolve_calendar, unreadable_scheme
+from .address import base_url_problem, resolve_calendar, unreadable_scheme
 from .model import (
     EMAIL_RE,
     Community,
@@ -343,7 +342,7 @@ def _parse_web(p: _Collector, raw: dict[str, Any]) -> Web:
     base_url = w.text("base_url")
     if base_url is not None:
         base_url = base_url.strip().rstrip("/")
-        if problem := _base_url_problem(base_url):
+        if problem := base_url_problem(base_url):
             p.add("web", "base_url", problem)
             base_url = None
     return Web(
@@ -354,20 +353,6 @@ def _parse_web(p: _Collector, raw: dict[str, Any]) -> Web:
         admin_password_env=w.text("admin_password_env", default="CALROULETTE_ADMIN_PASSWORD")
         or "CALROULETTE_ADMIN_PASSWORD",
     )
-
-
-def _base_url_problem(url: str) -> str | None:
-    """Links in emails point at ``base_url``: https, or http only on this machine (a test, or a
-    proxy on the same host), with no query or fragment."""
-    parts = urlsplit(url)
-    local = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return f"{url!r} is not an address like https://coffee.example.org"
-    if parts.scheme == "http" and not local:
-        return f"{url!r}: must be https (links in emails carry sign-in tokens)"
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return f"{url!r}: must have no user, query or fragment"
-    return None
 
 
 def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Member]:
