@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
@@ -33,7 +34,7 @@ from calroulette.redact import SECRETS
 from calroulette.service.web import WebSettings
 
 from . import admin, join, manage
-from .security import RateLimiter, SecurityHeaders, context, set_csrf_cookie
+from .security import RateLimiter, SecurityHeaders, allowed_hosts, context, set_csrf_cookie
 
 log = logging.getLogger("calroulette.web")
 STATIC = Path(__file__).parent / "static"
@@ -64,6 +65,7 @@ def create_app(
         middleware=[
             Middleware(AccessLog),
             Middleware(SecurityHeaders, https=https),
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings.base_url)),
         ],
         exception_handlers={HTTPException: _error, Exception: _crash},
     )

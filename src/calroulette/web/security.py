@@ -8,7 +8,10 @@
   referrer (manage links carry a token), nothing cached.
 - **Rate limits** (:class:`RateLimiter`): per client address and per email, in memory (one
   uvicorn process; a restart forgets them), with a bounded number of keys.
-- **Bodies**: a form is at most :data:`MAX_BODY` bytes and :data:`MAX_FIELDS` fields.
+- **Bodies**: a form is at most :data:`MAX_BODY` bytes (with a Content-Length: a chunked body
+  of unknown length is refused) and :data:`MAX_FIELDS` fields.
+- **Hosts**: only the host of ``base_url`` (and loopback names) are answered
+  (:func:`allowed_hosts`): a page reached through another name (DNS rebinding) gets 400.
 """
 
 from __future__ import annotations
@@ -61,9 +64,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             await Response("Too large", status_code=413)(scope, receive, send)
+            return
+        if length is None and b"transfer-encoding" in headers:
+            # a body of unknown length could pass MAX_BODY; browsers send a Content-Length
+            await Response("Length required", status_code=411)(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
@@ -80,6 +88,11 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def allowed_hosts(base_url: str) -> list[str]:
+    host = urlsplit(base_url).hostname or "localhost"
+    return sorted({host, "localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 # --- CSRF ---------------------------------------------------------------------------------------
