@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast docs lint typecheck bench clean
+.PHONY: demo serve test test-fast docs lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/calroulette match --config members.toml
 	$(BIN)/calroulette send --config members.toml
+
+# The member pages of the demo community at http://127.0.0.1:8000 (Ctrl-C stops). The key that
+# signs links is made once into .secret-key (a real server keeps its own: docs/organizer.md).
+serve: $(STAMP)
+	@test -s .secret-key || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > .secret-key)
+	CALROULETTE_SECRET_KEY="$$(cat .secret-key)" $(BIN)/calroulette serve --config members.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -49,4 +55,4 @@ bench-%: $(STAMP) bench/%.py
 	$(BIN)/python bench/$*.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache outbox *.sqlite *.sqlite-wal *.sqlite-shm *.send-lock tests/js/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache outbox *.sqlite *.sqlite-wal *.sqlite-shm *.send-lock *.lock .secret-key tests/js/node_modules
