@@ -1,5 +1,6 @@
 """`calroulette members …`: add, remove, pause, resume and list members, editing members.toml in
-place (comments and layout kept; every edit validated as loading validates)."""
+place (comments and layout kept; every edit validated as loading validates); and the sign-ups
+from the web page that wait for approval: pending, approve, reject."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 members_app = typer.Typer(
     name="members",
-    help="Add, remove, pause, resume and list members (edits members.toml, keeping comments).",
+    help="Add, remove, pause, resume and list members (edits members.toml, keeping comments); "
+    "approve or reject sign-ups from the web page.",
     no_args_is_help=True,
 )
 app.add_typer(members_app, name="members")
@@ -242,6 +244,114 @@ def list_members(config: ConfigOption = Path("members.toml"), as_json: JsonOptio
     if not out.is_terminal:  # a file or a pipe: no need to squeeze into 80 columns
         out.width = max(out.width, 120)
     out.print(members_table(roll))
+
+
+SignupArgument = Annotated[
+    str, typer.Argument(help="The sign-up's id (from `members pending`) or its email address.")
+]
+
+
+@members_app.command("pending")
+@handle_errors
+def pending(config: ConfigOption = Path("members.toml"), as_json: JsonOption = False) -> None:
+    """List the sign-ups from the web page that wait for your approval.
+
+    With signup = "approve" in members.toml's web table, a sign-up whose email is confirmed
+    waits here: id, name, email, time zone, frequency, topics, team. Never the calendar
+    address.
+
+    Approve one with `calroulette members approve`, turn it down with `calroulette members
+    reject`.
+
+    Example: calroulette members pending --json
+    """
+    from calroulette import service  # deferred: see cli/__init__.py
+    from calroulette.render.signups import pending_json, pending_table
+
+    waiting = service.members_pending(config)
+    if as_json:
+        typer.echo(json.dumps({"pending": pending_json(waiting)}, indent=2))
+        return
+    out = stdout()
+    if not waiting:
+        out.print("No sign-ups are waiting for approval.", markup=False)
+        return
+    if not out.is_terminal:
+        out.width = max(out.width, 120)
+    out.print(pending_table(waiting))
+
+
+@members_app.command("approve")
+@handle_errors
+def approve(
+    signup: SignupArgument,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Approve even when their calendar cannot be read or shows no free time now.",
+        ),
+    ] = False,
+    config: ConfigOption = Path("members.toml"),
+) -> None:
+    """Add a sign-up that waits for approval to members.toml, and welcome them by email.
+
+    The welcome email carries the link to their own page (pause, settings, leave).
+
+    Their calendar is read first, as `members add` reads it: approving refuses (unless --force)
+    when it cannot be read or holds no availability events next week.
+
+    Example: calroulette members approve grace@example.org
+    """
+    from calroulette import service  # deferred: see cli/__init__.py
+
+    result = service.members_approve(config, signup, now=now(), force=force)
+    who = f"{result.signup.name} <{result.signup.email}>"
+    err = stderr()
+    for warning in result.warnings:
+        err.print(f"warning: {result.signup.email}: calendar: {warning}", markup=False)
+    for problem in result.problems:
+        err.print(
+            f"warning: {result.signup.email}: calendar: {problem}; approved anyway (--force)",
+            markup=False,
+        )
+    if not result.added:
+        stdout().print(f"{who} is already a member; the sign-up is closed.", markup=False)
+        return
+    stdout().print(f"Approved {who}: added to {config}.", markup=False)
+    if not result.welcomed:
+        err.print(
+            "warning: the welcome email is not sent yet; `calroulette send` sends it",
+            markup=False,
+        )
+
+
+@members_app.command("reject")
+@handle_errors
+def reject(
+    signup: SignupArgument,
+    no_email: Annotated[
+        bool, typer.Option("--no-email", help="Do not send them the short note that says so.")
+    ] = False,
+    config: ConfigOption = Path("members.toml"),
+) -> None:
+    """Turn down a sign-up from the web page; its calendar address is deleted at once.
+
+    A confirmed sign-up gets a short, kind note (unless --no-email); an unconfirmed one never
+    does.
+
+    Example: calroulette members reject grace@example.org --no-email
+    """
+    from calroulette import service  # deferred: see cli/__init__.py
+
+    result = service.members_reject(config, signup, now=now(), notify=not no_email)
+    who = f"{result.signup.name} <{result.signup.email}>"
+    told = " (a note is on its way)" if result.sent else ""
+    stdout().print(f"Rejected the sign-up of {who}{told}.", markup=False)
+    if result.told and not result.sent:
+        stderr().print(
+            "warning: the note is not sent yet; `calroulette send` sends it", markup=False
+        )
 
 
 def _parse_date(text: str) -> dt.date:

@@ -115,11 +115,36 @@ def drain(
     retry: Retry | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
-    """Send every pending delivery on ``channel`` of the weeks from ``since`` on."""
+    """Send every pending delivery on ``channel`` of the weeks from ``since`` on (the account
+    emails among them)."""
+    todo = ledger.rows(
+        status=DeliveryStatus.PENDING, channel=channel, since=since, due=now, accounts=True
+    )
+    return drain_rows(
+        ledger,
+        transport,
+        todo,
+        now=now,
+        rate_limit_per_minute=rate_limit_per_minute,
+        retry=retry,
+        sleep=sleep,
+    )
+
+
+def drain_rows(
+    ledger: Deliveries,
+    transport: Transport,
+    todo: list[DeliveryRow],
+    *,
+    now: dt.datetime,
+    rate_limit_per_minute: int = 60,
+    retry: Retry | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Send ``todo`` (pending rows of the ledger), in order, as :func:`drain` does."""
     retry = retry or Retry()
     limit = RateLimit(rate_limit_per_minute, sleep=sleep)
     report = Report()
-    todo = ledger.rows(status=DeliveryStatus.PENDING, channel=channel, since=since, due=now)
     unmarked: list[DeliveryKey] = []  # sent, waiting for the transport's flush to be marked
 
     def mark_sent(key: DeliveryKey | None = None) -> None:

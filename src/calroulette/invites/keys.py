@@ -19,6 +19,9 @@ class Kind(StrEnum):
     REQUEST = "request"
     CANCEL = "cancel"
     UNMATCHED = "unmatched"
+    # a one-off email about a person's account (confirm a sign-up, welcome, a manage link): not
+    # part of any round, so week summaries, `history` and `why` leave it out
+    ACCOUNT = "account"
 
 
 class Channel(StrEnum):

@@ -16,6 +16,11 @@ operation          module
 ``members_*``      :mod:`.members` (add, remove, pause, resume, list)
 ``init``           :mod:`.setup`
 ``serve``          :mod:`.web` (with the signed links in emails)
+``signup*``        :mod:`.joining` (the web page's sign-up; emails: :mod:`.notices`)
+``members_pe…``    :mod:`.approval` (pending, approve, reject: sign-ups to approve)
+``admin_overview`` :mod:`.admin` (the organizer's page)
+``member_*``       :mod:`.selfservice` (a member's own page; with ``link_request`` and
+                   ``unsubscribe``)
 =================  ===================================================
 """
 
@@ -25,9 +30,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .admin import admin_overview
+    from .approval import members_approve, members_pending, members_reject
     from .calendars import overlap, preview, slots
     from .community import load
     from .health import check
+    from .joining import signup, signup_confirm, signup_preview
     from .meetings import cancel, reschedule
     from .members import (
         members_add,
@@ -37,11 +45,23 @@ if TYPE_CHECKING:
         members_resume,
     )
     from .planning import history, match, why
+    from .selfservice import (
+        link_request,
+        member_calendar,
+        member_leave,
+        member_page,
+        member_pause,
+        member_resume,
+        member_settings,
+        member_skip,
+        unsubscribe,
+    )
     from .sending import run, send
     from .setup import init
     from .web import serve
 
 OPERATIONS = {
+    "admin_overview": "admin",
     "cancel": "meetings",
     "check": "health",
     "history": "planning",
@@ -60,6 +80,21 @@ OPERATIONS = {
     "serve": "web",
     "slots": "calendars",
     "why": "planning",
+    "signup_preview": "joining",
+    "signup": "joining",
+    "signup_confirm": "joining",
+    "members_pending": "approval",
+    "members_approve": "approval",
+    "members_reject": "approval",
+    "link_request": "selfservice",
+    "member_calendar": "selfservice",
+    "member_leave": "selfservice",
+    "member_page": "selfservice",
+    "member_pause": "selfservice",
+    "member_resume": "selfservice",
+    "member_settings": "selfservice",
+    "member_skip": "selfservice",
+    "unsubscribe": "selfservice",
 }
 """Every user-facing operation, and the module that holds it."""
 
@@ -75,6 +110,7 @@ def __getattr__(name: str) -> object:
 __all__ = [  # noqa: RUF022 - OPERATIONS' order
     "OPERATIONS",
     "load",
+    "admin_overview",
     "cancel",
     "check",
     "history",
@@ -93,4 +129,19 @@ __all__ = [  # noqa: RUF022 - OPERATIONS' order
     "serve",
     "slots",
     "why",
+    "signup_preview",
+    "signup",
+    "signup_confirm",
+    "members_pending",
+    "members_approve",
+    "members_reject",
+    "link_request",
+    "member_calendar",
+    "member_leave",
+    "member_page",
+    "member_pause",
+    "member_resume",
+    "member_settings",
+    "member_skip",
+    "unsubscribe",
 ]

@@ -95,6 +95,10 @@ def overlap(community: Community, week: IsoWeek | None = None, *, now: dt.dateti
 
 
 PREVIEW = "preview"  # stands in for the person's email in messages
+# A person waits on the web page while their calendar is read: a server that does not answer
+# costs them this long (the weekly job allows `fetch_timeout`, 90 s, with 3 retries).
+WEB_FETCH_TIMEOUT = 20
+WEB_FETCH_RETRIES = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +118,13 @@ def preview(
     keyword: str = "free",
     now: dt.datetime,
     allow_private_feeds: bool = False,
+    fetch_timeout: int = 90,
+    fetch_retries: int = 3,
 ) -> Preview:
     """What calroulette would see in ``calendar`` (a secret address or a file) for its owner's
     next week (or ``week``), in their zone ``zone``. Fetched once, cached nowhere; an address
-    on loopback or a private network only with ``allow_private_feeds``."""
+    on loopback or a private network only with ``allow_private_feeds``. ``fetch_timeout``
+    and ``fetch_retries`` as in members.toml (the web page passes shorter ones)."""
     if not keyword.strip():
         raise UsageError("--keyword: must not be empty")
     source = calendar.strip()
@@ -141,6 +148,8 @@ def preview(
             keyword=keyword.strip(),
             cache_dir=Path(cache),
             fetch_concurrency=1,
+            fetch_timeout=fetch_timeout,
+            fetch_retries=fetch_retries,
             allow_private_feeds=allow_private_feeds,
         )
         result = read_calendars(community, week, now, [member], progress=False).free[PREVIEW]

@@ -8,6 +8,11 @@ Message-ID, same DTSTAMP).
 
 The row's key is :class:`~calroulette.invites.DeliveryKey` (meeting, recipient, channel, kind,
 sequence): a cancel or an updated invitation is a new delivery, never a repeat of an old one.
+
+One-off emails about a person's account (:attr:`Kind.ACCOUNT`: confirm a sign-up, welcome, a
+link to their page) go through the same ledger, filed under the week they were sent in, so that
+a failed one is retried by the next ``send``; they are no part of any round, and a week's
+:meth:`~Deliveries.summary` and :meth:`~Deliveries.rows` leave them out unless asked.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ _COLUMNS = (
     "meeting_uid, recipient, channel, kind, sequence, week, message_id, payload, ics, status,"
     " attempts, last_error, retry_at"
 )
+_NOT_ACCOUNT = "kind != 'account'"  # Kind.ACCOUNT: not part of a week's round
 
 
 class Deliveries:
@@ -129,11 +135,13 @@ class Deliveries:
         due: dt.datetime | None = None,
         meeting: str | None = None,
         recipient: str | None = None,
+        accounts: bool = False,
     ) -> list[DeliveryRow]:
         """Deliveries in the order they were recorded, optionally filtered (``since``: weeks
         from this one on; ``2026-W49`` strings sort in time order; ``due``: none waiting to be
-        retried after that time)."""
-        where, args = [], []
+        retried after that time). The account emails only with ``accounts`` (the sender's
+        business: a round's readers never see them)."""
+        where, args = ([], []) if accounts else ([_NOT_ACCOUNT], [])
         filters = (
             ("week", week),
             ("status", status),
@@ -221,15 +229,17 @@ class Deliveries:
         every week, and a week of 10,000 members holds 150 MB of messages)."""
         counts = dict.fromkeys(DeliveryStatus, 0)
         for status, n in self.conn.execute(
-            "SELECT status, count(*) FROM deliveries WHERE week = ? GROUP BY status", (str(week),)
+            "SELECT status, count(*) FROM deliveries WHERE week = ? AND kind != 'account'"
+            " GROUP BY status",
+            (str(week),),
         ):
             counts[DeliveryStatus(status)] = int(n)
         failures: list[tuple[DeliveryKey, str]] = []
         waiting: list[tuple[DeliveryKey, str, dt.datetime | None]] = []
         for uid, recipient, channel, kind, sequence, status, error, at in self.conn.execute(
             "SELECT meeting_uid, recipient, channel, kind, sequence, status, last_error, retry_at"
-            " FROM deliveries WHERE week = ? AND (status = ? OR (status = ? AND last_error IS"
-            " NOT NULL)) ORDER BY rowid",
+            " FROM deliveries WHERE week = ? AND kind != 'account' AND (status = ? OR"
+            " (status = ? AND last_error IS NOT NULL)) ORDER BY rowid",
             (str(week), DeliveryStatus.FAILED, DeliveryStatus.PENDING),
         ):
             key = DeliveryKey(str(uid), str(recipient), Channel(channel), Kind(kind), int(sequence))

@@ -7,6 +7,7 @@ when it joins members.toml (which then holds it) or is rejected or expires.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import sqlite3
@@ -91,15 +92,40 @@ class Signups:
         return [_signup(r) for r in self.conn.execute(sql, args)]
 
     def set_state(self, signup_id: str, state: SignupState, now: dt.datetime) -> None:
-        """Move a sign-up on; a decided one (joined, rejected, expired) forgets the calendar."""
+        """Move a sign-up on; a decided one (joined, rejected, expired) forgets the calendar.
+        Joining confirms too (``signup = "open"`` goes from unconfirmed to joined at once)."""
         decided = state in (SignupState.JOINED, SignupState.REJECTED, SignupState.EXPIRED)
         column = "decided_at" if decided else "confirmed_at"
         self.conn.execute(
             f"UPDATE signups SET state = ?, {column} = ?"  # noqa: S608 - fixed names
             + (", calendar = ''" if decided else "")
+            + (", confirmed_at = COALESCE(confirmed_at, ?)" if state is SignupState.JOINED else "")
             + " WHERE id = ?",
-            (state.value, format_utc(now), signup_id),
+            (state.value, format_utc(now))
+            + ((format_utc(now),) if state is SignupState.JOINED else ())
+            + (signup_id,),
         )
+
+    def expire(self, before: dt.datetime, now: dt.datetime) -> int:
+        """Every sign-up still unconfirmed that was made before ``before`` (its confirmation
+        link no longer works) is expired, its calendar forgotten; how many were."""
+        return self.conn.execute(
+            "UPDATE signups SET state = ?, decided_at = ?, calendar = ''"
+            " WHERE state = ? AND created_at < ?",
+            (
+                SignupState.EXPIRED.value,
+                format_utc(now),
+                SignupState.UNCONFIRMED.value,
+                format_utc(before),
+            ),
+        ).rowcount
+
+    def find(self, id_or_email: str) -> builtins.list[Signup]:
+        """The sign-up with this id, or else every sign-up of this email (oldest first)."""
+        found = self.get(id_or_email.strip())
+        if found is not None:
+            return [found]
+        return self.list(email=id_or_email.strip())
 
 
 def _signup(row: tuple[object, ...]) -> Signup:
