@@ -141,9 +141,9 @@ class Roster:
             if key in table:
                 del table[key]
         if until is None:
-            table["paused"] = True
+            _add_key(table, "paused", True)
         else:
-            table["paused_until"] = until
+            _add_key(table, "paused_until", until)
         self._validate_edit(email)
 
     def resume(self, email: str) -> bool:
@@ -156,6 +156,34 @@ class Roster:
                 del table[key]
         self._validate_edit(email)
         return was_paused
+
+    def update(self, email: str, /, **fields: Any) -> list[str]:
+        """Set a member's ``fields`` (any of :data:`UPDATABLE`), keeping every other key, and
+        return the keys changed. A value of None, "" or an empty list removes the key (the
+        default applies again); topics are a list of strings; a calendar path is written as
+        :meth:`add` writes it. A key already holding the value is left as written. Validated
+        like every edit: a change that makes the file invalid is refused whole."""
+        unknown = sorted(set(fields) - UPDATABLE)
+        if unknown:
+            raise UsageError(f"{', '.join(unknown)}: not a member setting that can be changed")
+        _, table = self._require(email)
+        changed = []
+        for key, raw in fields.items():
+            value = _setting(key, raw, self.path)
+            current: Any = table.get(key)
+            before = current.unwrap() if hasattr(current, "unwrap") else current
+            if value is None:
+                if key in table:
+                    del table[key]
+                    changed.append(key)
+            elif before != value:
+                if key in table:
+                    table[key] = value
+                else:
+                    _add_key(table, key, value)
+                changed.append(key)
+        self._validate_edit(email)
+        return changed
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -205,6 +233,40 @@ class Roster:
         except ConfigError as error:
             problems = "; ".join(str(p) for p in error.problems)
             raise UsageError(f"{problems} ({self.path.name} not changed)") from None
+
+
+UPDATABLE = frozenset(
+    {"name", "calendar", "timezone", "frequency", "topics", "team", "unsubscribe", "keyword"}
+)
+"""The member settings :meth:`Roster.update` changes (the email is the member's key: not one;
+pauses have :meth:`Roster.pause` and :meth:`Roster.resume`)."""
+
+
+def _setting(key: str, value: Any, config: Path) -> Any:
+    """``value`` as members.toml writes ``key``; None: remove the key."""
+    if value is None:
+        return None
+    if key == "topics":
+        if isinstance(value, str):
+            value = value.split(",")
+        topics = [str(t).strip() for t in value if str(t).strip()]
+        return list(dict.fromkeys(topics)) or None  # in the order given, each once
+    text = str(value).strip()  # a StrEnum (Frequency, Unsubscribe) as its value
+    if not text:
+        return None
+    return _calendar_for_file(text, config) if key == "calendar" else text
+
+
+def _add_key(table: Table, key: str, value: Any) -> None:
+    """Add ``key`` after the table's last key. tomlkit keeps the blank lines and comments that
+    precede the next ``[[members]]`` in this table's body, so appending would put the key under
+    the comment about the next member (where a person reads it as theirs)."""
+    body = table.value.body
+    last = max((i for i, (k, _) in enumerate(body) if k is not None), default=len(body) - 1)
+    if last == len(body) - 1:
+        table[key] = value
+        return
+    table.value._insert_at(last + 1, key, tomlkit.item(value))
 
 
 @contextmanager
