@@ -20,6 +20,14 @@ RFC 2047-encoded and a CR or LF in any header value raises instead of injecting 
 (:mod:`.mime` assembles the message). The Message-ID is deterministic per delivery (meeting,
 recipient, kind, sequence): a message that is re-sent after a crash carries the same Message-ID,
 and mail systems collapse it.
+
+**The member's own links.** When the service layer hands a recipient's signed links in
+(:class:`~.link.MemberLinks`: the community has ``[web] base_url`` and a signing key), their
+email ends with a line to their page ("Manage your membership, pause or leave: …") and says how
+to leave in its headers: ``List-Unsubscribe`` with the one-click https link first and the mailto
+to the organizer as the fallback (RFC 2369), and ``List-Unsubscribe-Post:
+List-Unsubscribe=One-Click`` (RFC 8058: a mail program POSTs to the https link, no page to
+visit). Without links an email is byte for byte what it was before: the mailto alone.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -38,10 +46,26 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 from . import mime, notes
 from .calendar import build_calendar, summary
 from .keys import Channel, DeliveryKey, Kind, Outgoing, unmatched_uid
-from .link import meeting_link
-from .people import Person, clock, email_address, first_name, names, organizer, person, short, when
+from .link import MemberLinks, meeting_link
+from .people import (
+    Person,
+    ascii_domain,
+    clock,
+    email_address,
+    first_name,
+    names,
+    organizer,
+    person,
+    short,
+    when,
+)
 
 MAX_ALTERNATIVES = 3
+ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058 §3.1: the one value of List-Unsubscribe-Post
+# An address a List-Unsubscribe may carry as it is (RFC 2369: inside <>, and no comma, which
+# separates the alternatives): RFC 3986's characters, ASCII, no space. Anything else (an
+# internationalised host in base_url) is left out of the header rather than encoded.
+_HEADER_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+;=%]+")
 
 
 def _message(
@@ -52,6 +76,7 @@ def _message(
     now: dt.datetime,
     message_id: str,
     reply_to: Sequence[Person] = (),
+    links: MemberLinks | None = None,
 ) -> EmailMessage:
     msg = mime.new_headers()
     msg["From"] = organizer(community)
@@ -61,7 +86,14 @@ def _message(
     msg["Subject"] = subject
     msg["Date"] = format_datetime(ensure_utc(now))
     msg["Message-ID"] = message_id
-    msg["List-Unsubscribe"] = f"<mailto:{community.organizer_email}?subject=unsubscribe>"
+    mailto = f"<mailto:{community.organizer_email}?subject=unsubscribe>"
+    if links is not None and _HEADER_URL.fullmatch(links.unsubscribe):
+        # the organizer's domain in its ASCII form: the field stays one plain list of addresses
+        ascii_mailto = f"<mailto:{ascii_domain(community.organizer_email)}?subject=unsubscribe>"
+        msg["List-Unsubscribe"] = f"<{links.unsubscribe}>, {ascii_mailto}"
+        msg["List-Unsubscribe-Post"] = ONE_CLICK
+    else:
+        msg["List-Unsubscribe"] = mailto
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     return msg
 
@@ -83,6 +115,18 @@ def _with_calendar(
     )
     attachment = mime.binary('application/ics; name="invite.ics"', ics, filename="invite.ics")
     return mime.Email(msg, mime.multipart("mixed", [alternative, attachment], seed=seed, top=True))
+
+
+def _footer(links: MemberLinks | None) -> list[str | Sequence[str]]:
+    """The last paragraph of every email to a member: their page (when we have their links)."""
+    if links is None:
+        return []
+    return [f"Manage your membership, pause or leave: {links.manage}"]
+
+
+def _ours(links: MemberLinks | None) -> tuple[str, ...]:
+    """The member's own addresses, which the HTML part makes links."""
+    return () if links is None else (links.manage,)
 
 
 def _html(paragraphs: Sequence[str | Sequence[str]], links: Collection[str] = ()) -> str:
@@ -131,8 +175,10 @@ def invitation_email(
     ics: bytes,
     key: DeliveryKey,
     now: dt.datetime,
+    links: MemberLinks | None = None,
 ) -> mime.Email:
-    """The REQUEST (or CANCEL) email for one attendee, in their zone."""
+    """The REQUEST (or CANCEL) email for one attendee, in their zone; with ``links``, the
+    recipient's page and one-click unsubscribe (see the module's docstring)."""
     people = [person(community, e) for e in meeting.members]
     me = next(p for p in people if p.email == recipient)
     others = [p for p in people if p.email != recipient]
@@ -177,6 +223,7 @@ def invitation_email(
             f"({community.organizer_email}) to send an updated invitation.",
             "Accept or decline in your calendar app so the organizer knows.",
         ]
+    blocks += _footer(links)
     msg = _message(
         community,
         me,
@@ -184,27 +231,42 @@ def invitation_email(
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
         reply_to=people,
+        links=links,
     )
-    html_body = _html(blocks, links=(link,))
+    html_body = _html(blocks, links=(link, *_ours(links)))
     return _with_calendar(msg, _text(blocks), html_body, ics, "CANCEL" if cancel else "REQUEST")
 
 
 def unmatched_email(
-    unmatched: Unmatched, community: Community, week: IsoWeek, *, key: DeliveryKey, now: dt.datetime
+    unmatched: Unmatched,
+    community: Community,
+    week: IsoWeek,
+    *,
+    key: DeliveryKey,
+    now: dt.datetime,
+    links: MemberLinks | None = None,
+    resting: bool = False,
 ) -> mime.Email:
     """The short, kind note for a member left out of ``week``: why, in their words, and what
-    the rules will really do next (:mod:`.notes`); never the organizer's stored sentence."""
+    the rules will really do next (:mod:`.notes`); never the organizer's stored sentence.
+    ``resting``: the note of a member without free time for :data:`.notes.RESTING_WEEKS`
+    rounds in a row, who is not written to again while it lasts."""
     me = person(community, unmatched.member)
-    written = notes.note(unmatched, community, week)
+    written = notes.note(unmatched, community, week, resting=resting)
     blocks: list[str | Sequence[str]] = [f"Hi {first_name(me.name)},", *written.paragraphs]
+    blocks += _footer(links)
     msg = _message(
         community,
         me,
         written.subject,
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
+        links=links,
     )
-    parts = [mime.text("plain", _text(blocks)), mime.text("html", _html(blocks))]
+    parts = [
+        mime.text("plain", _text(blocks)),
+        mime.text("html", _html(blocks, links=_ours(links))),
+    ]
     return mime.Email(
         msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
     )
@@ -218,8 +280,10 @@ def meeting_emails(
     sequence: int,
     now: dt.datetime,
     kind: Kind = Kind.REQUEST,
+    links: Mapping[str, MemberLinks] | None = None,
 ) -> list[Outgoing]:
-    """One :class:`Outgoing` email per attendee of ``meeting``."""
+    """One :class:`Outgoing` email per attendee of ``meeting``; ``links``: each attendee's own
+    (by email; an attendee without is written to without)."""
     link = meeting_link(community, week, meeting.uid)
     calendar = build_calendar(
         meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
@@ -228,7 +292,16 @@ def meeting_emails(
     out = []
     for recipient in meeting.members:
         key = DeliveryKey(meeting.uid, recipient, Channel.EMAIL, kind, sequence)
-        msg = invitation_email(meeting, community, recipient, link=link, ics=ics, key=key, now=now)
+        msg = invitation_email(
+            meeting,
+            community,
+            recipient,
+            link=link,
+            ics=ics,
+            key=key,
+            now=now,
+            links=links.get(recipient) if links else None,
+        )
         out.append(Outgoing(key, msg.as_bytes(), ics, msg.message_id))
     return out
 
@@ -238,8 +311,13 @@ def round_emails(
     community: Community,
     *,
     now: dt.datetime,
+    links: Mapping[str, MemberLinks] | None = None,
+    resting: Collection[str] = (),
 ) -> list[Outgoing]:
-    """Every email of a planned round: the invitations, then the kind notes for the left-out."""
+    """Every email of a planned round: the invitations, then the kind notes for the left-out.
+    ``links``: each member's own, by email; ``resting``: the members whose note is the one of
+    :data:`.notes.RESTING_WEEKS` rounds without free time."""
+    links = links or {}
     out: list[Outgoing] = []
     for meeting in round_.meetings:
         out += meeting_emails(
@@ -248,6 +326,7 @@ def round_emails(
             round_.week,
             sequence=meeting.sequence,
             now=now,
+            links=links,
         )
     if community.notify_unmatched:
         # only those left out for want of a partner (they come first next week); not the paused
@@ -256,6 +335,14 @@ def round_emails(
             key = DeliveryKey(
                 unmatched_uid(round_.week), left_out.member, Channel.EMAIL, Kind.UNMATCHED, 0
             )
-            msg = unmatched_email(left_out, community, round_.week, key=key, now=now)
+            msg = unmatched_email(
+                left_out,
+                community,
+                round_.week,
+                key=key,
+                now=now,
+                links=links.get(left_out.member),
+                resting=left_out.member in resting,
+            )
             out.append(Outgoing(key, msg.as_bytes(), None, msg.message_id))
     return out

@@ -14,6 +14,10 @@ checks it. Python 3.11's email package then needs three guards of ours on the wa
   read as one, about one pair of non-ASCII names in twenty), and it drops the quotes of a
   display name it has to break (``"… <evil@attacker.example>, …"`` becomes an address of its
   own). :func:`fold_addresses` writes these fields itself, one mailbox after another.
+- **An address in a list of addresses is encoded.** A ``List-Unsubscribe`` longer than a line
+  is written as RFC 2047 words, which mail programs do not decode in it (RFC 2369: a list of
+  ``<address>``es): the one-click link would be lost. :func:`fold_urls` writes it, folded
+  between the addresses only.
 - **Nothing may end a header early.** :func:`check_folded` refuses folded bytes in which a line
   break is not CR LF followed by a space or a tab (what newer Pythons check as
   ``verify_generated_headers``).
@@ -40,6 +44,12 @@ _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_
 # a tab: anything else ends the header and starts another, or the body.
 _BARE_LINE_BREAK = re.compile(rb"\r(?!\n)|(?<!\r)\n|\r\n(?![ \t])")
 _UTF8 = Charset("utf-8")
+MAX_LINE = 998  # RFC 5322 §2.1.1: lines MUST be at most 998 characters
+# Fields that hold a list of <address>es (RFC 2369), written by fold_urls
+URL_LISTS = frozenset({"list-unsubscribe"})
+# One <address>, as fold_urls writes it: a scheme, then RFC 3986's characters, ASCII, no space
+# and no comma (which separates the addresses)
+_URL = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+;=%]+>")
 
 
 def check_value(name: str, value: Any) -> None:
@@ -115,3 +125,32 @@ def _fold(name: str, tokens: Iterable[str]) -> str:
         line += " " + token
     lines.append(line)
     return "\r\n".join(lines) + "\r\n"
+
+
+def is_url_list(value: str) -> bool:
+    """True when ``value`` is ``<address>, <address>…`` that :func:`fold_urls` can write."""
+    return all(_URL.fullmatch(part.strip()) for part in value.split(","))
+
+
+def fold_urls(name: str, value: str) -> bytes:
+    """``name: <address>, <address>…`` (RFC 2369), folded between the addresses only: an
+    address is never broken or encoded, so a long one (a signed link) makes a line longer than
+    :data:`LINE`, as RFC 5322 allows up to :data:`MAX_LINE`.
+
+    >>> print(fold_urls("List-Unsubscribe", "<https://x.example/u/" + "t" * 50 + ">, "
+    ...     "<mailto:a@x.example>").decode().replace("t" * 50, "t…"), end="")
+    List-Unsubscribe: <https://x.example/u/t…>,
+     <mailto:a@x.example>
+    """
+    if not is_url_list(value):
+        raise ValueError(f"{name}: {value!r} is not a list of <address>es (RFC 2369)")
+    urls = [part.strip() for part in value.split(",")]
+    tokens = [f"{url}," for url in urls[:-1]] + urls[-1:]
+    lines = [f"{name}: {tokens[0]}"]
+    for token in tokens[1:]:
+        if len(lines[-1]) + 1 + len(token) > LINE:
+            lines.append("")
+        lines[-1] += " " + token
+    if any(len(line) > MAX_LINE for line in lines):
+        raise ValueError(f"{name}: an address is longer than a line of mail may be")
+    return check_folded(name, ("\r\n".join(lines) + "\r\n").encode("ascii"))

@@ -1,4 +1,5 @@
-"""The meeting link: the community's ``meeting_link`` template with URL-safe placeholders."""
+"""The links an email carries: the meeting link (the community's ``meeting_link`` template with
+URL-safe placeholders), and the recipient's own signed links (:class:`MemberLinks`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import hashlib
 import re
 import unicodedata
+from typing import Protocol
 
 from calroulette.config import Community
 from calroulette.timeutil import IsoWeek
@@ -44,3 +46,19 @@ def meeting_link(community: Community, week: IsoWeek, uid: str) -> str:
     return community.meeting_link.format(
         uid=room_token(uid), week=str(week), community=slug(community.name)
     )
+
+
+class MemberLinks(Protocol):
+    """A member's own links, signed for them by the service layer (``service.web.member_links``
+    makes them: this module signs nothing). Strings only, so a round rendered in worker
+    processes carries them as they are."""
+
+    @property
+    def manage(self) -> str:
+        """Their page: pause, settings, leave."""
+        ...
+
+    @property
+    def unsubscribe(self) -> str:
+        """One-click unsubscribe (RFC 8058): a POST pauses or removes them, as they chose."""
+        ...

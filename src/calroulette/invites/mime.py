@@ -35,7 +35,7 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
-from .headers import check_folded, check_value, fold_addresses
+from .headers import URL_LISTS, check_folded, check_value, fold_addresses, fold_urls, is_url_list
 
 QP_LINE = 76  # RFC 2045 §6.7: encoded lines of at most 76 characters
 
@@ -150,6 +150,8 @@ def _folded(utf8: bool, name: str, value: BaseHeader) -> bytes:
     if folded is None:
         if isinstance(value, AddressHeader):  # see .headers: the package folds these wrongly
             folded = fold_addresses(name, value)
+        elif name.lower() in URL_LISTS and is_url_list(str(value)):  # nor may it encode these
+            folded = fold_urls(name, str(value))
         else:
             folded = check_folded(name, (SMTPUTF8 if utf8 else SMTP).fold_binary(name, value))
         if len(_FOLDED) >= _REUSED:

@@ -11,6 +11,12 @@ diagnostics. It promises only what the rules will do: "you come first next week"
 
 A note for a reason that holds until the member acts (:attr:`Reason.tell_once`) says it is sent
 once: the sender does not send it again while the reason stays the same.
+
+A member whose calendar shows no free time for :data:`RESTING_WEEKS` rounds in a row gets one
+more note (``resting``): they are paused until they add free time, and nothing is sent to them
+while it lasts. Nothing is stored for it: they stay in every round's reading, and the first round
+that finds free time pairs them as usual (the service layer derives who is resting from the
+rounds: ``service.resting_members``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from calroulette.timeutil import IsoWeek
 GUIDE = "the calroulette guide for members"
 FREE_TIME_SECTION = "Mark when you are free"  # docs/members.md, section 1
 ADDRESS_SECTION = "Find your calendar's secret address"  # docs/members.md, section 2
+RESTING_WEEKS = 3  # rounds in a row without free time, after which a member is left in peace
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +39,21 @@ class Note:
     paragraphs: tuple[str, ...]  # after the greeting
 
 
-def note(unmatched: Unmatched, community: Community, week: IsoWeek) -> Note:
-    """The note to ``unmatched.member``, left out of ``week``'s round."""
+def note(
+    unmatched: Unmatched, community: Community, week: IsoWeek, *, resting: bool = False
+) -> Note:
+    """The note to ``unmatched.member``, left out of ``week``'s round; ``resting``: the one of
+    :data:`RESTING_WEEKS` rounds in a row without free time (for :attr:`Reason.NO_FREE_TIME`)."""
     reason = unmatched.reason
     subject = f"{community.name}: no meeting for you in {week}"
+    opening = f"{community.name} has no meeting for you in {week_of(week)}."
+    if resting and reason is Reason.NO_FREE_TIME:
+        subject += ": paused until you add free time"
+        return Note(subject, (opening, *_resting(unmatched, community)))
     if reason is Reason.FEED_ERROR:
         subject += ": we could not read your calendar"
     elif reason is Reason.NO_FREE_TIME:
         subject += ": no free time in your calendar"
-    opening = f"{community.name} has no meeting for you in {week_of(week)}."
     contact = f"If your calendar or plans changed, write to {community.organizer_email}."
     if reason.own_choice:  # never sent for a round (they chose it), but written as it is
         chose = "You are paused." if reason is Reason.PAUSED else "You meet less often than weekly."
@@ -137,6 +150,22 @@ def _until_you_act(unmatched: Unmatched, community: Community) -> list[str]:
         f"{organizer}.",
         "We will not send this note again while your calendar shows no free time. As soon as "
         "it does, you can be paired again.",
+    ]
+
+
+def _resting(unmatched: Unmatched, community: Community) -> list[str]:
+    """No free time for :data:`RESTING_WEEKS` rounds: paused (derived, nothing stored) until
+    the calendar shows free time again; no more notes meanwhile."""
+    member = community.member(unmatched.member)
+    keyword = community.keyword_for(member) if member is not None else community.keyword
+    return [
+        f"Your calendar has shown no free time for {RESTING_WEEKS} weeks in a row, so you are "
+        "paused until you add free time to your calendar: you will get no more of these notes "
+        "meanwhile, and you stay a member.",
+        "As soon as your calendar shows free time again, you are paired as usual, with nothing "
+        f"else to do: add an event titled “{keyword}” at times you could meet, best "
+        f"repeating every week (“{FREE_TIME_SECTION}” in {GUIDE} shows how).",
+        f"Questions? Write to {community.organizer_email}.",
     ]
 
 

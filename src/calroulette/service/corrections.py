@@ -19,11 +19,13 @@ All of it in one transaction per correction, recorded in the ledger like every c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from calroulette.config import Community
 from calroulette.delivery import render_change, render_round
 from calroulette.invites import DeliveryKey, Kind, Outgoing, unmatched_uid
+from calroulette.invites.link import MemberLinks
 from calroulette.matching import Meeting, Round, RoundStatus
 from calroulette.store import DeliveryStatus, Store
 from calroulette.timeutil import IsoWeek
@@ -89,7 +91,8 @@ def _correct(
             if left_out is not None and waiting:
                 store.deliveries.replace(waiting)
                 note = replace(round_, meetings=(), unmatched=(replace(left_out, member=new),))
-                outgoing += render_round(note, community, now=now)
+                links = _links(store, community, [new], now)
+                outgoing += render_round(note, community, now=now, links=links)
         recorded = store.deliveries.record(week, outgoing, now)
     return Correction(week, old, new, recorded)
 
@@ -112,12 +115,21 @@ def _meeting_messages(
     members = tuple(sorted(new if e == old else e for e in meeting.members))
     updated = replace(meeting, members=members, sequence=sequence)
     store.rounds.change(updated)
-    out = render_change(updated, community, week, kind=Kind.REQUEST, now=now)
-    if reached_old:
+    links = _links(store, community, members, now)
+    out = render_change(updated, community, week, kind=Kind.REQUEST, now=now, links=links)
+    if reached_old:  # no links for the old address: it is not a member's any more
         gone = replace(meeting, sequence=sequence)
         cancel = render_change(gone, community, week, kind=Kind.CANCEL, now=now)
         out += [o for o in cancel if o.key.recipient == old]
     return out
+
+
+def _links(
+    store: Store, community: Community, emails: Sequence[str], now: dt.datetime
+) -> dict[str, MemberLinks]:
+    from .sending import links_for  # .sending imports this module
+
+    return links_for(community, store, emails, now=now)
 
 
 def _unsent(store: Store, week: IsoWeek, meeting_uid: str, recipient: str) -> list[DeliveryKey]:

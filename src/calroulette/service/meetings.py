@@ -29,7 +29,7 @@ from calroulette.matching.grid import build_grid
 from calroulette.store import SHORT_ID, FoundMeeting, Store, open_store, short_id
 from calroulette.timeutil import IsoWeek, ensure_utc
 
-from .sending import Outcome
+from .sending import Outcome, links_for
 
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
@@ -62,7 +62,10 @@ def cancel(
             cancelled = replace(
                 meeting, sequence=meeting.sequence + 1, status=MeetingStatus.CANCELLED
             )
-            outgoing = render_change(cancelled, community, found.week, kind=Kind.CANCEL, now=now)
+            links = links_for(community, store, cancelled.members, now=now)
+            outgoing = render_change(
+                cancelled, community, found.week, kind=Kind.CANCEL, now=now, links=links
+            )
             with store.transaction():
                 store.rounds.change(cancelled)
                 recorded = store.deliveries.record(found.week, outgoing, now)
@@ -115,10 +118,13 @@ def reschedule(
         check_move(community, found.week, moved, now)
         _refuse_other_meetings(store, community, moved)
     _check_free(community, moved, now, free)  # reads calendars: the database is not held
-    outgoing = (
-        render_change(moved, community, found.week, kind=Kind.REQUEST, now=now) if sent else []
-    )
     with open_store(community.database) as store:
+        outgoing = []
+        if sent:
+            links = links_for(community, store, moved.members, now=now)
+            outgoing = render_change(
+                moved, community, found.week, kind=Kind.REQUEST, now=now, links=links
+            )
         with store.transaction():
             # again, under the write lock: another command may have changed them meanwhile
             if store.rounds.find(meeting.uid) != [found]:

@@ -9,12 +9,20 @@ explains the one-message window that SMTP leaves).
 
 The round's transition is written here: ``planned`` → ``sent``, its meetings ``planned`` →
 ``invited`` (:func:`send`). One meeting's changes are in :mod:`.meetings`.
+
+Every email to a member carries their own signed links (their page, one-click unsubscribe) when
+the community has a ``[web] base_url`` and a signing key (:func:`.web.member_links`), signed at
+the round's ``now``. A member left out for a reason only they can end is told once
+(:func:`_to_tell`); one whose calendar has shown no free time for
+:data:`~calroulette.invites.notes.RESTING_WEEKS` rounds in a row gets one more note, is then
+left in peace, and is "paused until they add free time" (:func:`resting_members`) with nothing
+stored: the first round that finds free time pairs them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -23,18 +31,22 @@ from calroulette.delivery import (
     EXIT_PENDING,
     Report,
     Sending,
+    channel_of,
     deliver_pending,
     render_round,
     window,
 )
 from calroulette.errors import FeedError, UsageError
-from calroulette.invites import unmatched_uid
-from calroulette.matching import Meeting, Round, RoundStatus
+from calroulette.invites import Channel, unmatched_uid
+from calroulette.invites.link import MemberLinks
+from calroulette.invites.notes import RESTING_WEEKS
+from calroulette.matching import Meeting, Reason, Round, RoundStatus
 from calroulette.store import DeliveryStatus, Store, WeekDeliveries, open_store
 from calroulette.timeutil import IsoWeek
 
 from .community import week_or_next
 from .corrections import Correction, correct_emails
+from .web import member_links
 
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
@@ -96,7 +108,9 @@ def send(
         assert round_ is not None
         recorded = sum(c.recorded for c in corrections)
         if round_.status is RoundStatus.PLANNED:
-            outgoing = render_round(_to_tell(store, round_), community, now=now)
+            told, resting = _to_tell(store, round_)
+            links = links_for(community, store, _people(told), now=now)
+            outgoing = render_round(told, community, now=now, links=links, resting=resting)
             with store.transaction():
                 recorded += store.deliveries.record(week, outgoing, now)
                 store.rounds.mark_sent(week, now)
@@ -144,22 +158,81 @@ def run(
     return replace(outcome, planned=planned)
 
 
-def _to_tell(store: Store, round_: Round) -> Round:
-    """The round as its messages should tell it: a member left out for a reason that lasts
-    until they act (:attr:`Reason.tell_once`) is not written to again while every round since
-    the note they got gave them that same reason.
+def links_for(
+    community: Community, store: Store, emails: Iterable[str], *, now: dt.datetime
+) -> dict[str, MemberLinks]:
+    """The signed links of those of ``emails`` who are members, for their emails (none for a
+    Discord channel, which everyone reads; none without ``[web] base_url`` and a key)."""
+    if channel_of(community) is not Channel.EMAIL:
+        return {}
+    members = sorted({e for e in emails if community.member(e) is not None})
+    return dict(member_links(community, store, members, now=now))
+
+
+def _people(round_: Round) -> set[str]:
+    """Everyone a round's emails go to."""
+    return {e for m in round_.meetings for e in m.members} | {u.member for u in round_.unmatched}
+
+
+def resting_members(store: Store, community: Community, week: IsoWeek) -> set[str]:
+    """The members "paused until they add free time": each of the last
+    :data:`~calroulette.invites.notes.RESTING_WEEKS` rounds up to ``week`` (included) left
+    them out with no free time in their calendar. Derived from the rounds, nothing stored: they
+    stay in every round's reading, and a round that finds free time pairs them (and ends it)."""
+    weeks = store.rounds.weeks_before(week.shifted(1))[:RESTING_WEEKS]  # latest first
+    if len(weeks) < RESTING_WEEKS:
+        return set()
+    emails = [m.email for m in community.members]
+    reasons = store.rounds.left_out_before(week.shifted(1), emails)
+    return {
+        email
+        for email in emails
+        if all(reasons.get((w, email)) is Reason.NO_FREE_TIME for w in weeks)
+    }
+
+
+def _streak(
+    earlier: list[IsoWeek],
+    reasons: Mapping[tuple[IsoWeek, str], Reason],
+    email: str,
+    reason: Reason,
+) -> int:
+    """How many rounds in a row, this one included, gave ``email`` the same ``reason``."""
+    streak = 1
+    for week in earlier:
+        if reasons.get((week, email)) is not reason:
+            break
+        streak += 1
+    return streak
+
+
+def _to_tell(store: Store, round_: Round) -> tuple[Round, Collection[str]]:
+    """The round as its messages should tell it, and who among its left-out gets the note of
+    :data:`RESTING_WEEKS` rounds without free time.
+
+    A member left out for a reason that lasts until they act (:attr:`Reason.tell_once`) is not
+    written to again while every round since the note they got gave them that same reason;
+    except that the :data:`RESTING_WEEKS`-th round in a row without free time is told once
+    more (they are paused until they add free time), and then nothing while it lasts.
 
     One query for the earlier rounds' reasons and one per week walked back for the notes that
     went out: a community of 10,000 with hundreds of members without free time must not cost
     a query (or a load of every note's bytes) per member and week."""
     lasting = {u.member: u.reason for u in round_.unmatched if u.reason.tell_once}
     if not lasting:
-        return round_
+        return round_, ()
     earlier = store.rounds.weeks_before(round_.week)  # latest first
     reasons = store.rounds.left_out_before(round_.week, lasting)
     notes: dict[IsoWeek, set[str]] = {}
     quiet = set()
+    resting = set()
     for email, reason in lasting.items():
+        if (
+            reason is Reason.NO_FREE_TIME
+            and _streak(earlier[:RESTING_WEEKS], reasons, email, reason) == RESTING_WEEKS
+        ):
+            resting.add(email)
+            continue
         for week in earlier:
             if reasons.get((week, email)) is not reason:
                 break  # the streak is broken: this is news
@@ -171,5 +244,6 @@ def _to_tell(store: Store, round_: Round) -> Round:
                 quiet.add(email)
                 break
     if not quiet:
-        return round_
-    return replace(round_, unmatched=tuple(u for u in round_.unmatched if u.member not in quiet))
+        return round_, resting
+    told = replace(round_, unmatched=tuple(u for u in round_.unmatched if u.member not in quiet))
+    return told, resting
