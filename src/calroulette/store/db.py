@@ -119,6 +119,9 @@ def open_store(path: str | PathLike[str], *, readonly: bool = False) -> Store:
             conn.execute("PRAGMA synchronous = FULL")
         conn = _migrate(conn, file, readonly=readonly)
         conn.execute("PRAGMA foreign_keys = ON")
+        # a sign-up's calendar address is cleared once decided: overwrite it, not only unlink it
+        # (SQLite builds differ in their default)
+        conn.execute("PRAGMA secure_delete = ON")
     except (sqlite3.Error, OSError) as exc:
         if conn is not None:
             conn.close()

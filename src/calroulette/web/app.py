@@ -66,8 +66,9 @@ def create_app(
             Middleware(AccessLog),
             Middleware(SecurityHeaders, https=https),
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings.base_url)),
+            Middleware(Crashes),
         ],
-        exception_handlers={HTTPException: _error, Exception: _crash},
+        exception_handlers={HTTPException: _error},
     )
     environment = Environment(
         loader=PackageLoader("calroulette.web", "templates"),
@@ -141,6 +142,8 @@ async def _error(request: Request, exc: Exception) -> Response:
         403: "Not allowed",
         404: "Not found",
         405: "Not allowed",
+        410: "Link expired",
+        411: "Length required",
         413: "Too large",
         429: "Too many tries",
     }
@@ -163,15 +166,39 @@ async def _error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _crash(request: Request, exc: Exception) -> Response:
+class Crashes:
     """A bug or a broken members.toml: logged (redacted) for the organizer, a plain page for
-    the visitor, never a traceback."""
-    log.error("web: %s %s: %s", request.method, _path(request.url.path), SECRETS.mask(repr(exc)))
-    return HTMLResponse(
-        "<!DOCTYPE html><title>Something went wrong</title><p>Something went wrong on our "
-        "side. The organizer has been told; please try again later.</p>",
-        status_code=500,
-    )
+    the visitor, never a traceback. Caught inside the middleware, not by an ``Exception``
+    handler: Starlette runs that one outside every middleware (so its page had none of the
+    security headers) and then re-raises to uvicorn, whose log prints the traceback unmasked."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - answered, and logged masked
+            log.error(
+                "web: %s %s: %s", scope["method"], _path(scope["path"]), SECRETS.mask(repr(exc))
+            )
+            if not started:  # else the page is under way: nothing more can be sent
+                await HTMLResponse(
+                    "<!DOCTYPE html><title>Something went wrong</title><p>Something went wrong "
+                    "on our side. The organizer has been told; please try again later.</p>",
+                    status_code=500,
+                )(scope, receive, send)
 
 
 _TOKEN_PATH = re.compile(r"^(/(?:me|unsubscribe|join/confirm)/)[^/]+")
