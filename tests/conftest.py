@@ -26,6 +26,14 @@ def _private_cache_home(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _no_web_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's shell may hold the signing key or the /admin password: with the key, every
+    email would carry signed links, and bytes compared by tests would differ."""
+    monkeypatch.delenv("CALROULETTE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CALROULETTE_ADMIN_PASSWORD", raising=False)
+
+
 @pytest.fixture
 def raw_server() -> Iterator[Callable[..., RawServer]]:
     servers: list[RawServer] = []

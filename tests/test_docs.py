@@ -92,7 +92,7 @@ def test_shell_completion_completes_commands_and_subcommands() -> None:
         return proc.stdout.split()
 
     assert complete("calroulette mem") == ["members"]
-    assert complete("calroulette members re") == ["remove", "resume"]
+    assert complete("calroulette members re") == ["remove", "resume", "reject"]
 
 
 @pytest.mark.slow

@@ -3,28 +3,50 @@ contain a marker, must not show the marker anywhere (stdout, stderr, the log fil
 nor write it to any file (cache, database, outbox, HTML …).
 
 The commands are enumerated from the typer app, so a new command is covered without editing this
-file; its arguments are made up from their names (see ``VALUES``).
+file; its arguments are made up from their names (see ``VALUES``). ``serve`` runs until it is
+stopped: it is run for real and driven through every member page by
+:func:`test_the_member_pages_show_and_log_no_secret_address`, whose addresses (typed into the
+sign-up form, the calendar form) hold the marker too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email
+import os
 import socket
+import subprocess
+import sys
+import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner, Result
 
 from calroulette.cli import app
+from calroulette.config import load_community
 from calroulette.feeds import FetchLimits
 from calroulette.redact import SecretFilter
 
 from .support.cli import commands
 from .support.feeds import ICS_LF, cached_rows
+from .support.web import (
+    ADMIN_PASSWORD,
+    SECRET_KEY,
+    Clock,
+    Site,
+    Visitor,
+    links_in,
+    set_base_url,
+)
 
 MARKER = "zq7secretmarker9x"
 runner = CliRunner()
@@ -32,7 +54,9 @@ runner = CliRunner()
 FAST = FetchLimits(read_timeout=1.0, deadline=2.0, retries=1, backoff_factor=0.0)
 
 
-COMMANDS = commands()
+# Commands that run until stopped; each is covered by a test of its own below.
+LONG_RUNNING = {("serve",): "test_the_member_pages_show_and_log_no_secret_address"}
+COMMANDS = [(path, command) for path, command in commands() if path not in LONG_RUNNING]
 
 
 def _values(tmp_path: Path, config: Path, calendar_url: str) -> dict[str, str]:
@@ -64,8 +88,13 @@ def _values(tmp_path: Path, config: Path, calendar_url: str) -> dict[str, str]:
     }
 
 
-# An argument names someone who exists (``members pause EMAIL``); an option may add someone new.
-ARGUMENT_VALUES = {"email": "bob@example.org"}
+# An argument names someone who exists (``members pause EMAIL``, ``members approve SIGNUP``);
+# an option may add someone new.
+ARGUMENT_VALUES = {"email": "bob@example.org", "signup": "newbie@example.org"}
+# Commands about sign-ups from the web page: the community has one waiting for approval, whose
+# calendar address holds the marker (the database keeps it until the sign-up is decided).
+SIGNUP_COMMANDS = {("members", "pending"), ("members", "approve"), ("members", "reject")}
+UNDECIDED = {("members", "pending")}  # after these the sign-up still waits
 
 
 def _invocations(path: tuple[str, ...], command: Any, values: dict[str, str]) -> list[list[str]]:
@@ -235,6 +264,8 @@ def _invoke(log_file: Path, args: list[str]) -> Result:
 def test_commands_are_enumerated_from_the_app() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
     assert {"check", "slots"} <= names
+    assert set(LONG_RUNNING) <= {path for path, _ in commands()}
+    assert all(name in globals() for name in LONG_RUNNING.values())
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
@@ -248,6 +279,8 @@ def test_no_command_shows_or_writes_a_secret_address(
     """Whatever its arguments, a command shows the marker nowhere and writes it to no file."""
     config, working_url, failing_url = community
     _isolate(tmp_path, config, monkeypatch)
+    if path in SIGNUP_COMMANDS:
+        _pending_signup(config, working_url)
     log_file = tmp_path / "calroulette.log"
     before = _mtimes(tmp_path)
     invocations = _invocations(path, command, _values(tmp_path, config, working_url))
@@ -266,7 +299,29 @@ def test_no_command_shows_or_writes_a_secret_address(
     # Each command must have got past its arguments at least once (exit 0 or 1, not a usage
     # error), or this test proves nothing about it: then teach VALUES its parameters.
     assert {0, 1} & set(ran[1:]), f"{' '.join(path)} never ran: exit codes {ran[1:]}"
-    assert leaks + _written_leaks(_written(tmp_path, before, config)) == []
+    written = _written(tmp_path, before, config)
+    if path in UNDECIDED:  # the sign-up still waits: the database holds its address, as it must
+        written = [p for p in written if not p.name.startswith("calroulette.sqlite")]
+    assert leaks + _written_leaks(written) == []
+
+
+def _pending_signup(config: Path, calendar: str) -> None:
+    """A sign-up from the web page, confirmed, waiting for the organizer's approval (members.toml
+    has no [web] table: ``signup = "approve"``), made by the service as the page makes it."""
+    from calroulette import service
+    from calroulette.service.signupform import SignupForm
+    from calroulette.store import open_store
+    from calroulette.tokens import Purpose, sign
+
+    now = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
+    form = SignupForm("New Person", "newbie@example.org", calendar, "Europe/Berlin", "python")
+    base_url = "https://coffee.example.org"
+    service.signup(config, form, now=now, base_url=base_url, key=SECRET_KEY)
+    with open_store(config.parent / "calroulette.sqlite") as store:
+        (waiting,) = store.signups.list()
+    token = sign(SECRET_KEY, Purpose.CONFIRM, waiting.id, now=now)
+    confirmed = service.signup_confirm(config, token, now=now, key=SECRET_KEY)
+    assert confirmed.state.value == "pending", confirmed
 
 
 def test_the_marker_test_looks_where_a_leak_would_show(
@@ -354,3 +409,196 @@ def test_an_email_body_that_holds_the_address_only_in_base64_is_noticed(tmp_path
     assert MARKER.encode() not in eml.read_bytes()
     written = _written(tmp_path, before, tmp_path / "members.toml")
     assert _written_leaks(written) == [f"{eml} holds the secret"]
+
+
+# --- the member pages ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _serve(tmp_path: Path, config: Path, port: int, log_file: Path) -> Iterator[list[str]]:
+    """`calroulette -vv --log-file … serve` for real, until the block ends; then what it
+    wrote on stderr is in the list yielded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALROULETTE_")}
+    env.update(
+        CALROULETTE_SECRET_KEY=SECRET_KEY,
+        CALROULETTE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        HOME=str(tmp_path / "home"),
+        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+        PYTHONUNBUFFERED="1",
+    )
+    args = ["-vv", "--log-file", str(log_file), "serve", "--config", str(config)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calroulette", *args, "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail("calroulette serve did not start: " + process.communicate()[1])
+                time.sleep(0.1)
+        yield stderr
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+        stderr += [out, err]
+
+
+class _Recorder:
+    """Every response the visitor got: its status, headers and body, looked at afterwards."""
+
+    def __init__(self, visitor: Visitor) -> None:
+        self.visitor = visitor
+        self.seen: list[tuple[str, requests.Response]] = []
+
+    def get(self, path: str) -> requests.Response:
+        response = self.visitor.get(path)
+        self.seen.append((f"GET {path}", response))
+        return response
+
+    def post(self, path: str, data: dict[str, str] | None = None) -> requests.Response:
+        response = self.visitor.post(path, data)
+        self.seen.append((f"POST {path}", response))
+        return response
+
+    def leaks(self) -> list[str]:
+        found = []
+        for what, response in self.seen:
+            responses = [*response.history, response]
+            for one in responses:
+                headers = "\n".join(f"{k}: {v}" for k, v in one.headers.items())
+                if _leaks(headers):
+                    found.append(f"{what}: a response header shows the secret")
+                if _leaks(one.text):
+                    found.append(f"{what}: the page shows the secret")
+        return found
+
+
+def _messages(outbox: Path, to: str) -> list[EmailMessage]:
+    found = []
+    for path in sorted(outbox.rglob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        if to in str(message["To"]):
+            found.append(message)
+    return found
+
+
+def _link_in(message: EmailMessage, part: str) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    found = [u for u in links_in(body.get_content()) if part in u]
+    assert found, f"no {part} link in {message['Subject']!r}"
+    return found[0]
+
+
+@pytest.mark.slow
+def test_the_member_pages_show_and_log_no_secret_address(
+    community: tuple[Path, str, str], httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """`calroulette serve` run for real; a person signs up, previews (a good address and
+    failing ones), confirms, opens their page, previews and saves a new address, changes
+    settings, pauses, asks for a new link, unsubscribes; the organizer opens /admin. No page,
+    header, log line (the -vv log file and stderr) or written file shows the marker."""
+    config, _, _ = community
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[community]\n", "[community]\nfetch_retries = 0\n", 1))
+    httpserver.expect_request(f"/new/{MARKER}/basic.ics").respond_with_data(
+        ICS_LF, content_type="text/calendar"
+    )
+    base_feed = httpserver.url_for("")
+    good = f"{base_feed}new/{MARKER}/basic.ics?key={MARKER}"
+    failing = [
+        f"{base_feed}gone/{MARKER}/basic.ics",  # 404
+        f"{base_feed}login/{MARKER}/basic.ics",  # a sign-in page, not a calendar
+        f"http://user:{MARKER}@127.0.0.1:{_free_port()}/{MARKER}/basic.ics",  # refused
+        f"webcal://{MARKER}.invalid/basic.ics",  # no such host
+        f"not an address {MARKER}",  # a typo is still the person's secret
+    ]
+    port = _free_port()
+    set_base_url(config, f"http://127.0.0.1:{port}", "open")
+    log_file = tmp_path / "serve.log"
+    before = _mtimes(tmp_path)
+    with _serve(tmp_path, config, port, log_file) as stderr:
+        site = Site(f"http://127.0.0.1:{port}", config, Clock(dt.datetime.now(dt.UTC)), None)
+        person = _Recorder(site.visitor())
+        form = {
+            "name": "New Person",
+            "email": "newbie@example.org",
+            "timezone": "Europe/Berlin",
+            "topics": "python",
+            "team": "",
+            "frequency": "weekly",
+        }
+        person.get("/")
+        person.get("/join")
+        previewed = person.post("/join", {**form, "calendar": good, "action": "preview"})
+        assert previewed.status_code == 200
+        for address in failing:
+            person.get("/join")
+            refused = person.post("/join", {**form, "calendar": address, "action": "preview"})
+            assert refused.status_code in (200, 400), address
+        assert "404" in "".join(r.text for _, r in person.seen), "no error was shown"
+        person.get("/join")
+        assert person.post("/join", {**form, "calendar": good, "action": "join"}).ok
+        outbox = config.parent / "outbox"
+        confirm = _link_in(_messages(outbox, "newbie@example.org")[-1], "/join/confirm/")
+        person.get(confirm)
+        assert person.post(confirm).ok
+        joined = load_community(config).member("newbie@example.org")
+        assert joined is not None and joined.calendar == good
+        manage = _link_in(_messages(outbox, "newbie@example.org")[-1], "/me/")
+        path = manage.removeprefix(site.base_url)
+        person.get(path)
+        person.post(f"{path}/calendar", {"calendar": failing[0], "action": "preview"})
+        person.get(path)
+        person.post(f"{path}/calendar", {"calendar": good + "&v=2", "action": "preview"})
+        person.get(path)
+        person.post(f"{path}/calendar", {"calendar": good + "&v=2", "action": "save"})
+        person.get(path)
+        person.post(
+            f"{path}/settings",
+            {"name": "New P.", "timezone": "Europe/Paris", "frequency": "weekly", "topics": ""},
+        )
+        person.get(path)
+        person.post(f"{path}/pause", {"until": ""})
+        person.get("/link")
+        person.post("/link", {"email": "newbie@example.org"})
+        unsubscribe = manage.replace("/me/", "/unsubscribe/")  # wrong purpose: refused
+        person.get(unsubscribe.removeprefix(site.base_url))
+        organizer = _Recorder(site.visitor())
+        organizer.get("/admin")
+        organizer.post("/admin/login", {"password": ADMIN_PASSWORD})
+        organizer.get("/admin")
+    member = load_community(config).member("newbie@example.org")
+    assert member is not None and member.calendar == good + "&v=2" and member.paused
+    fetched = [request.path for request, _ in httpserver.log]
+    assert f"/new/{MARKER}/basic.ics" in fetched and f"/gone/{MARKER}/basic.ics" in fetched
+    logged = log_file.read_text(encoding="utf-8")
+    assert "GET /me/… 200" in logged and "POST /join 200" in logged, logged[-2000:]
+    leaks = person.leaks() + organizer.leaks()
+    if _leaks("".join(stderr)):
+        leaks.append("calroulette serve: stderr shows the secret")
+    # The history database holds an undecided sign-up's address until it is decided (that is
+    # its job); every other file written, the log file and the emails among them, must not.
+    written = [
+        p for p in _written(tmp_path, before, config) if not p.name.startswith("calroulette.sqlite")
+    ]
+    assert log_file in written and any(p.suffix == ".eml" for p in written)
+    assert leaks + _written_leaks(written) == []

@@ -66,7 +66,7 @@ def free_socket() -> socket.socket:
 def set_base_url(config: Path, base_url: str, signup: str = "open") -> None:
     """Give members.toml a ``[web]`` table (replacing one it has) pointing at ``base_url``."""
     text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?ms)^\[web\]\n.*?(?=^\[|\Z)", "", text)
+    text = re.sub(r"(?ms)^\[web\][^\n]*\n.*?(?=^\[|\Z)", "", text)
     text = f'[web]\nbase_url = "{base_url}"\nsignup = "{signup}"\n\n' + text
     # TOML: a table must come after the top-level keys; members.toml has none, so first is fine
     config.write_text(text, encoding="utf-8")
