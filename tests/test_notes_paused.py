@@ -18,7 +18,7 @@ from calroulette import service
 from calroulette.config import Community
 from calroulette.invites.notes import RESTING_WEEKS
 from calroulette.matching import Reason, Round
-from calroulette.service.sending import resting_members
+from calroulette.service.resting import resting_members
 from calroulette.store import open_store
 from calroulette.timeutil import IsoWeek
 
@@ -164,3 +164,47 @@ def test_a_streak_broken_by_a_meeting_counts_again_from_one(
         subjects.append([str(m["Subject"]) for m in notes_to(c, CY, week)])
     assert [len(s) for s in subjects] == [1, 0, 0, 1, 0]
     assert not any(PAUSED in s for week in subjects for s in week)
+
+
+def test_members_list_and_the_members_page_show_the_pause_until_it_ends(
+    tmp_path: Path, calendars: tuple[Path, Path, Path]
+) -> None:
+    """After three rounds without free time, `members list` and Cy's own page say "paused until
+    free time"; the round that finds free time ends it, with nothing in members.toml changed."""
+    from calroulette.config import MemberStatus
+    from calroulette.render.json import member_json
+    from calroulette.tokens import Purpose, sign
+
+    free, busy, cy = calendars
+    config = tmp_path / "members.toml"
+    config.write_text(
+        "[community]\n"
+        'name = "Test Coffee"\norganizer = "Test Coffee <coffee@example.org>"\n'
+        f'timezone = "UTC"\ncache_dir = "{tmp_path}/cache"\ncooldown_weeks = 0\n\n'
+        f'[[members]]\nname = "Ada"\nemail = "ada@example.org"\ncalendar = "{free}"\n'
+        'timezone = "UTC"\n\n'
+        f'[[members]]\nname = "Cy"\nemail = "{CY}"\ncalendar = "{cy}"\ntimezone = "UTC"\n',
+        encoding="utf-8",
+    )
+    before = config.read_text(encoding="utf-8")
+    c = service.load(config)
+    statuses = []
+    for week, free_now in zip(weeks(0, 4), [False, False, False, True], strict=True):
+        cy.write_bytes(free.read_bytes() if free_now else busy.read_bytes())
+        plan_and_send(c, week)
+        after = tuesday_before(week) + dt.timedelta(hours=1)
+        roll = service.members_list(config, now=after)
+        member = roll.community.member(CY)
+        assert member is not None
+        token = sign(SECRET_KEY, Purpose.MANAGE, CY, now=after)
+        page = service.member_page(config, token, now=after, key=SECRET_KEY)
+        assert page.status is roll.status(member)
+        row = member_json(member, roll.today, resting=CY in roll.resting)
+        statuses.append((roll.status(member), row["status"]))
+    assert statuses == [
+        (MemberStatus.ACTIVE, "active"),
+        (MemberStatus.ACTIVE, "active"),
+        (MemberStatus.PAUSED_UNTIL_FREE, "paused until free time"),
+        (MemberStatus.ACTIVE, "active"),
+    ]
+    assert config.read_text(encoding="utf-8") == before  # derived, never written

@@ -237,7 +237,10 @@ def list_members(config: ConfigOption = Path("members.toml"), as_json: JsonOptio
 
     roll = service.members_list(config, now=now())
     if as_json:
-        rows = [member_json(m, roll.today) for m in roll.community.members]
+        rows = [
+            member_json(m, roll.today, resting=m.email in roll.resting)
+            for m in roll.community.members
+        ]
         typer.echo(json.dumps({"community": roll.community.name, "members": rows}, indent=2))
         return
     out = stdout()

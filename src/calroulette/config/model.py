@@ -36,6 +36,9 @@ class MemberStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # until `calroulette members resume`
     PAUSED_UNTIL = "paused-until"  # until the week that starts on or after `paused_until`
+    # never from members.toml: the service reads it from the rounds (service/resting.py), for
+    # a member whose calendar showed no free time three rounds running, until it shows some
+    PAUSED_UNTIL_FREE = "paused-until-free"
     LEFT = "left"
 
 

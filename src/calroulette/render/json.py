@@ -123,14 +123,15 @@ def health_json(health: Health) -> dict[str, object]:
     }
 
 
-def member_json(member: Member, today: dt.date) -> dict[str, Any]:
-    """What `members list` shows of a member: never the full calendar address, never `avoid`."""
+def member_json(member: Member, today: dt.date, *, resting: bool = False) -> dict[str, Any]:
+    """What `members list` shows of a member: never the full calendar address, never `avoid`.
+    ``resting``: the rounds found no free time long enough to pause them until they add some."""
     return {
         "name": member.name,
         "email": member.email,
         "timezone": str(member.timezone),
         "calendar": redact_url(member.calendar),
-        "status": member_status(member, today),
+        "status": member_status(member, today, resting=resting),
         "paused": member.paused,
         "paused_until": member.paused_until.isoformat() if member.paused_until else None,
         "frequency": member.frequency.value,
@@ -139,11 +140,13 @@ def member_json(member: Member, today: dt.date) -> dict[str, Any]:
     }
 
 
-def member_status(member: Member, today: dt.date) -> str:
-    """``active``, ``paused`` or ``paused until 2027-01-10``."""
+def member_status(member: Member, today: dt.date, *, resting: bool = False) -> str:
+    """``active``, ``paused``, ``paused until 2027-01-10`` or ``paused until free time``."""
     status = member.status(today)
     if status is MemberStatus.PAUSED_UNTIL and member.paused_until is not None:
         return f"paused until {member.paused_until.isoformat()}"
+    if status is MemberStatus.ACTIVE and resting:
+        return "paused until free time"
     return status.value
 
 

@@ -38,7 +38,7 @@ def members_table(roll: Roll) -> Table:
     table.add_column("status")
     table.add_column("calendar", overflow="fold")
     for member in community.members:
-        row = member_json(member, roll.today)
+        row = member_json(member, roll.today, resting=member.email in roll.resting)
         status = row["status"] + ("" if row["frequency"] == "weekly" else f", {row['frequency']}")
         shown = _shown_calendar(member.calendar, roll.base)
         cells = (row["name"], row["email"], row["timezone"], status, shown)

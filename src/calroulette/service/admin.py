@@ -4,7 +4,7 @@ This week's and next week's round (planned, sending, sent, partly sent), where e
 each recipient stands (the transport's last error included, masked), what the last round read of
 each member's calendar (the feed health ``check`` would report, from what is stored: no calendar
 is fetched when the page loads; the page offers ``check`` itself for a fresh reading), who is
-"paused until they add free time" (:func:`.sending.resting_members`), and the sign-ups waiting
+"paused until they add free time" (:func:`.resting.resting_members`), and the sign-ups waiting
 for the organizer's approval.
 
 A calendar address is a password: a sign-up's is shown only as :func:`redact_url` shows it, and
@@ -34,7 +34,7 @@ from calroulette.timeutil import IsoWeek
 
 from .community import load, week_or_next
 from .health import Level
-from .sending import resting_members
+from .resting import resting_members
 
 LISTED = 500  # a week of more messages lists only those that failed or wait to be retried
 

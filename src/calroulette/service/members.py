@@ -14,7 +14,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from calroulette.config import Community, Member
+from calroulette.config import Community, Member, MemberStatus
 from calroulette.config.roster import NewMember, Roster
 from calroulette.errors import FeedError, UsageError
 from calroulette.timeutil import IsoWeek, to_utc
@@ -232,10 +232,20 @@ class Roll:
     community: Community
     today: dt.date  # in the community's zone: what "paused until" is measured against
     base: Path  # members.toml's folder: calendars that are files are shown relative to it
+    resting: frozenset[str] = frozenset()  # paused until they add free time (.resting)
+
+    def status(self, member: Member) -> MemberStatus:
+        status = member.status(self.today)
+        if status is MemberStatus.ACTIVE and member.email in self.resting:
+            return MemberStatus.PAUSED_UNTIL_FREE
+        return status
 
 
 def members_list(config: str | PathLike[str], *, now: dt.datetime) -> Roll:
-    """The members, as members.toml has them today."""
+    """The members, as members.toml has them today, and who the rounds found with no free time
+    long enough to be paused until they add some."""
+    from .resting import resting_now
+
     community = Roster.open(config).community()
     today = now.astimezone(community.timezone).date()
-    return Roll(community, today, Path(config).resolve().parent)
+    return Roll(community, today, Path(config).resolve().parent, resting_now(community, now))

@@ -155,6 +155,15 @@ class Unsubscribed:
 # --- the page -----------------------------------------------------------------------------
 
 
+def _status(community: Community, member: Member, now: dt.datetime) -> MemberStatus:
+    from .resting import resting_now
+
+    status = member.status(now.astimezone(community.timezone).date())
+    if status is MemberStatus.ACTIVE and member.email in resting_now(community, now):
+        return MemberStatus.PAUSED_UNTIL_FREE
+    return status
+
+
 def member_page(
     config: Config, token: str, *, now: dt.datetime, key: str | None = None
 ) -> MemberPage:
@@ -178,7 +187,7 @@ def member_page(
     return MemberPage(
         member=member,
         community=community,
-        status=member.status(now.astimezone(community.timezone).date()),
+        status=_status(community, member, now),
         today=now.astimezone(member.timezone).date(),
         calendar=shown_calendar(member.calendar),
         upcoming=tuple(_view(community, member, f) for f in ahead),

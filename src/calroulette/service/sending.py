@@ -15,8 +15,8 @@ the community has a ``[web] base_url`` and a signing key (:func:`.web.member_lin
 the round's ``now``. A member left out for a reason only they can end is told once
 (:func:`_to_tell`); one whose calendar has shown no free time for
 :data:`~calroulette.invites.notes.RESTING_WEEKS` rounds in a row gets one more note, is then
-left in peace, and is "paused until they add free time" (:func:`resting_members`) with nothing
-stored: the first round that finds free time pairs them.
+left in peace, and is "paused until they add free time" (:mod:`.resting`) with nothing stored:
+the first round that finds free time pairs them.
 """
 
 from __future__ import annotations
@@ -172,23 +172,6 @@ def links_for(
 def _people(round_: Round) -> set[str]:
     """Everyone a round's emails go to."""
     return {e for m in round_.meetings for e in m.members} | {u.member for u in round_.unmatched}
-
-
-def resting_members(store: Store, community: Community, week: IsoWeek) -> set[str]:
-    """The members "paused until they add free time": each of the last
-    :data:`~calroulette.invites.notes.RESTING_WEEKS` rounds up to ``week`` (included) left
-    them out with no free time in their calendar. Derived from the rounds, nothing stored: they
-    stay in every round's reading, and a round that finds free time pairs them (and ends it)."""
-    weeks = store.rounds.weeks_before(week.shifted(1))[:RESTING_WEEKS]  # latest first
-    if len(weeks) < RESTING_WEEKS:
-        return set()
-    emails = [m.email for m in community.members]
-    reasons = store.rounds.left_out_before(week.shifted(1), emails)
-    return {
-        email
-        for email in emails
-        if all(reasons.get((w, email)) is Reason.NO_FREE_TIME for w in weeks)
-    }
 
 
 def _streak(
