@@ -239,3 +239,30 @@ def test_quiet_keeps_warnings_out_of_the_log_but_not_the_results(
     assert quiet.stderr == ""
     assert quiet.exit_code == 1
     assert "ERROR bob@example.org: HTTP 404" in quiet.stdout
+
+
+@pytest.mark.parametrize("key", [None, "k" * 43])
+def test_check_warns_when_emails_would_go_out_without_their_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    """[web] base_url promises a manage link and one-click unsubscribe in every email; without
+    the signing key in run's environment they would silently be left out."""
+
+    from calroulette.config import parse_community
+    from calroulette.service.health import links_warning
+
+    data = {
+        "community": {"name": "C", "organizer": "C <c@example.org>", "timezone": "UTC"},
+        "web": {"base_url": "https://coffee.example.org"},
+    }
+    community = parse_community(data, base_dir=tmp_path)
+    if key is not None:
+        monkeypatch.setenv("CALROULETTE_SECRET_KEY", key)
+    warning = links_warning(community)
+    if key is None:
+        assert warning is not None and "CALROULETTE_SECRET_KEY" in warning.message
+        assert warning.level.value == "warn"
+    else:
+        assert warning is None
+    bare = parse_community({"community": data["community"]}, base_dir=tmp_path)
+    assert links_warning(bare) is None  # no base_url: no links promised

@@ -88,7 +88,29 @@ def check(
         warning = permissions_warning(community.path)
         if warning is not None:
             config_rows = (warning,)
+    if (web := links_warning(community)) is not None:
+        config_rows = (*config_rows, web)
     return Health(week, config_rows, rows)
+
+
+def links_warning(community: Community) -> MemberHealth | None:
+    """``[web] base_url`` promises links in every email, which need the signing key: without
+    it in this environment, ``run`` would send emails with no manage or one-click unsubscribe
+    link, and nothing else would say so."""
+    from .web import secret_key
+
+    if community.web.base_url is None or secret_key(community) is not None:
+        return None
+    variable = community.web.secret_key_env
+    return MemberHealth(
+        member="config",
+        name="[web]",
+        level=Level.WARN,
+        message=f"[web] base_url is set but {variable} is not: emails go out without the "
+        "links to members' pages and one-click unsubscribe",
+        fix=f"set {variable} for `run` and `send` too, the same key `serve` uses",
+        kind="web-key",
+    )
 
 
 def permissions_warning(path: Path) -> MemberHealth | None:
