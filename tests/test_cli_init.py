@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from calroulette.cli import app
 from calroulette.config import DeliveryMethod, Frequency, SmtpSecurity, load_community
-from calroulette.config.load import _COMMUNITY_KEYS, _DELIVERY_KEYS, _MEMBER_KEYS
+from calroulette.config.load import (
+    _COMMUNITY_KEYS,
+    _DELIVERY_KEYS,
+    _MEMBER_KEYS,
+    _REPLIES_KEYS,
+    _WEB_KEYS,
+)
 from calroulette.config.template import template_text
 
 from .support.calendars import FREE_TUESDAYS
@@ -93,6 +99,8 @@ def test_init_file_is_readable_only_by_its_owner(tmp_path: Path) -> None:
         ("community", _COMMUNITY_KEYS),
         ("members", _MEMBER_KEYS),
         ("delivery", _DELIVERY_KEYS),
+        ("web", _WEB_KEYS),
+        ("replies", _REPLIES_KEYS),
     ],
 )
 def test_template_mentions_every_setting_the_loader_accepts(table: str, keys: set[str]) -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from calroulette import service
 from calroulette.cli import app
 from calroulette.config import Community, load_community, parse_community
-from calroulette.config.load import _not_one_line
+from calroulette.config.text import not_one_line as _not_one_line
 from calroulette.errors import ConfigError
 from calroulette.redact import SECRETS, redact_url
 

@@ -63,10 +63,16 @@ def test_quick_start_is_the_two_make_commands() -> None:
 
 
 def test_organizer_guide_describes_every_setting() -> None:
-    from calroulette.config.load import _COMMUNITY_KEYS, _DELIVERY_KEYS, _MEMBER_KEYS, _WEB_KEYS
+    from calroulette.config.load import (
+        _COMMUNITY_KEYS,
+        _DELIVERY_KEYS,
+        _MEMBER_KEYS,
+        _REPLIES_KEYS,
+        _WEB_KEYS,
+    )
 
     guide = (ROOT / "docs" / "organizer.md").read_text(encoding="utf-8")
-    keys = _COMMUNITY_KEYS | _MEMBER_KEYS | _DELIVERY_KEYS | _WEB_KEYS
+    keys = _COMMUNITY_KEYS | _MEMBER_KEYS | _DELIVERY_KEYS | _WEB_KEYS | _REPLIES_KEYS
     missing = sorted(k for k in keys if f"`{k}`" not in guide)
     assert missing == [], "settings not described in docs/organizer.md"
 

@@ -92,7 +92,7 @@ def count(store: Store, table: str) -> int:
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "history.sqlite"
     with open_store(path) as store:
-        assert store.version == len(MIGRATIONS) == 5
+        assert store.version == len(MIGRATIONS) == 6
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}

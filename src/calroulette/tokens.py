@@ -39,6 +39,8 @@ class Purpose(StrEnum):
     MANAGE = "manage"  # the member's page: settings, pause, leave
     UNSUBSCRIBE = "unsubscribe"  # one-click unsubscribe (RFC 8058) from an email's header
     ADMIN = "admin"  # the organizer's session cookie on /admin
+    CANT = "cant"  # "can't make it": subject "<email> <meeting uid>"
+    MET = "met"  # "did you meet?": subject "<email> <meeting uid>"
 
     @property
     def max_age(self) -> dt.timedelta:
@@ -48,6 +50,8 @@ class Purpose(StrEnum):
             # RFC 8058 asks that the link work for a long time after the email was sent
             Purpose.UNSUBSCRIBE: dt.timedelta(days=120),
             Purpose.ADMIN: dt.timedelta(hours=12),
+            Purpose.CANT: dt.timedelta(days=21),  # invitations go out up to two weeks ahead
+            Purpose.MET: dt.timedelta(days=30),
         }[self]
 
 

@@ -11,10 +11,12 @@ from .model import (
     Frequency,
     Member,
     MemberStatus,
+    Replies,
     SignupMode,
     SmtpSecurity,
     Unsubscribe,
     Web,
+    Weekday,
 )
 
 __all__ = [
@@ -24,10 +26,12 @@ __all__ = [
     "Frequency",
     "Member",
     "MemberStatus",
+    "Replies",
     "SignupMode",
     "SmtpSecurity",
     "Unsubscribe",
     "Web",
+    "Weekday",
     "load_community",
     "parse_community",
     "unreadable_scheme",

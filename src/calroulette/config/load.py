@@ -8,23 +8,22 @@ raises one :class:`~calroulette.errors.ConfigError` holding them all, like khal'
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 import re
-import reprlib
 import string
 import tomllib
 from collections import Counter
-from collections.abc import Callable
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calroulette.errors import ConfigError, Problem
-from calroulette.timeutil import load_zone
 
 from .address import base_url_problem, resolve_calendar, unreadable_scheme
+from .fields import Collector as _Collector
+from .fields import Fields as _Fields
+from .fields import unknown as _unknown
 from .model import (
     EMAIL_RE,
     Community,
@@ -32,14 +31,14 @@ from .model import (
     DeliveryMethod,
     Frequency,
     Member,
+    Replies,
     SignupMode,
     SmtpSecurity,
     Unsubscribe,
     Web,
+    Weekday,
     default_cache_dir,
 )
-from .text import not_one_line as _not_one_line
-from .text import not_plain_text as _not_plain_text
 
 # --- loading ------------------------------------------------------------------------------------
 
@@ -63,6 +62,11 @@ _COMMUNITY_KEYS = {
     "fetch_timeout",
     "fetch_retries",
     "allow_private_feeds",
+    "match_day",
+    "match_time",
+    "reminder_minutes",
+    "reminder_email",
+    "followup",
 }
 _MEMBER_KEYS = {
     "name",
@@ -78,6 +82,7 @@ _MEMBER_KEYS = {
     "topics",
     "discord_id",
     "unsubscribe",
+    "standby",
 }
 _DELIVERY_KEYS = {
     "method",
@@ -90,7 +95,15 @@ _DELIVERY_KEYS = {
     "discord_webhook_env",
 }
 _WEB_KEYS = {"base_url", "signup", "secret_key_env", "admin_password_env"}
-_TOP_KEYS = {"community", "members", "delivery", "web"}
+_REPLIES_KEYS = {
+    "imap_host",
+    "imap_port",
+    "imap_username",
+    "imap_folder",
+    "imap_password_env",
+    "ca_file",
+}
+_TOP_KEYS = {"community", "members", "delivery", "web", "replies"}
 _SLOT_MINUTES = (5, 10, 15, 20, 30, 60)
 _LINK_FIELDS = {"uid", "week", "community"}
 
@@ -153,6 +166,7 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         p.add("web", "[web]", "must be a table")
         raw_web = {}
     web = _parse_web(p, raw_web)
+    replies = _parse_replies(p, data.get("replies"), base_dir)
 
     members = _parse_members(p, data.get("members"), base_dir)
     community = Community(
@@ -179,143 +193,18 @@ def parse_community(data: dict[str, Any], base_dir: Path, path: Path | None = No
         allow_private_feeds=c.boolean("allow_private_feeds", False),
         delivery=delivery,
         web=web,
+        replies=replies,
+        match_day=c.choice("match_day", Weekday, Weekday.TUESDAY, "monday … sunday"),
+        match_time=_clock(p, c.text("match_time")),
+        reminder_minutes=c.integer("reminder_minutes", 10, 0, 24 * 60),
+        reminder_email=c.boolean("reminder_email", False),
+        followup=c.boolean("followup", True),
         path=path,
     )
     _check_avoid(p, community.members)
     if p.problems:
         raise ConfigError(p.problems, str(path) if path else "")
     return community
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def add(self, member: str, field_name: str, message: str) -> None:
-        self.problems.append(Problem(member, field_name, message))
-
-
-def _unknown(p: _Collector, who: str, prefix: str, raw: dict[str, Any], known: set[str]) -> None:
-    for key in raw:
-        if key in known:
-            continue
-        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        p.add(who, f"{prefix}{key}", f"unknown key{hint}")
-
-
-_REPR = reprlib.Repr()  # Python 3.11's takes no arguments
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
-
-
-def _shown(key: str, value: Any) -> str:
-    """A value of the wrong type as a problem quotes it: shortened, and for ``calendar`` only
-    what kind of value it is, since it may hold the secret address (``calendar = ["https://…"]``).
-    """
-    if key != "calendar":
-        return _REPR.repr(value)
-    kinds = {list: "a list", dict: "a table", bool: "true or false", int: "a number"}
-    return kinds.get(type(value), "another kind of value") + " (not shown: it may be secret)"
-
-
-class _Fields:
-    """Typed access to one TOML table that records a problem instead of raising."""
-
-    def __init__(self, p: _Collector, who: str, raw: dict[str, Any]) -> None:
-        self.p, self.who, self.raw = p, who, raw
-
-    def _get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-            self.p.add(self.who, key, f"must be {what}, not {_shown(key, value)}")
-            return None
-        return value
-
-    def text(
-        self, key: str, *, required: bool = False, default: str | None = None, plain: bool = False
-    ) -> str | None:
-        """A one-line string; ``plain``: text that reaches people (see :func:`_not_plain_text`)."""
-        value = self._get(key, str, "a string")
-        if value is None:
-            if required and key not in self.raw:
-                self.p.add(self.who, key, "missing")
-            return default if key not in self.raw else (value or default)
-        problem = _not_plain_text(value) if plain else _not_one_line(value)
-        if problem:
-            self.p.add(self.who, key, problem)
-            return default
-        return str(value)
-
-    def path(self, key: str, base_dir: Path, default: Path) -> Path:
-        """A file or folder, relative to members.toml's folder; an empty one is a problem (it
-        would name the folder itself, or a file called "")."""
-        value = self.text(key)
-        if value is None:
-            return default
-        if not value.strip():
-            self.p.add(self.who, key, "must not be empty (leave the setting out for the default)")
-            return default
-        return base_dir / Path(value.strip()).expanduser()
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self._get(key, int, "a whole number")
-        if value is None:
-            return default
-        if not low <= value <= high:
-            self.p.add(self.who, key, f"must be between {low} and {high}, not {value}")
-            return default
-        return int(value)
-
-    def choice_int(self, key: str, default: int, choices: tuple[int, ...]) -> int:
-        value = self._get(key, int, "a whole number")
-        if value is None:
-            return default
-        if value not in choices:
-            allowed = ", ".join(str(c) for c in choices)
-            self.p.add(self.who, key, f"must be one of {allowed}, not {value}")
-            return default
-        return int(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, bool, "true or false")
-        return default if value is None else bool(value)
-
-    def zone(self, key: str, *, required: bool = False) -> ZoneInfo | None:
-        value = self.text(key, required=required)
-        if value is None:
-            return None
-        try:
-            return load_zone(value)
-        except ValueError as exc:
-            self.p.add(self.who, key, str(exc))
-            return None
-
-    def choice(self, key: str, enum: Callable[[str], Any], default: Any, names: str) -> Any:
-        value = self.text(key)
-        if value is None:
-            return default
-        try:
-            return enum(value.strip().lower())
-        except ValueError:
-            self.p.add(self.who, key, f"must be one of {names}, not {value!r}")
-            return default
-
-    def strings(self, key: str, *, plain: bool = False) -> tuple[str, ...]:
-        value = self._get(key, list, "a list of strings")
-        if value is None:
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip() or _not_one_line(item):
-                self.p.add(self.who, f"{key}[{i}]", "must be a non-empty one-line string")
-                continue
-            if plain and (problem := _not_plain_text(item)):
-                self.p.add(self.who, f"{key}[{i}]", problem)
-                continue
-            out.append(item.strip())
-        return tuple(out)
 
 
 def _parse_delivery(p: _Collector, raw: dict[str, Any], base_dir: Path) -> Delivery:
@@ -353,6 +242,39 @@ def _parse_web(p: _Collector, raw: dict[str, Any]) -> Web:
         admin_password_env=w.text("admin_password_env", default="CALROULETTE_ADMIN_PASSWORD")
         or "CALROULETTE_ADMIN_PASSWORD",
     )
+
+
+def _parse_replies(p: _Collector, raw: Any, base_dir: Path) -> Replies | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        p.add("replies", "[replies]", "must be a table")
+        return None
+    _unknown(p, "replies", "", raw, _REPLIES_KEYS)
+    r = _Fields(p, "replies", raw)
+    host = (r.text("imap_host", required=True) or "").strip()
+    username = (r.text("imap_username", required=True) or "").strip()
+    ca_file = r.path("ca_file", base_dir, Path()) if "ca_file" in raw else None
+    return Replies(
+        imap_host=host,
+        imap_username=username,
+        imap_port=r.integer("imap_port", 993, 1, 65535),
+        imap_folder=(r.text("imap_folder", default="INBOX") or "INBOX").strip(),
+        imap_password_env=r.text("imap_password_env", default="CALROULETTE_IMAP_PASSWORD")
+        or "CALROULETTE_IMAP_PASSWORD",
+        ca_file=ca_file,
+    )
+
+
+def _clock(p: _Collector, value: str | None) -> dt.time:
+    """``match_time``: ``HH:MM`` on a 24-hour clock, in the community's zone."""
+    if value is None:
+        return dt.time(9, 0)
+    try:
+        return dt.datetime.strptime(value.strip(), "%H:%M").time()  # noqa: DTZ007 - a clock time
+    except ValueError:
+        p.add("community", "match_time", f"must be a time like 09:00, not {value!r}")
+        return dt.time(9, 0)
 
 
 def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Member]:
@@ -430,6 +352,7 @@ def _parse_members(p: _Collector, raw_members: Any, base_dir: Path) -> list[Memb
                 topics=frozenset(t.lower() for t in f.strings("topics", plain=True)),
                 discord_id=str(discord).strip() if discord is not None else None,
                 unsubscribe=f.choice("unsubscribe", Unsubscribe, Unsubscribe.PAUSE, "pause, leave"),
+                standby=f.boolean("standby", False),
             )
         )
     return members

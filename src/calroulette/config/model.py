@@ -84,6 +84,7 @@ class Member:
     topics: frozenset[str] = frozenset()
     discord_id: str | None = None
     unsubscribe: Unsubscribe = Unsubscribe.PAUSE
+    standby: bool = False  # may be offered a partner whose meeting was cancelled that week
 
     def is_paused(self, week: IsoWeek) -> bool:
         """Paused for ``week``: ``paused = true``, or the week starts before ``paused_until``."""
@@ -128,6 +129,34 @@ class Web:
         return self.base_url.rstrip("/") + path
 
 
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+    @property
+    def number(self) -> int:
+        """0 for Monday, as :meth:`datetime.date.weekday`."""
+        return list(Weekday).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """``[replies]``: the organizer's mailbox, where calendar apps send their answers (iTIP
+    REPLY) to invitations. TLS is always verified; the password comes from the environment."""
+
+    imap_host: str
+    imap_username: str
+    imap_port: int = 993
+    imap_folder: str = "INBOX"
+    imap_password_env: str = "CALROULETTE_IMAP_PASSWORD"  # noqa: S105 - a variable's name
+    ca_file: Path | None = None  # a CA bundle to verify the server with (default: the system's)
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "calroulette"
@@ -160,6 +189,14 @@ class Community:
     allow_private_feeds: bool = False
     delivery: Delivery = field(default_factory=Delivery)
     web: Web = field(default_factory=Web)
+    replies: Replies | None = None  # no [replies]: answers from calendar apps are not read
+    # `run` from cron every 15 minutes does what is due: the weekly round from this day and
+    # time of the week before (in the community's zone), reminders, follow-ups, retries
+    match_day: Weekday = Weekday.TUESDAY
+    match_time: dt.time = dt.time(9, 0)
+    reminder_minutes: int = 10  # before each meeting; 0: no reminders
+    reminder_email: bool = False  # reminders by email too (Discord communities get them always)
+    followup: bool = True  # "did you meet?" the day after
     path: Path | None = None  # the members.toml this came from
     # email -> member, built once: invitations look members up several times per meeting, and a
     # scan of 10,000 members each time costs seconds per round.

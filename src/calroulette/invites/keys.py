@@ -22,6 +22,13 @@ class Kind(StrEnum):
     # a one-off email about a person's account (confirm a sign-up, welcome, a manage link): not
     # part of any round, so week summaries, `history` and `why` leave it out
     ACCOUNT = "account"
+    # the week between the invitation and the coffee (issue 18): a reminder shortly before the
+    # meeting, and "did you meet?" the day after; one per attendee (or one post) per meeting
+    REMINDER = "reminder"
+    FOLLOWUP = "followup"
+    # a note to a member whose meeting was cancelled by the partner and who could not be given
+    # another partner that week
+    NO_REMATCH = "no-rematch"
 
 
 class Channel(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from calroulette.config import Community
+from calroulette.config import Community, Member, MemberStatus
 from calroulette.invites.notes import RESTING_WEEKS
 from calroulette.matching import Reason
 from calroulette.store import Store, open_store
@@ -45,3 +45,11 @@ def resting_now(community: Community, now: dt.datetime) -> frozenset[str]:
         if not weeks:
             return frozenset()
         return frozenset(resting_members(store, community, weeks[0]))
+
+
+def status_of(community: Community, member: Member, now: dt.datetime) -> MemberStatus:
+    """The member's status today, "paused until free time" included."""
+    status = member.status(now.astimezone(community.timezone).date())
+    if status is MemberStatus.ACTIVE and member.email in resting_now(community, now):
+        return MemberStatus.PAUSED_UNTIL_FREE
+    return status

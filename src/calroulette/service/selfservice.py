@@ -68,6 +68,7 @@ from .memberlinks import (
     signing_key,
 )
 from .members import Upcoming, members_pause, members_remove, members_resume
+from .resting import status_of
 
 if TYPE_CHECKING:
     from calroulette.delivery import Sending
@@ -155,15 +156,6 @@ class Unsubscribed:
 # --- the page -----------------------------------------------------------------------------
 
 
-def _status(community: Community, member: Member, now: dt.datetime) -> MemberStatus:
-    from .resting import resting_now
-
-    status = member.status(now.astimezone(community.timezone).date())
-    if status is MemberStatus.ACTIVE and member.email in resting_now(community, now):
-        return MemberStatus.PAUSED_UNTIL_FREE
-    return status
-
-
 def member_page(
     config: Config, token: str, *, now: dt.datetime, key: str | None = None
 ) -> MemberPage:
@@ -187,7 +179,7 @@ def member_page(
     return MemberPage(
         member=member,
         community=community,
-        status=_status(community, member, now),
+        status=status_of(community, member, now),
         today=now.astimezone(member.timezone).date(),
         calendar=shown_calendar(member.calendar),
         upcoming=tuple(_view(community, member, f) for f in ahead),

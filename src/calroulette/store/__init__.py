@@ -4,6 +4,7 @@
 ``store.rounds`` (:mod:`.rounds`) and ``store.deliveries`` (:mod:`.deliveries`).
 """
 
+from .attendance import AnswerSource, Attendance, Attendances, Met, PartStat
 from .db import Store, StoreError, open_store
 from .deliveries import Deliveries, DeliveryRow, DeliveryStatus, RoundState, WeekDeliveries
 from .identities import Identities
@@ -16,12 +17,17 @@ from .transaction import transaction
 __all__ = [
     "MIGRATIONS",
     "SHORT_ID",
+    "AnswerSource",
+    "Attendance",
+    "Attendances",
     "Deliveries",
     "DeliveryRow",
     "DeliveryStatus",
     "FoundMeeting",
     "Identities",
     "Links",
+    "Met",
+    "PartStat",
     "RoundState",
     "Rounds",
     "Signup",

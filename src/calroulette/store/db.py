@@ -35,6 +35,7 @@ from types import TracebackType
 from calroulette.atomicfile import flush_folder
 from calroulette.errors import CalrouletteError
 
+from .attendance import Attendances
 from .deliveries import Deliveries
 from .identities import Identities
 from .links import Links
@@ -66,6 +67,7 @@ class Store:
         self.identities = Identities(conn)
         self.links = Links(conn)
         self.signups = Signups(conn)
+        self.attendance = Attendances(conn)
 
     def __enter__(self) -> Store:
         return self

@@ -192,4 +192,36 @@ MIGRATIONS: list[str] = [
         changed_at TEXT NOT NULL
     );
     """,
+    # 6: the week between the invitation and the coffee. What each attendee said of a meeting:
+    # their PARTSTAT from a calendar app's iTIP REPLY or the "can't make it" link, and whether it
+    # happened ("did you meet?"); the inbox messages already handled (or reported once); and
+    # who was released by a cancellation in a week (candidates for another partner).
+    """
+    CREATE TABLE attendance (
+        uid         TEXT NOT NULL,
+        email       TEXT NOT NULL,
+        partstat    TEXT CHECK (partstat IN ('ACCEPTED', 'DECLINED', 'TENTATIVE')),
+        sequence    INTEGER,           -- of the invitation the answer was about
+        source      TEXT CHECK (source IN ('reply', 'link')),
+        answered_at TEXT,
+        met         TEXT CHECK (met IN ('yes', 'no')),
+        met_at      TEXT,
+        PRIMARY KEY (uid, email)
+    );
+    CREATE TABLE inbox (
+        message    TEXT PRIMARY KEY,   -- the Message-ID (or a hash of the message)
+        outcome    TEXT NOT NULL,      -- a code: recorded, stranger, stale, not-itip, unreadable
+        detail     TEXT NOT NULL DEFAULT '',
+        seen_at    TEXT NOT NULL
+    );
+    CREATE TABLE releases (
+        week        TEXT NOT NULL,
+        email       TEXT NOT NULL,
+        uid         TEXT NOT NULL,     -- the cancelled meeting that released them
+        released_at TEXT NOT NULL,
+        outcome     TEXT,              -- rematched (a new meeting's uid in detail), told, pending
+        detail      TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (week, email, uid)
+    );
+    """,
 ]
