@@ -3,9 +3,10 @@ channel: emails or Discord posts, in the order the ledger records them. A large 
 in worker processes; the bytes are the same as rendering it in this one.
 
 Each email to a member carries their own signed links when the service layer hands them in
-(``links``, by email: their page and one-click unsubscribe; see :mod:`calroulette.invites.email`).
-A Discord post carries none: it is read by the whole channel, and a manage link is a key to one
-member's settings.
+(``links``, by email: their page, one-click unsubscribe and "can't make it"; see
+:mod:`calroulette.invites.email`). A Discord post carries only each attendee's "can't make it"
+link (:mod:`calroulette.invites.discord` says why): it is read by the whole channel, and a
+manage link is a key to one member's settings.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def _render(
     resting: frozenset[str],
 ) -> list[Outgoing]:
     if channel_of(community) is Channel.DISCORD:
-        return invites.round_posts(round_, community, now=now)  # a shared channel: no links
+        # a shared channel: "can't make it" links only, never a member's page
+        return invites.round_posts(round_, community, now=now, links=links)
     return invites.round_emails(round_, community, now=now, links=links, resting=resting)
 
 
@@ -149,11 +151,17 @@ def render_change(
     links: Mapping[str, MemberLinks] | None = None,
 ) -> list[Outgoing]:
     """A cancel or an updated request for one meeting (at its new SEQUENCE), to every attendee;
-    ``links``: each attendee's own (emails only; see the module's docstring)."""
+    ``links``: each attendee's own (see the module's docstring)."""
     if channel_of(community) is Channel.DISCORD:
         return [
             invites.discord_post(
-                meeting, community, week, sequence=meeting.sequence, now=now, kind=kind
+                meeting,
+                community,
+                week,
+                sequence=meeting.sequence,
+                now=now,
+                kind=kind,
+                links=links,
             )
         ]
     return invites.meeting_emails(

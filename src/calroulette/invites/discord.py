@@ -1,10 +1,20 @@
-"""A meeting as a Discord webhook post: mentions, a time every reader sees in their own zone."""
+"""A meeting as a Discord webhook post: mentions, a time every reader sees in their own zone.
+
+**Can't make it.** When the service hands in each attendee's "can't make it" link (``links``:
+see :func:`~.link.cant_link`), an invitation post ends with one per attendee, after their first
+name: the channel is shared, and a webhook cannot write to one person. Whoever reads the channel
+can open them; what such a link allows is narrow on purpose (this one meeting: move it to a
+time both are still free, or cancel it; every change is posted here again, so it is seen), and
+a manage link (a member's settings) is never posted. Each address is written inside ``<…>``,
+which Discord shows without a preview card: its crawler does not fetch it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 
 from calroulette.config import Community
 from calroulette.matching import Meeting, Round
@@ -12,8 +22,8 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 
 from .calendar import build_calendar
 from .keys import Channel, DeliveryKey, Kind, Outgoing
-from .link import meeting_link
-from .people import person
+from .link import MemberLinks, cant_link, meeting_link
+from .people import first_name, person
 
 
 def discord_post(
@@ -24,9 +34,13 @@ def discord_post(
     sequence: int,
     now: dt.datetime,
     kind: Kind = Kind.REQUEST,
+    links: Mapping[str, MemberLinks] | None = None,
+    update: str | None = None,
 ) -> Outgoing:
     """One webhook message per meeting: mentions, a ``<t:UNIX:F>`` time every reader sees in
-    their own zone, the link; the payload is JSON and the .ics rides along as an attachment."""
+    their own zone, the link; the payload is JSON and the .ics rides along as an attachment.
+    ``links``: each attendee's own, by email (only their "can't make it" link is posted);
+    ``update``: what changed, for an updated post whose time did not."""
     people = [person(community, e) for e in meeting.members]
     link = meeting_link(community, week, meeting.uid)
     ics = build_calendar(
@@ -42,11 +56,22 @@ def discord_post(
     if kind is Kind.CANCEL:
         content = f"☕ {name}: cancelled: {joined} on <t:{unix}:F>."
     else:
-        verb = "moved to" if sequence > 0 else "meet on"
+        verb = "moved to" if sequence > 0 and update is None else "meet on"
         content = (
             f"☕ {name}: {joined} {verb} <t:{unix}:F> (<t:{unix}:R>), "
             f"{community.meeting_minutes} minutes. Join: {link}"
         )
+        if update is not None and sequence > 0:
+            content += f" ({inert(update)})"
+        cant = [
+            (first_name(p.name), url)
+            for p in people
+            if (url := cant_link((links or {}).get(p.email), meeting.uid)) is not None
+        ]
+        if cant:
+            content += "\nCan't make it? " + " · ".join(
+                f"{inert(who)}: <{url}>" for who, url in cant
+            )
     body = {
         "content": content,
         # only the members of this meeting are pinged, whatever the text contains
@@ -87,8 +112,10 @@ def round_posts(
     community: Community,
     *,
     now: dt.datetime,
+    links: Mapping[str, MemberLinks] | None = None,
 ) -> list[Outgoing]:
-    """Every Discord post of a round (the left-out are not named in a shared channel)."""
+    """Every Discord post of a round (the left-out are not named in a shared channel);
+    ``links``: each attendee's "can't make it" link (see the module's docstring)."""
     return [
         discord_post(
             m,
@@ -96,6 +123,7 @@ def round_posts(
             round_.week,
             sequence=m.sequence,
             now=now,
+            links=links,
         )
         for m in round_.meetings
     ]

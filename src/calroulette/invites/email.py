@@ -28,6 +28,13 @@ to leave in its headers: ``List-Unsubscribe`` with the one-click https link firs
 to the organizer as the fallback (RFC 2369), and ``List-Unsubscribe-Post:
 List-Unsubscribe=One-Click`` (RFC 8058: a mail program POSTs to the https link, no page to
 visit). Without links an email is byte for byte what it was before: the mailto alone.
+
+**Can't make it.** An invitation (first or updated) whose recipient's links carry one
+(:func:`~.link.cant_link`) says "Can't make it? Pick another time or let your partner know:
+<link>": the page shows the other times both are still free and moves the meeting for both,
+or cancels it and offers the partner someone else. Without it, the email says what is true
+then: reply to all to agree another time, and the organizer moves it. With ``[replies]``, it
+also says that declining in the calendar app counts as "can't make it".
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 from . import mime, notes
 from .calendar import build_calendar, summary
 from .keys import Channel, DeliveryKey, Kind, Outgoing, unmatched_uid
-from .link import MemberLinks, meeting_link
+from .link import MemberLinks, cant_link, meeting_link
 from .people import (
     Person,
     ascii_domain,
@@ -176,9 +183,11 @@ def invitation_email(
     key: DeliveryKey,
     now: dt.datetime,
     links: MemberLinks | None = None,
+    update: str | None = None,
 ) -> mime.Email:
     """The REQUEST (or CANCEL) email for one attendee, in their zone; with ``links``, the
-    recipient's page and one-click unsubscribe (see the module's docstring)."""
+    recipient's page, one-click unsubscribe and "can't make it" (see the module's docstring).
+    ``update``: what changed, for an updated invitation (default: the time)."""
     people = [person(community, e) for e in meeting.members]
     me = next(p for p in people if p.email == recipient)
     others = [p for p in people if p.email != recipient]
@@ -201,7 +210,7 @@ def invitation_email(
             f"Hi {first_name(me.name)},",
             (
                 f"This week {community.name} pairs you with {names(others)}"
-                + (" (the time has changed)." if updated else ".")
+                + (f" ({update or 'the time has changed'})." if updated else ".")
             ),
             f"When: {at} ({me.zone.key})\nWhere: {link}",
             "That is, in your partner's zone:",
@@ -217,12 +226,7 @@ def invitation_email(
         if alternatives:
             blocks += ["If that time doesn't suit, these also work for both of you:"]
             blocks += [alternatives[:MAX_ALTERNATIVES]]
-        blocks += [
-            f"To renegotiate, reply to all: your reply reaches {names(others)}. "
-            "Once you agree, move the event in your calendar, or ask the organizer "
-            f"({community.organizer_email}) to send an updated invitation.",
-            "Accept or decline in your calendar app so the organizer knows.",
-        ]
+        blocks += _what_if(community, others, cant_link(links, meeting.uid))
     blocks += _footer(links)
     msg = _message(
         community,
@@ -233,8 +237,40 @@ def invitation_email(
         reply_to=people,
         links=links,
     )
-    html_body = _html(blocks, links=(link, *_ours(links)))
+    cant = cant_link(links, meeting.uid) if not cancel else None
+    html_body = _html(blocks, links=(link, *_ours(links), *([cant] if cant else [])))
     return _with_calendar(msg, _text(blocks), html_body, ics, "CANCEL" if cancel else "REQUEST")
+
+
+def _what_if(community: Community, others: Sequence[Person], cant: str | None) -> list[str]:
+    """What to do when the time does not suit, as it is true for this email: the recipient's
+    "can't make it" link when they have one, else reply to all and the organizer moves it;
+    and, when the organizer's mailbox is read (``[replies]``), what declining does."""
+    partner = "partner" if len(others) == 1 else "partners"
+    if cant is not None:
+        out = [
+            f"Can't make it? Pick another time or let your {partner} know: {cant}",
+            f"To talk it over first, reply to all: your reply reaches {names(others)}.",
+        ]
+    else:
+        out = [
+            f"To find another time, reply to all: your reply reaches {names(others)}. Once you "
+            f"agree, ask the organizer ({community.organizer_email}) to move the meeting for "
+            "both of you.",
+        ]
+    if community.replies is not None:
+        if len(others) == 1:
+            out.append(
+                "Declining in your calendar app counts as not making it: the meeting is "
+                f"cancelled, and {names(others)} is told and offered someone else if anyone "
+                "is free."
+            )
+        else:
+            out.append(
+                "Declining in your calendar app counts as not making it: you are taken off "
+                f"the meeting, and {names(others)} are told."
+            )
+    return out
 
 
 def unmatched_email(
@@ -281,9 +317,12 @@ def meeting_emails(
     now: dt.datetime,
     kind: Kind = Kind.REQUEST,
     links: Mapping[str, MemberLinks] | None = None,
+    update: str | None = None,
+    recipients: Collection[str] | None = None,
 ) -> list[Outgoing]:
     """One :class:`Outgoing` email per attendee of ``meeting``; ``links``: each attendee's own
-    (by email; an attendee without is written to without)."""
+    (by email; an attendee without is written to without); ``update``: what changed, for an
+    updated invitation; ``recipients``: only these attendees (default: every one)."""
     link = meeting_link(community, week, meeting.uid)
     calendar = build_calendar(
         meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
@@ -291,6 +330,8 @@ def meeting_emails(
     ics = calendar.to_ical()
     out = []
     for recipient in meeting.members:
+        if recipients is not None and recipient not in recipients:
+            continue
         key = DeliveryKey(meeting.uid, recipient, Channel.EMAIL, kind, sequence)
         msg = invitation_email(
             meeting,
@@ -301,6 +342,7 @@ def meeting_emails(
             key=key,
             now=now,
             links=links.get(recipient) if links else None,
+            update=update,
         )
         out.append(Outgoing(key, msg.as_bytes(), ics, msg.message_id))
     return out

@@ -1,5 +1,6 @@
 """The links an email carries: the meeting link (the community's ``meeting_link`` template with
-URL-safe placeholders), and the recipient's own signed links (:class:`MemberLinks`)."""
+URL-safe placeholders), and the recipient's own signed links (:class:`MemberLinks`), among them
+their "can't make it" link for each meeting (:func:`cant_link`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Protocol
 
 from calroulette.config import Community
@@ -62,3 +64,16 @@ class MemberLinks(Protocol):
     def unsubscribe(self) -> str:
         """One-click unsubscribe (RFC 8058): a POST pauses or removes them, as they chose."""
         ...
+
+
+def cant_link(links: MemberLinks | None, uid: str) -> str | None:
+    """The recipient's "can't make it" link for meeting ``uid``, when the service signed one.
+
+    It is carried by links objects that have a ``cant`` mapping (meeting UID → address: a
+    member may have meetings in two weeks at once); the manage-and-unsubscribe links alone
+    (older callers, the tests of those) have none, and their emails are as before."""
+    found = getattr(links, "cant", None)
+    if not isinstance(found, Mapping):
+        return None
+    url = found.get(uid)
+    return url if isinstance(url, str) and url else None
