@@ -69,9 +69,15 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
 
 def history_json(result: HistoryResult) -> dict[str, Any]:
     """Every round, with where its messages stand (``delivery``); for one member, their
-    meeting or their reason in each."""
+    meeting or their reason in each. A meeting with recorded answers has ``attendance``."""
     if result.member is None:
-        return {"rounds": [{**round_json(r), **_delivery(result, r)} for r in result.rounds]}
+        rounds = []
+        for r in result.rounds:
+            shape = {**round_json(r), **_delivery(result, r)}
+            for meeting in shape["meetings"]:
+                meeting.update(_attendance(result, meeting["uid"]))
+            rounds.append(shape)
+        return {"rounds": rounds}
     email = result.member
     rounds = []
     for r in result.rounds:
@@ -81,13 +87,37 @@ def history_json(result: HistoryResult) -> dict[str, Any]:
             {
                 "week": str(r.week),
                 "status": r.status.value,
-                "meeting": meeting_json(meeting) if meeting else None,
+                "meeting": (
+                    {**meeting_json(meeting), **_attendance(result, meeting.uid)}
+                    if meeting
+                    else None
+                ),
                 "reason": unmatched.message if unmatched else None,
                 "code": unmatched.reason.value if unmatched else None,
                 **_delivery(result, r),
             }
         )
     return {"member": email, "rounds": rounds}
+
+
+def _attendance(result: HistoryResult, uid: str) -> dict[str, Any]:
+    """``{"attendance": {email: {"answer", "source", "sequence", "answered_at", "met"}}}`` when
+    anything was recorded for the meeting, else nothing (the shape is unchanged)."""
+    answers = result.attendance.get(uid)
+    if not answers:
+        return {}
+    return {
+        "attendance": {
+            email: {
+                "answer": a.partstat.value.lower() if a.partstat else None,
+                "source": a.source.value if a.source else None,
+                "sequence": a.sequence,
+                "answered_at": format_utc(a.answered_at) if a.answered_at else None,
+                "met": a.met.value if a.met else None,
+            }
+            for email, a in sorted(answers.items())
+        }
+    }
 
 
 def _delivery(result: HistoryResult, round_: Round) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from calroulette.config import Community, MemberStatus
 from calroulette.invites import Kind
 from calroulette.matching import MeetingStatus, Round
 from calroulette.service.planning import HistoryResult, Why
-from calroulette.store import DeliveryStatus, WeekDeliveries, short_id
+from calroulette.store import (
+    AnswerSource,
+    Attendance,
+    DeliveryStatus,
+    Met,
+    WeekDeliveries,
+    short_id,
+)
 
 from .delivery import progress
 from .literal import literal, printable
@@ -86,12 +93,13 @@ def history_table(community: Community, result: HistoryResult) -> Table:
             status = shown
             if m.status in (MeetingStatus.CANCELLED, MeetingStatus.MOVED):
                 status = f"{status}, {m.status.value}"
+            answers = result.attendance.get(m.uid, {})
             table.add_row(
                 literal(str(r.week)),
                 literal(short_id(m.uid)),
                 literal(status),
                 literal(f"{m.start.astimezone(zone):%a %d %b %H:%M}"),
-                literal(" & ".join(name(e) for e in m.members)),
+                literal(" & ".join(name(e) + _marks(answers.get(e)) for e in m.members)),
             )
         for u in r.unmatched:
             if email is None or u.member == email:
@@ -103,6 +111,20 @@ def history_table(community: Community, result: HistoryResult) -> Table:
                     literal(f"{name(u.member)}: {u.message}"),
                 )
     return table
+
+
+def _marks(answer: Attendance | None) -> str:
+    """`` (declined, met)``: what a member answered of a meeting, when anything was recorded."""
+    said = [] if answer is None else attendance_words(answer)
+    return f" ({', '.join(said)})" if said else ""
+
+
+def attendance_words(answer: Attendance) -> list[str]:
+    """``["declined"]``, ``["accepted", "met"]``, ``["did not meet"]`` …"""
+    said = [answer.partstat.value.lower()] if answer.partstat is not None else []
+    if answer.met is not None:
+        said.append("met" if answer.met is Met.YES else "did not meet")
+    return said
 
 
 def round_state(round_: Round, deliveries: WeekDeliveries | None) -> str:
@@ -157,6 +179,7 @@ def _explain(community: Community, why: Why) -> str:
         return (
             f"{state}: {name} meets {' and '.join(others)} on "
             f"{start:%a %d %b %H:%M}–{end:%H:%M} ({zone}){extra}.{told}"
+            f"{_answers(community, meeting.members, why.attendance)}"
         )
     unmatched = round_.unmatched_of(email)
     if unmatched is not None:
@@ -164,12 +187,35 @@ def _explain(community: Community, why: Why) -> str:
     return f"{state}: {name} was not a member when this round was planned."
 
 
+_SOURCE = {
+    AnswerSource.REPLY: "in their calendar app",
+    AnswerSource.LINK: "on the can't-make-it page",
+}
+
+
+def _answers(community: Community, members: tuple[str, ...], answers: dict[str, Attendance]) -> str:
+    """`` Answers: Grace Hopper declined (in their calendar app); Ada Lovelace met.``"""
+    said = []
+    for email in members:
+        answer = answers.get(email)
+        if answer is None:
+            continue
+        words = attendance_words(answer)
+        if not words:
+            continue
+        where = _SOURCE.get(answer.source) if answer.source and answer.partstat else None
+        first = f"{words[0]} ({where})" if where else words[0]
+        said.append(f"{_name(community, email)} {', '.join([first, *words[1:]])}")
+    return f" Answers: {'; '.join(said)}." if said else ""
+
+
 def _told(why: Why) -> str:
     """`` Their invitation: sent.`` and the like: what reached the member, once sent."""
-    if why.deliveries is None or not why.mine:
-        return ""
-    latest = max(why.mine, key=lambda r: (r.key.sequence, r.key.kind is not Kind.REQUEST))
     what = {Kind.REQUEST: "invitation", Kind.CANCEL: "cancellation", Kind.UNMATCHED: "note"}
+    mine = [r for r in why.mine if r.key.kind in what]  # not reminders, follow-ups, …
+    if why.deliveries is None or not mine:
+        return ""
+    latest = max(mine, key=lambda r: (r.key.sequence, r.key.kind is not Kind.REQUEST))
     said = what[latest.key.kind]
     if latest.status is DeliveryStatus.FAILED:
         return f" Their {said} failed: {latest.last_error}."

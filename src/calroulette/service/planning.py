@@ -15,7 +15,7 @@ from calroulette.availability import FreeTime
 from calroulette.config import Community
 from calroulette.errors import FeedError, UsageError
 from calroulette.matching import History, Round, RoundStatus
-from calroulette.store import DeliveryRow, WeekDeliveries, open_store
+from calroulette.store import Attendance, DeliveryRow, WeekDeliveries, open_store
 from calroulette.timeutil import IsoWeek
 
 from .community import check_plannable, week_or_next
@@ -91,6 +91,8 @@ class Why:
     saved: bool
     deliveries: WeekDeliveries | None = None  # where the week's messages stand, once sent
     mine: tuple[DeliveryRow, ...] = ()  # the member's own messages of the week
+    # what the attendees of the member's meeting answered (reply or link) and whether they met
+    attendance: dict[str, Attendance] = field(default_factory=dict)  # by email
 
 
 def why(community: Community, member: str, week: IsoWeek | None = None, *, now: dt.datetime) -> Why:
@@ -109,7 +111,9 @@ def why(community: Community, member: str, week: IsoWeek | None = None, *, now: 
         with open_store(community.database, readonly=True) as store:
             state = store.deliveries.summary(week)
             mine = tuple(store.deliveries.rows(week=week, recipient=email))
-        return Why(email, stored, saved=True, deliveries=state, mine=mine)
+            meeting = stored.meeting_of(email)
+            answers = store.attendance.of(meeting.uid) if meeting is not None else {}
+        return Why(email, stored, saved=True, deliveries=state, mine=mine, attendance=answers)
     return Why(email, match(community, week, now=now, dry_run=True).round, saved=False)
 
 
@@ -118,6 +122,8 @@ class HistoryResult:
     member: str | None  # the email asked for, if any
     rounds: tuple[Round, ...]  # oldest first, cancelled meetings included
     deliveries: dict[IsoWeek, WeekDeliveries] = field(default_factory=dict)  # by round's week
+    # each attendee's answer and "did you meet?", by meeting UID then email (only recorded ones)
+    attendance: dict[str, dict[str, Attendance]] = field(default_factory=dict)
 
 
 def history(community: Community, member: str | None = None) -> HistoryResult:
@@ -137,7 +143,12 @@ def history(community: Community, member: str | None = None) -> HistoryResult:
         weeks = store.rounds.weeks(email)
         rounds = [store.rounds.load(w, include_cancelled=True) for w in weeks]
         states = {w: store.deliveries.summary(w) for w in weeks}
-    return HistoryResult(email, tuple(r for r in rounds if r is not None), states)
+        shown = {m.uid for r in rounds if r is not None for m in r.meetings}
+        answers: dict[str, dict[str, Attendance]] = {}
+        for answer in store.attendance.all():
+            if answer.uid in shown:
+                answers.setdefault(answer.uid, {})[answer.email] = answer
+    return HistoryResult(email, tuple(r for r in rounds if r is not None), states, answers)
 
 
 def stored_round(community: Community, week: IsoWeek) -> Round | None:
