@@ -2,9 +2,13 @@
 
 The VEVENT carries the meeting's stable UID, DTSTAMP, SEQUENCE, DTSTART/DTEND, SUMMARY,
 DESCRIPTION, ORGANIZER (the community's organizer, the same address as From so Accept/Decline
-replies reach a person) and one ATTENDEE per member. Times are written in **UTC** (``…Z``): a
-meeting is a single instance, so a TZID would add nothing but a VTIMEZONE that can disagree with
-the client's own rules; every client shows a UTC time in the reader's zone, and DST cannot shift it.
+replies reach a person), one ATTENDEE per member and, in a REQUEST when the community has
+``reminder_minutes``, a VALARM (``ACTION:DISPLAY``, ``TRIGGER:-PT{n}M``): the calendar app's own
+reminder, beside ours (a CANCEL carries none: nothing is left to remind of).
+
+Times are written in **UTC** (``…Z``): a meeting is a single instance, so a TZID would add
+nothing but a VTIMEZONE that can disagree with the client's own rules; every client shows a UTC
+time in the reader's zone, and DST cannot shift it.
 """
 
 from __future__ import annotations
@@ -64,11 +68,25 @@ def build_calendar(
         status=icalendar.enums.STATUS.CANCELLED if cancel else icalendar.enums.STATUS.CONFIRMED,
         transparency=icalendar.enums.TRANSP.OPAQUE,
     )
+    if not cancel and community.reminder_minutes > 0:
+        event.add_component(_alarm(community.reminder_minutes, event))
     calendar = icalendar.Calendar.new(
         prodid=PRODID, method="CANCEL" if cancel else "REQUEST", subcomponents=[event]
     )
     del calendar["UID"]  # Calendar.new() adds a random one: keep the object reproducible
     return calendar
+
+
+def _alarm(minutes: int, event: icalendar.Event) -> icalendar.Alarm:
+    """A display alarm ``minutes`` before the start. Its TRIGGER is written as minutes, as the
+    setting reads (``-PT90M``; icalendar would write ``-PT1H30M``, the same duration), and its
+    DESCRIPTION (required for DISPLAY, RFC 5545 §3.6.6) is the event's title. No UID: the
+    object must be the same bytes every time it is rendered."""
+    alarm = icalendar.Alarm()
+    alarm.add("ACTION", "DISPLAY")
+    alarm.add("DESCRIPTION", str(event["SUMMARY"]))
+    alarm["TRIGGER"] = icalendar.vText(f"-PT{minutes}M")  # a DURATION value: digits and letters
+    return alarm
 
 
 def _description(community: Community, people: Sequence[Person], link: str) -> str:

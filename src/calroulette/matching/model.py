@@ -7,7 +7,7 @@ keeps; :class:`History` is what the store hands back so the next round can respe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -91,9 +91,14 @@ class History:
     - ``next_met``: every pair that shares a meeting in a round *after* the week being planned
       (planned ahead, then this week planned or re-planned), with the earliest such week: the
       cooldown holds on both sides of a meeting, whatever order the weeks were planned in;
+      neither counts a meeting that did not happen (an attendee answered "did you meet?" with
+      no: ``not_held``), so a pair that did not meet may be paired again before the cooldown
+      ends; a meeting nobody answered for counts, as one that happened;
     - ``left_out``: members left out of the previous round for lack of a partner (not the paused
       or those sitting a week out by their own ``frequency``): they come first this time;
-    - ``last_matched``: the latest week each member was in a meeting, for ``frequency``;
+    - ``last_matched``: the latest week each member was in a meeting, for ``frequency`` (a
+      meeting that did not happen counts here: ``frequency`` is how often a member wants to be
+      invited, and they were);
     - ``next_matched``: the earliest week after the one being planned that each member is in a
       meeting, for ``frequency`` too (like ``next_met`` for the cooldown);
     - ``secret``: a random value kept with the history, so meeting UIDs (and the meeting links
@@ -113,20 +118,33 @@ class History:
 
     @classmethod
     def from_rounds(
-        cls, rounds: list[Round], *, secret: str = "", week: IsoWeek | None = None
+        cls,
+        rounds: list[Round],
+        *,
+        secret: str = "",
+        week: IsoWeek | None = None,
+        not_held: Collection[str] = frozenset(),
     ) -> History:
         """A history from rounds in any order; the latest one decides ``left_out``. With
         ``week``, the history for planning it: rounds before it as above, and the pairs of the
-        rounds after it as ``next_met`` (its own round is ignored); without, all are earlier."""
+        rounds after it as ``next_met`` (its own round is ignored); without, all are earlier.
+        Cancelled meetings do not count; those in ``not_held`` (UIDs of meetings an attendee
+        said did not happen) count for ``frequency`` but not for the cooldown."""
         if week is not None:
             later = [r for r in rounds if r.week > week]
-            earlier = cls.from_rounds([r for r in rounds if r.week < week], secret=secret)
+            earlier = cls.from_rounds(
+                [r for r in rounds if r.week < week], secret=secret, not_held=not_held
+            )
             next_met: dict[Pair, IsoWeek] = {}
             next_matched: dict[str, IsoWeek] = {}
             for future in sorted(later, key=lambda r: r.week, reverse=True):
                 for meeting in future.meetings:
+                    if not meeting.status.active:
+                        continue
                     for i, a in enumerate(meeting.members):
                         next_matched[a] = future.week
+                        if meeting.uid in not_held:
+                            continue
                         for b in meeting.members[i + 1 :]:
                             next_met[pair(a, b)] = future.week
             return replace(
@@ -139,8 +157,12 @@ class History:
         last_matched: dict[str, IsoWeek] = {}
         for past in sorted(rounds, key=lambda r: r.week):
             for meeting in past.meetings:
+                if not meeting.status.active:
+                    continue
                 for i, a in enumerate(meeting.members):
                     last_matched[a] = past.week
+                    if meeting.uid in not_held:
+                        continue
                     for b in meeting.members[i + 1 :]:
                         last_met[pair(a, b)] = past.week
         latest = max(rounds, key=lambda r: r.week, default=None)

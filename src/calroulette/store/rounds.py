@@ -29,6 +29,8 @@ from calroulette.matching import (
 )
 from calroulette.timeutil import IsoWeek, format_utc, parse_utc
 
+from .attendance import Attendances
+
 SHORT_ID = 8  # characters of a meeting's UID that `history` shows, and `cancel` accepts
 
 
@@ -201,7 +203,12 @@ class Rounds:
         """What the rounds strictly before ``week`` say: pairs' last meetings, who was left out
         of the latest one, each member's last meeting (cancelled meetings do not count); and
         the pairs and members meeting in rounds after ``week``, each with the earliest such
-        week, and the earliest week after ``week`` that has a round."""
+        week, and the earliest week after ``week`` that has a round.
+
+        The cooldown counts only meetings that happened or that nobody answered for: a meeting
+        an attendee said did not happen ("did you meet?": no, :meth:`.Attendances.not_held`)
+        is left out of the pairs' weeks, not of the members' (``frequency``): see
+        :class:`~calroulette.matching.History`."""
         # One pass over the two tables rather than loading every round (a year of a 10,000-member
         # community is 200,000 meetings): SQLite's joins on the text UIDs measured slower than
         # this. Week keys ("2026-W49") sort as text in time order.
@@ -224,8 +231,9 @@ class Rounds:
                 earlier.setdefault(uid, []).append(email)
             elif uid in later_of:
                 later.setdefault(uid, []).append(email)
-        matched, met = _weeks_met(earlier, week_of, latest=True)
-        next_matched, next_met = _weeks_met(later, later_of, latest=False)
+        not_held = Attendances(self.conn).not_held()
+        matched, met = _weeks_met(earlier, week_of, not_held, latest=True)
+        next_matched, next_met = _weeks_met(later, later_of, not_held, latest=False)
         weeks = {w: IsoWeek.parse(w) for w in {*week_of.values(), *later_of.values()}}
         left_out = frozenset(
             email
@@ -369,18 +377,26 @@ def _meeting(
 
 
 def _weeks_met(
-    groups: dict[str, list[str]], week_of: dict[str, str], *, latest: bool
+    groups: dict[str, list[str]],
+    week_of: dict[str, str],
+    not_held: set[str],
+    *,
+    latest: bool,
 ) -> tuple[dict[str, str], dict[Pair, str]]:
     """For the meetings ``groups`` (UID -> attendees) held in ``week_of[uid]``: the latest
-    (``latest``) or earliest week each member and each pair met. Meetings are taken in week
-    order, so the last one written is the answer, as in :meth:`History.from_rounds`."""
+    (``latest``) or earliest week each member and each pair met; a meeting in ``not_held``
+    counts for its members, not its pairs. Meetings are taken in week order, so the last one
+    written is the answer, as in :meth:`History.from_rounds`."""
     people: dict[str, str] = {}
     pairs: dict[Pair, str] = {}
     for uid in sorted(groups, key=week_of.__getitem__, reverse=not latest):
         w = week_of[uid]
         group = sorted(groups[uid])
+        held = uid not in not_held
         for i, a in enumerate(group):
             people[a] = w
+            if not held:
+                continue
             for b in group[i + 1 :]:
                 pairs[(a, b)] = w
     return people, pairs
