@@ -91,6 +91,7 @@ ORDER = (
     "cancel",
     "reschedule",
     "history",
+    "stats",
 )
 
 

@@ -14,6 +14,7 @@ from . import (
     send,
     serve,
     slots,
+    stats,
     why,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "send",
     "serve",
     "slots",
+    "stats",
     "why",
 ]
