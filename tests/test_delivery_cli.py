@@ -44,7 +44,7 @@ def event_of(path: Path) -> tuple[str, icalendar.Event]:
 def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
     config: Path, now_env: str
 ) -> None:
-    code, out, err = cli("run", "-c", str(config))
+    code, out, err = cli("run", "--week", "2026-W49", "-c", str(config))
     assert code == 0, err
     assert "2026-W49: sent 8 of 8 to " in out
     folder = config.parent / "outbox" / "2026-W49"
@@ -56,7 +56,7 @@ def test_run_plans_and_sends_once_and_a_second_run_sends_nothing(
     assert stored is not None and stored.status is RoundStatus.SENT
     assert {m.status for m in stored.meetings} == {MeetingStatus.INVITED}
 
-    code, out, err = cli("run", "-c", str(config))
+    code, out, err = cli("run", "--week", "2026-W49", "-c", str(config))
     assert code == 0, err
     assert "sent 8 of 8" in out and "nothing new to send" in err
     assert snapshot(folder) == first
@@ -176,7 +176,7 @@ def test_changes_before_sending_notify_nobody_and_send_uses_them(
 def test_next_weeks_run_also_finishes_this_weeks_leftovers(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")  # plans 2026-W49
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T14:00:00Z")  # Tue 09:00 New York: W49 due
     blocker = config.parent / "outbox" / "2026-W49"
     blocker.parent.mkdir()
     blocker.write_text("a file where the week's folder should be")
@@ -185,7 +185,7 @@ def test_next_weeks_run_also_finishes_this_weeks_leftovers(
     assert "8 pending" in out and "cannot write" in err
     blocker.unlink()
 
-    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-30T12:00:00Z")  # Monday of W49: plans W50
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-12-01T14:00:00Z")  # Tue of W49: W50 due
     code, out, err = cli("run", "-c", str(config))
     assert code == 0, err
     assert len(list((config.parent / "outbox" / "2026-W49").glob("*.eml"))) == 8

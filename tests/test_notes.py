@@ -348,10 +348,11 @@ def test_the_week_under_way_is_not_planned_and_nobody_is_mailed(
 
 
 def test_the_week_under_way_can_still_be_explained_dry_run_or_forced(
-    tmp_path: Path, now_env: str
+    tmp_path: Path, now_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`why` and `match --dry-run` tell nobody anything, so they show the week under way;
-    `run --force` plans and sends it; `run` alone still plans next week."""
+    `run --force` plans and sends it; `run` alone, once next week's round is due (Tuesday 09:00
+    in the community's zone), still plans next week."""
     config = write_demo_config(tmp_path)
     code, _, err = _cli("why", "ada@example.org", "--week", "2026-W48", "-c", str(config))
     assert code == 0, err
@@ -361,6 +362,7 @@ def test_the_week_under_way_can_still_be_explained_dry_run_or_forced(
     code, _, err = _cli("run", "--week", "2026-W48", "--force", "-c", str(config))
     assert code in (0, 1), err  # 1: a demo calendar may warn
     assert any((tmp_path / "outbox").rglob("*.eml"))
+    monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T14:00:00Z")  # Tuesday 09:00 New York
     code, _, err = _cli("run", "-c", str(config))
     assert code in (0, 1), err
     with open_store(tmp_path / "calroulette.sqlite") as store:

@@ -109,11 +109,13 @@ def test_members_add_through_a_symlink_writes_its_target_and_the_history_stays(
     assert 'calendar = "calendars/new.ics"' in config.read_text(encoding="utf-8")
     listed = cli("members", "list", "--json", "-c", link)
     assert any(m["email"] == "noor@example.org" for m in json.loads(listed.stdout)["members"])
-    sent = cli("run", "-c", link)  # sends the round planned before the edit, from its history
+    sent = cli(
+        "run", "--week", "2026-W49", "-c", link
+    )  # sends the round planned before the edit, from its history
     assert sent.exit_code == 0, sent.output
     assert len(emls(real / "outbox" / "2026-W49")) == 8
     assert sorted(p.name for p in elsewhere.iterdir()) == ["members.toml"]
-    again = cli("run", "-c", link)
+    again = cli("run", "--week", "2026-W49", "-c", link)
     assert again.exit_code == 0 and "nothing new to send" in again.stderr
     assert len(emls(real / "outbox" / "2026-W49")) == 8
 
@@ -157,7 +159,7 @@ def test_a_database_file_that_holds_no_history_is_refused_and_never_written_over
     assert database.read_bytes() == before
     assert not (tmp_path / "outbox").exists()
     database.rename(tmp_path / "moved-away.sqlite")  # what the message says to do
-    assert cli("run", "-c", config).exit_code == 0
+    assert cli("run", "--week", "2026-W49", "-c", config).exit_code == 0
     assert len(emls(tmp_path / "outbox" / "2026-W49")) == 8
 
 
@@ -254,7 +256,7 @@ def test_the_database_and_the_outbox_are_private(tmp_path: Path, now_env: str) -
     )
     old = os.umask(0o022)
     try:
-        assert cli("run", "-c", config).exit_code == 0
+        assert cli("run", "--week", "2026-W49", "-c", config).exit_code == 0
     finally:
         os.umask(old)
 
@@ -541,7 +543,7 @@ def test_smtp_without_tls_never_sends_the_password_to_another_machine(
     monkeypatch.setenv("CALROULETTE_SMTP_PASSWORD", PASSWORD)
     with _plain_smtp(remote) as (port, server):
         config = _smtp_club(tmp_path, remote, port)
-        result = cli("run", "-c", config)
+        result = cli("run", "--week", "2026-W49", "-c", config)
         assert server.logins == [] and server.received == []
     assert result.exit_code == 1
     assert (
@@ -559,7 +561,7 @@ def test_smtp_without_tls_still_logs_in_to_a_relay_on_this_machine(
 ) -> None:
     monkeypatch.setenv("CALROULETTE_SMTP_PASSWORD", PASSWORD)
     with _plain_smtp("127.0.0.1") as (port, server):
-        result = cli("run", "-c", _smtp_club(tmp_path, "127.0.0.1", port))
+        result = cli("run", "--week", "2026-W49", "-c", _smtp_club(tmp_path, "127.0.0.1", port))
         assert result.exit_code == 0, result.output
         assert server.logins == [PASSWORD] and len(server.received) == 8
 

@@ -24,11 +24,12 @@ def summary(community: Community, outcome: Outcome) -> str:
     state, week, report = outcome.state, outcome.week, outcome.report
     if state is None:  # what this run did, for a change that did not look at the whole week
         delivered = len(report.sent) + len(report.already)
+        to = destination(community, week)
         return (
-            f"{week}: sent {delivered}{_where(community, week)}, {len(report.pending)} pending, "
+            f"{week}: sent {delivered}{to}, {len(report.pending)} pending, "
             f"{len(report.failed)} failed"
         )
-    return progress(state, where=f"{week}: ", to=_where(community, week))
+    return progress(state, where=f"{week}: ", to=destination(community, week))
 
 
 def progress(state: WeekDeliveries, *, where: str = "", to: str = "") -> str:
@@ -86,7 +87,8 @@ def _mask(text: str) -> str:
     return SECRETS.mask(text)
 
 
-def _where(community: Community, week: IsoWeek) -> str:
+def destination(community: Community, week: IsoWeek) -> str:
+    """`` to outbox/2026-W49``, `` via smtp.example.org:587``, `` to Discord``."""
     d = community.delivery
     if d.method is DeliveryMethod.OUTBOX:
         return f" to {d.outbox / str(week)}"

@@ -51,6 +51,8 @@ from .web import member_links
 if TYPE_CHECKING:
     from calroulette.availability import FreeTime
 
+    from .due import RunReport
+
 # calroulette.service.planning (planning, and with it fetching and reading calendars) is imported
 # where `run` and `reschedule` use it: `send` needs none of it (requests, recurring-ical-events,
 # numpy: ~0.3 s of every send).
@@ -147,26 +149,46 @@ def run(
     how: Sending | None = None,
     free: Mapping[str, FreeTime | FeedError] | None = None,
     force: bool = False,
-) -> Outcome:
-    """Plan the week unless it has a round, then send it. Idempotent: for cron. ``force``
-    plans the week already under way (see :func:`.community.check_plannable`)."""
-    from .planning import match
+    wait: float | None = None,
+) -> RunReport:
+    """Do what is due, and only that, under one lock: for cron, every 15 minutes (replies,
+    rematches, next week's round on its day and time, reminders and follow-ups, retries: see
+    :mod:`.due`). ``week`` or ``force`` plans and sends that week (default: next week) at once,
+    whatever the schedule (``force``: the week already under way too, see
+    :func:`.community.check_plannable`). Idempotent; ``wait``: seconds to wait for another run
+    (default :data:`.due.RUN_WAIT`)."""
+    from .due import RUN_WAIT, run_due
 
-    week = week_or_next(week, community, now)
-    planned = match(community, week, now=now, free=free, force=force).created
-    outcome = send(community, week, now=now, how=how)
-    return replace(outcome, planned=planned)
+    return run_due(
+        community,
+        week,
+        now=now,
+        how=how,
+        free=free,
+        force=force,
+        wait=RUN_WAIT if wait is None else wait,
+    )
 
 
 def links_for(
-    community: Community, store: Store, emails: Iterable[str], *, now: dt.datetime
+    community: Community,
+    store: Store,
+    emails: Iterable[str],
+    *,
+    now: dt.datetime,
+    meetings: Iterable[Meeting] | None = None,
 ) -> dict[str, MemberLinks]:
-    """The signed links of those of ``emails`` who are members, for their emails (none for a
-    Discord channel, which everyone reads; none without ``[web] base_url`` and a key)."""
-    if channel_of(community) is not Channel.EMAIL:
-        return {}
+    """The signed links of those of ``emails`` who are members: their page and one-click
+    unsubscribe for their emails (none for a Discord channel, which everyone reads), and their
+    "can't make it" link for each of ``meetings`` they attend (default: each of their meetings
+    to come) for emails and posts alike; none without ``[web] base_url`` and a key."""
+    from .cantlinks import with_cant  # light: tokens and the store
+
     members = sorted({e for e in emails if community.member(e) is not None})
-    return dict(member_links(community, store, members, now=now))
+    own: dict[str, MemberLinks] = {}
+    if channel_of(community) is Channel.EMAIL:
+        own = dict(member_links(community, store, members, now=now))
+    return with_cant(community, store, members, own, now=now, meetings=meetings)
 
 
 def _people(round_: Round) -> set[str]:
