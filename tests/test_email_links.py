@@ -29,7 +29,7 @@ from calroulette.tokens import Purpose, verify
 
 from .support import write_demo_config
 from .support.mail import PEOPLE, make_community
-from .support.web import SECRET_KEY, links_in, serving
+from .support.web import SECRET_KEY, links_in, serving, set_base_url
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -290,10 +290,11 @@ def outbox_emails(config: Path) -> dict[str, list[EmailMessage]]:
 def test_send_and_cancel_sign_each_members_links_at_the_rounds_now(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`match` + `send` on the demo (whose members.toml has a base_url): every email, the notes
-    included, carries its recipient's links, signed at the round's time; and so does a cancel."""
+    """`match` + `send` on the demo with a base_url: every email, the notes included, carries
+    its recipient's links, signed at the round's time; and so does a cancel."""
     monkeypatch.setenv("CALROULETTE_SECRET_KEY", SECRET_KEY)
     config = write_demo_config(tmp_path)
+    set_base_url(config, "http://127.0.0.1:8000", "open")
     community = service.load(config)
     round_ = service.match(community, WEEK, now=NOW).round
     assert round_ is not None and round_.meetings

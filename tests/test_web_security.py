@@ -185,6 +185,10 @@ def _form_for(path: str, site: Site, feed: str, confirm: str) -> tuple[str, dict
         address = path.replace("{token}", _token(purpose, ACTING[path]))
     elif path == "/join/confirm/{token}":
         address = confirm
+    elif path.startswith("/cant/"):  # a meeting that does not exist: refused after the check
+        address = path.replace("{token}", _token(Purpose.CANT, "ada@example.org nope@x"))
+    elif path == "/met/{token}/{answer}":
+        address = f"/met/{_token(Purpose.MET, 'ada@example.org nope@x')}/yes"
     else:
         address = path.replace("{signup}", "1")
     fields = {
@@ -210,6 +214,9 @@ def _form_for(path: str, site: Site, feed: str, confirm: str) -> tuple[str, dict
         "/admin/check": {},
         "/admin/signups/{signup}/approve": {},
         "/admin/signups/{signup}/reject": {},
+        "/cant/{token}/move": {"start": "2027-01-05T15:00:00Z"},
+        "/cant/{token}/cancel": {},
+        "/met/{token}/{answer}": {},
     }
     assert path in fields, f"POST {path}: a form route this test does not know; add its fields"
     return address, fields[path]

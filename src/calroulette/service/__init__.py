@@ -21,6 +21,11 @@ operation          module
 ``admin_overview`` :mod:`.admin` (the organizer's page)
 ``member_*``       :mod:`.selfservice` (a member's own page; with ``link_request`` and
                    ``unsubscribe``)
+``stats``          :mod:`.figures` (members, meetings and rates per week; read-only)
+``cant_*``         :mod:`.cant` ("can't make it": the page, move, cancel; with ``decline``
+                   and ``rematch_due``, which ``replies`` and ``run`` call)
+``met_answer``     :mod:`.met` ("did you meet?" answered from a follow-up's link; the
+                   reminders and follow-ups are :mod:`.reminders`, which ``run`` calls)
 =================  ===================================================
 """
 
@@ -33,7 +38,9 @@ if TYPE_CHECKING:
     from .admin import admin_overview
     from .approval import members_approve, members_pending, members_reject
     from .calendars import overlap, preview, slots
+    from .cant import cant_cancel, cant_move, cant_page
     from .community import load
+    from .figures import stats
     from .health import check
     from .joining import signup, signup_confirm, signup_preview
     from .meetings import cancel, reschedule
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
         members_remove,
         members_resume,
     )
+    from .met import met_answer
     from .planning import history, match, why
     from .selfservice import (
         link_request,
@@ -95,6 +103,11 @@ OPERATIONS = {
     "member_settings": "selfservice",
     "member_skip": "selfservice",
     "unsubscribe": "selfservice",
+    "met_answer": "met",
+    "stats": "figures",
+    "cant_page": "cant",
+    "cant_move": "cant",
+    "cant_cancel": "cant",
 }
 """Every user-facing operation, and the module that holds it."""
 
@@ -144,4 +157,9 @@ __all__ = [  # noqa: RUF022 - OPERATIONS' order
     "member_settings",
     "member_skip",
     "unsubscribe",
+    "met_answer",
+    "stats",
+    "cant_page",
+    "cant_move",
+    "cant_cancel",
 ]

@@ -8,8 +8,10 @@ from .attendance import AnswerSource, Attendance, Attendances, Met, PartStat
 from .db import Store, StoreError, open_store
 from .deliveries import Deliveries, DeliveryRow, DeliveryStatus, RoundState, WeekDeliveries
 from .identities import Identities
+from .inbox import Inbox, InboxOutcome, InboxRow
 from .links import Links
 from .migrations import MIGRATIONS
+from .releases import Release, ReleaseOutcome, Releases
 from .rounds import SHORT_ID, FoundMeeting, Rounds, short_id
 from .signups import Signup, Signups, SignupState
 from .transaction import transaction
@@ -25,9 +27,15 @@ __all__ = [
     "DeliveryStatus",
     "FoundMeeting",
     "Identities",
+    "Inbox",
+    "InboxOutcome",
+    "InboxRow",
     "Links",
     "Met",
     "PartStat",
+    "Release",
+    "ReleaseOutcome",
+    "Releases",
     "RoundState",
     "Rounds",
     "Signup",

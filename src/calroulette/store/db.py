@@ -38,8 +38,11 @@ from calroulette.errors import CalrouletteError
 from .attendance import Attendances
 from .deliveries import Deliveries
 from .identities import Identities
+from .inbox import Inbox
 from .links import Links
 from .migrations import MIGRATIONS
+from .releases import Releases
+from .reminders import Reminders
 from .rounds import Rounds
 from .signups import Signups
 from .transaction import transaction
@@ -68,6 +71,9 @@ class Store:
         self.links = Links(conn)
         self.signups = Signups(conn)
         self.attendance = Attendances(conn)
+        self.inbox = Inbox(conn)
+        self.releases = Releases(conn)
+        self.reminders = Reminders(conn)
 
     def __enter__(self) -> Store:
         return self

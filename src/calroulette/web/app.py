@@ -33,7 +33,7 @@ from calroulette.config import Community
 from calroulette.redact import SECRETS
 from calroulette.service.web import WebSettings
 
-from . import admin, join, manage
+from . import admin, cant, join, manage, met
 from .security import RateLimiter, SecurityHeaders, allowed_hosts, context, set_csrf_cookie
 
 log = logging.getLogger("calroulette.web")
@@ -60,6 +60,8 @@ def create_app(
             *join.routes,
             *manage.routes,
             *admin.routes,
+            *cant.routes,
+            *met.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
@@ -201,7 +203,7 @@ class Crashes:
                 )(scope, receive, send)
 
 
-_TOKEN_PATH = re.compile(r"^(/(?:me|unsubscribe|join/confirm)/)[^/]+")
+_TOKEN_PATH = re.compile(r"^(/(?:me|unsubscribe|join/confirm|cant|met)/)[^/]+")
 
 
 def _path(path: str) -> str:
