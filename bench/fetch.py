@@ -15,9 +15,10 @@ Each run is :func:`calroulette.feeds.fetch_feeds` for the whole community:
 The wall time is the median of ``--runs`` runs. Results go into the Fetching section of
 docs/benchmarks.md (machine and date included).
 
-``--serve DIR [--latency-ms N]`` only serves DIR's feeds (bench/e2e.py uses it); with a latency,
-each answer waits N ms first, as a calendar host across the internet does, to measure what
-loopback cannot show (docs/benchmarks.md, "End to end": reading while fetching).
+``--serve DIR [--latency-ms N] [--port P]`` only serves DIR's feeds (bench/e2e.py uses it, and
+serves a changed copy on the same port for its "next week"); with a latency, each answer waits
+N ms first, as a calendar host across the internet does, to measure what loopback cannot show
+(docs/benchmarks.md, "End to end": reading while fetching).
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ END = "<!-- bench/fetch.py: end -->"
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def serve(directory: Path, latency: float = 0.0) -> None:
-    """Serve ``directory/feeds`` on a free loopback port; print the port, then serve forever.
+def serve(directory: Path, latency: float = 0.0, port: int = 0) -> None:
+    """Serve ``directory/feeds`` on loopback ``port`` (0: a free one); print the port, then
+    serve forever.
     ``latency``: seconds each answer waits first, as a calendar host across the internet does
     (the waiting costs no CPU: each request has its own thread)."""
     files: dict[str, tuple[bytes, bytes, str]] = {}
@@ -102,7 +104,7 @@ def serve(directory: Path, latency: float = 0.0) -> None:
             if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up
                 super().handle_error(request, client_address)  # type: ignore[arg-type]
 
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     print(server.server_port, flush=True)
     server.serve_forever()
 
@@ -130,9 +132,10 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--latency-ms", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.latency_ms / 1000)
+        serve(args.serve, args.latency_ms / 1000, args.port)
         return
 
     with tempfile.TemporaryDirectory(prefix="calroulette-bench-fetch-") as tmp:

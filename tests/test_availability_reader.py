@@ -229,12 +229,18 @@ def test_errors_are_not_cached_and_entries_hold_no_address(tmp_path: Path) -> No
 
 
 def test_weeks_long_past_leave_the_cache(tmp_path: Path) -> None:
+    """(One week read at a time; with the horizon's later weeks: test_availability_horizon.)"""
     community = _community(tmp_path, {"a@example.org": FREE_MONDAY})
     feeds: dict[str, bytes | FeedError] = {"a@example.org": FREE_MONDAY}
+
+    def read_one(week: IsoWeek) -> None:
+        with FreeTimeReader(community, week, horizon=1) as free:
+            free.compute(feeds)
+
     for week in (W49, W49.shifted(1), W49.shifted(reader.KEEP_WEEKS)):
-        _read(community, feeds, week)
+        read_one(week)
     assert len(_entries(community, None)) == 3  # W49 is KEEP_WEEKS before the last: kept
-    _read(community, feeds, W49.shifted(reader.KEEP_WEEKS + 1))
+    read_one(W49.shifted(reader.KEEP_WEEKS + 1))
     assert len(_entries(community, None)) == 3
     assert _entries(community, W49) == []
 
@@ -276,7 +282,8 @@ def test_validate_rejects_only_what_parse_calendar_rejects(tmp_path: Path) -> No
 def test_a_new_week_with_every_feed_unchanged_gives_the_plain_paths_answers(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Next week, every server answers 304 and every feed is read again for the new week,
+    """A week past the horizon read with them (tests/test_availability_horizon.py has the weeks
+    within it), every server answers 304 and every feed is read again for the new week,
     starting while the other feeds are still being asked for (FreeTimeReader.prepare): the
     answers are the plain path's, and a body whose week is already cached is not read again."""
     made = generator().generate(6, tmp_path / "generated", seed=5, history_weeks=1)
@@ -305,7 +312,7 @@ def test_a_new_week_with_every_feed_unchanged_gives_the_plain_paths_answers(
     now = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
     read_calendars(community, W49, now)  # every feed downloaded: nothing to prepare
     assert prepared == []
-    week = W49.shifted(1)
+    week = W49.shifted(reader.HORIZON_WEEKS)  # not read with W49: every body is read again
     free = read_calendars(community, week, now + dt.timedelta(days=7)).free
     assert sorted(e for e, _, _ in prepared) == sorted(bodies)  # every feed answered 304
     assert max(n for _, n, _ in prepared) >= 1  # work started before the fetching ended

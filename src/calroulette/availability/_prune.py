@@ -84,11 +84,27 @@ def prune_feed(body: bytes, first_day: dt.date, last_day: dt.date) -> bytes:
     >>> b"UID:new" in prune_feed(feed, dt.date(2026, 11, 30), dt.date(2026, 12, 6))
     True
     """
+    return prune_feeds(body, [(first_day, last_day)])[0]
+
+
+def prune_feeds(body: bytes, windows: list[tuple[dt.date, dt.date]]) -> list[bytes]:
+    """:func:`prune_feed` of ``body`` for each ``(first_day, last_day)`` of ``windows``, with
+    the body read once (what the windows share: every line of every event)."""
     names: dict[bytes, _Name] = {}  # a few distinct names on thousands of lines: read each once
     events = [(m.start(), m.end(), _read_event(m.group(), names)) for m in _EVENT_RE.finditer(body)]
     if not events:
-        return body
+        return [body for _ in windows]
     uids = Counter(uid for _, _, (uid, _) in events)  # one-offs sharing a UID stay together
+    return [_without(body, events, uids, first, last) for first, last in windows]
+
+
+def _without(
+    body: bytes,
+    events: list[tuple[int, int, tuple[bytes | None, tuple[dt.date, dt.date] | None]]],
+    uids: Counter[bytes | None],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> bytes:
     low, high = first_day - _MARGIN, last_day + _MARGIN
     kept: list[bytes] = []
     cursor = 0

@@ -7,12 +7,21 @@ libraries that parse and expand cannot be told to stop, so the bounds are put on
 the outside (:mod:`calroulette.workers`): its address space, set when it starts, and the CPU
 time of each member's reading. Whatever goes wrong, a bound, a MemoryError or any exception, is
 returned as that member's error record, naming them, never raised.
+
+**The horizon.** A weekly job asks for next week's free time next week, mostly from the same
+bodies; so a worker also computes the weeks after the one asked (``horizon`` weeks in all), for
+the reader to cache. The asked week comes first, exactly as it is read alone (the same pruned
+body, parse and expansion) under the member's whole CPU budget; the other weeks only then,
+from one expansion across them (:func:`.horizon.free_times`), under what is left of that budget.
+Whatever goes wrong with them (the budget, memory, an error, a week the member cannot be read
+in) only leaves those weeks out: never the asked week's answer, and never more than the budget.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +30,10 @@ from calroulette.errors import FeedError
 from calroulette.timeutil import IsoWeek
 from calroulette.workers import OverBudget, cpu_budget, exit_with_parent, limit_memory
 
-from ._prune import prune_feed
+from ._prune import prune_feeds
+from .horizon import free_times
 from .parse import parse_calendar
-from .rules import free_time
+from .rules import FreeTime, free_time
 
 log = logging.getLogger(__name__.replace("._worker", ".reader"))
 
@@ -68,6 +78,7 @@ def start_worker(
     ignore_uids: frozenset[str],
     limits: ReadLimits,
     parent: int,
+    horizon: int = 1,
 ) -> None:
     """A worker's set-up: leave with ``parent`` (the reading process's pid), bound memory."""
     exit_with_parent(parent)
@@ -77,6 +88,7 @@ def start_worker(
     _WORKER["members"] = {m.email: m for m in community.members}
     _WORKER["ignore_uids"] = ignore_uids
     _WORKER["limits"] = limits
+    _WORKER["horizon"] = horizon
 
 
 def work(body: bytes, email: str) -> Record:
@@ -89,6 +101,7 @@ def work(body: bytes, email: str) -> Record:
         _WORKER["week"],
         _WORKER["ignore_uids"],
         limits,
+        _WORKER["horizon"],
     )
 
 
@@ -99,15 +112,23 @@ def read(
     week: IsoWeek,
     ignore_uids: frozenset[str],
     limits: ReadLimits,
+    horizon: int = 1,
 ) -> Record:
     """:func:`.rules.free_time` on the pruned body, within ``limits``, as a record that also
     says whether an error came from parsing (what ``validate`` rejects) or after. Whatever
-    goes wrong is the member's error."""
+    goes wrong is the member's error.
+
+    With a ``horizon`` above 1, a good answer also carries ``"weeks"``: the records of as many
+    of the ``horizon - 1`` weeks after ``week`` as could be read in what is left of the CPU
+    budget (see the module's docstring), by week (``"2026-W50"``)."""
     notes: list[str] = []
     phase = ["parse"]  # the last is where it stopped: _free appends as it goes
+    started = time.process_time()
+    later = [week.shifted(k) for k in range(1, horizon)]
+    reading = _Reading(body, later, community)
     try:
         with cpu_budget(limits.cpu_seconds):
-            return _free(body, member, community, week, ignore_uids, notes, phase)
+            answer = _free(reading, member, community, week, ignore_uids, notes, phase)
     except OverBudget:
         return record(
             FeedError(
@@ -133,10 +154,48 @@ def read(
         )
     except Exception as error:  # noqa: BLE001 - the member's error, whatever it was
         return failed(member.email, error, phase[-1])
+    if "error" in answer or not later:
+        return answer
+    left = limits.cpu_seconds - (time.process_time() - started)
+    weeks = _later(reading, member, community, ignore_uids, left)
+    if weeks:
+        answer["weeks"] = weeks
+    return answer
+
+
+class _Reading:
+    """One member's body, pruned in one pass for the asked week and for the weeks after it;
+    what the later weeks read: the asked week's calendar when both prunings kept the same
+    events, else the body pruned for them (parsed only then)."""
+
+    def __init__(self, body: bytes, later: list[IsoWeek], community: Community) -> None:
+        self.body = body
+        self.later = later
+        self.zone = community.timezone
+        self.wider: bytes | None = None  # pruned for the later weeks, when it differs
+        self.calendar: Any = None  # icalendar.Calendar: the asked week's, when the same
+        self.notes: list[str] = []  # what parsing that calendar noted
+
+    def pruned(self, week: IsoWeek) -> bytes:
+        """The body pruned for ``week`` (and, in the same pass, for the later weeks)."""
+        start, end = week.bounds(self.zone)
+        if not self.later:
+            return prune_feeds(self.body, [(start.date(), end.date())])[0]
+        last = self.later[-1].bounds(self.zone)[1]
+        body, wider = prune_feeds(
+            self.body, [(start.date(), end.date()), (start.date(), last.date())]
+        )
+        self.wider = None if wider == body else wider
+        return body
+
+    def parsed(self, calendar: Any, notes: list[str]) -> None:
+        """The asked week's calendar, kept for the later weeks when it has their events."""
+        if self.later and self.wider is None:
+            self.calendar, self.notes = calendar, list(notes)
 
 
 def _free(
-    body: bytes,
+    reading: _Reading,
     member: Member,
     community: Community,
     week: IsoWeek,
@@ -144,10 +203,10 @@ def _free(
     notes: list[str],
     phase: list[str],
 ) -> Record:
-    start, end = week.bounds(community.timezone)
-    body = prune_feed(body, start.date(), end.date())
+    body = reading.pruned(week)
     try:
         calendar = parse_calendar(body, member.email, notes)
+        reading.parsed(calendar, notes)
         phase.append("free time")
         result = free_time(
             calendar,
@@ -159,6 +218,50 @@ def _free(
         )
     except FeedError as error:
         return record(error, phase[-1])
+    return _record(result, notes)
+
+
+def _later(
+    reading: _Reading,
+    member: Member,
+    community: Community,
+    ignore_uids: frozenset[str],
+    seconds: float,
+) -> dict[str, Record]:
+    """The records of the weeks after the asked one, read in at most ``seconds`` of CPU time;
+    those that could not be (over the budget or memory, an error of any kind) are left out."""
+    if seconds <= 0:
+        return {}
+    out: dict[str, Record] = {}
+    try:
+        with cpu_budget(seconds):
+            notes = reading.notes
+            calendar = reading.calendar
+            if calendar is None:
+                notes = []
+                body = reading.wider if reading.wider is not None else reading.body
+                calendar = parse_calendar(body, member.email, notes)
+            found = free_times(
+                calendar,
+                member,
+                reading.later,
+                keyword=community.keyword_for(member),
+                week_zone=community.timezone,
+                ignore_uids=ignore_uids,
+            )
+            for week, result in found.items():
+                if isinstance(result, FreeTime):  # an error is found again when asked for
+                    out[str(week)] = _record(result, notes)
+    except OverBudget:
+        log.debug("%s: free time of later weeks: over the CPU budget", member.email)
+        return {}
+    except Exception as error:  # noqa: BLE001 - MemoryError too: only these weeks are lost
+        log.debug("%s: free time of later weeks: %s", member.email, type(error).__name__)
+        return {}
+    return out
+
+
+def _record(result: FreeTime, notes: list[str]) -> Record:
     return {
         "free": [[span.start.isoformat(), span.end.isoformat()] for span in result.free],
         "availability_events": result.availability_events,

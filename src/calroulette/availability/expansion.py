@@ -2,20 +2,27 @@
 
 It also applies X-WR-TIMEZONE (see :func:`_apply_x_wr_timezone`), isolates a series the library
 cannot expand (:class:`Unexpandable`) and finds times whose zone could not be resolved
-(:func:`unknown_tzid`); :mod:`.rules` decides what each costs.
+(:func:`unknown_tzid`); :mod:`.rules` decides what each costs. :func:`occurrences_in_windows`
+expands once across several weeks' windows (the horizon of :func:`.horizon.free_times`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import icalendar
 import recurring_ical_events
 import x_wr_timezone
+from recurring_ical_events.util import (
+    convert_to_datetime,
+    has_timezone,
+    is_date,
+    time_span_contains_event,
+)
 
 from calroulette.errors import FeedError
 from calroulette.timeutil import load_zone
@@ -101,6 +108,91 @@ def occurrences(
     yield from found
 
 
+Window = tuple[dt.date, dt.date]  # [start, end), as :func:`occurrences` is asked
+
+
+def occurrences_in_windows(
+    calendar: icalendar.Calendar, email: str, windows: Sequence[Window]
+) -> list[tuple[icalendar.cal.Component, tuple[int, ...]]] | None:
+    """What :func:`occurrences` gives for each of ``windows`` (overlapping or adjacent), from one
+    expansion across all of them: every occurrence, each with the indexes of the windows that
+    recurring-ical-events' own test (``is_in_span``, which its ``between`` applies) puts it in.
+
+    ``None`` when that one expansion fails or warns: then each window is to be asked alone (a
+    failure or a warning can depend on how far the rules are walked; asked alone, a window
+    gives exactly what it gives today). Otherwise each window's occurrences are exactly the
+    ones ``between`` gives for it: the library walks each series' rules across the whole span
+    (a superset of any window's walk, widened by the same amounts), computes every occurrence's
+    start and end from its recurrence alone, and keeps those its test puts in the span; so an
+    occurrence in a window is found, with the same times, by the larger walk. Only the order
+    may differ (an override found by the walk in one and after it in the other):
+    :func:`.horizon.free_times` checks that its answer does not depend on it.
+    """
+    if not windows:
+        return []
+    start = min(w[0] for w in windows)
+    end = max(w[1] for w in windows)
+    try:
+        with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            standard = _apply_x_wr_timezone(calendar, email)
+            query: Any = recurring_ical_events.CalendarQuery(standard)
+            between = getattr(query, "_occurrences_between", None)  # as ``between`` finds them
+            if between is None:  # another version of the library: ask each window alone
+                return None
+            spans = _Spans(windows)
+            found = []
+            for occurrence in between(start, end):
+                inside = spans.holding(occurrence.start, occurrence.end)
+                if inside:  # as ``between`` makes it: a copy with this occurrence's times
+                    found.append((occurrence.as_component(False), inside))
+    except Exception:  # noqa: BLE001 - the plain path, window by window, says what went wrong
+        return None
+    if caught:
+        return None
+    return found
+
+
+class _Spans:
+    """Which windows recurring-ical-events' test puts an occurrence in: ``is_in_span(first,
+    last)``, which is ``time_span_contains_event`` on the four values made comparable (dates
+    become midnights in the zone of the occurrence's first aware value, or stay naive), with
+    each window's values converted once per zone rather than once per occurrence."""
+
+    def __init__(self, windows: Sequence[Window]) -> None:
+        self.windows = windows
+        self._converted: dict[tuple[bool, int], tuple[Any, list[tuple[Any, Any]]]] = {}
+
+    def holding(self, start: Any, end: Any) -> tuple[int, ...]:
+        # make_comparable's choice of zone: the first aware value; the windows are dates
+        zone = None
+        dates = True
+        for value in (start, end):
+            if not is_date(value):
+                dates = False
+                if has_timezone(value):
+                    zone = value.tzinfo
+                    break
+        if dates:
+            spans: list[tuple[Any, Any]] = list(self.windows)
+        else:
+            start, end = convert_to_datetime(start, zone), convert_to_datetime(end, zone)
+            key = (dates, id(zone))
+            kept = self._converted.get(key)
+            if kept is None:  # the zone is kept with them: its id stays its own
+                converted = [
+                    (convert_to_datetime(a, zone), convert_to_datetime(b, zone))
+                    for a, b in self.windows
+                ]
+                kept = self._converted[key] = (zone, converted)
+            spans = kept[1]
+        return tuple(
+            i
+            for i, (first, last) in enumerate(spans)
+            if time_span_contains_event(first, last, start, end, True)
+        )
+
+
 class _ExpansionError(Exception):
     """recurring-ical-events failed; ``reason`` says what is wrong in the member's words."""
 
@@ -182,17 +274,32 @@ def note_guessed_zones(calendar: icalendar.Calendar, uids: set[str], notes: list
     """
     defined = {str(tz.get("TZID")) for tz in calendar.walk("VTIMEZONE")}
     for component in calendar.walk("VEVENT"):
-        if str(component.get("UID", "")) not in uids:
-            continue
-        for name in TIME_PROPS:
-            for prop in as_list(component.get(name)):
-                tzid = getattr(prop, "params", {}).get("TZID")
-                if tzid and str(tzid).startswith("/") and str(tzid) not in defined:
-                    zone = getattr(getattr(prop, "dt", None), "tzinfo", None)
-                    notes.append(
-                        f"time zone {str(tzid)[:60]!r} read as {str(zone)!r} "
-                        "(a guess from a globally unique TZID)"
-                    )
+        if str(component.get("UID", "")) in uids:
+            notes.extend(_guessed(component, defined))
+
+
+def guessed_zones(calendar: icalendar.Calendar) -> list[tuple[str, str]]:
+    """Every note :func:`note_guessed_zones` can make, with its event's UID, in its order."""
+    defined = {str(tz.get("TZID")) for tz in calendar.walk("VTIMEZONE")}
+    return [
+        (str(component.get("UID", "")), note)
+        for component in calendar.walk("VEVENT")
+        for note in _guessed(component, defined)
+    ]
+
+
+def _guessed(component: icalendar.cal.Component, defined: set[str]) -> list[str]:
+    notes = []
+    for name in TIME_PROPS:
+        for prop in as_list(component.get(name)):
+            tzid = getattr(prop, "params", {}).get("TZID")
+            if tzid and str(tzid).startswith("/") and str(tzid) not in defined:
+                zone = getattr(getattr(prop, "dt", None), "tzinfo", None)
+                notes.append(
+                    f"time zone {str(tzid)[:60]!r} read as {str(zone)!r} "
+                    "(a guess from a globally unique TZID)"
+                )
+    return notes
 
 
 def _is_naive(prop: Any) -> bool:

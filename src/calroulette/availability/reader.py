@@ -19,6 +19,15 @@ which changes a result:
   no address, the file is readable by the owner only, and an entry that cannot be read is
   computed again. Errors are not cached: they are cheap to find again, and the message should
   come from the current code.
+- **A horizon of weeks**: a body read for one week is also read for the ``horizon - 1`` weeks
+  after it (:data:`HORIZON_WEEKS` in all), from one parse and one expansion across them
+  (:func:`.horizon.free_times`, which gives each week exactly :func:`.rules.free_time`'s answer),
+  and each week's answer is cached under that week's key. Next week's run on an unchanged body
+  finds its week cached: it parses nothing and starts no worker. The asked week is read first,
+  as it would be alone, and the later weeks only within what is left of the member's CPU
+  budget: they can never cost more than the bounds allow, nor turn an answer into an error
+  (:mod:`._worker`). Weeks more than ``KEEP_WEEKS`` before the week read leave the cache; the
+  later weeks just computed are after it, so they stay.
 
 **Bounds.** A feed decides how much work reading it takes (an event repeating every second
 with no end, a time zone changing every minute): so every feed is read in a worker process,
@@ -71,6 +80,7 @@ from .rules import FreeTime
 log = logging.getLogger(__name__)
 
 KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
+HORIZON_WEEKS = 6  # weeks read from one body: the week asked and the 5 after it
 CACHE_VERSION = 1
 _SCHEMA = """
 CREATE TABLE free (
@@ -94,13 +104,20 @@ class FreeTimeReader:
         expected: int | None = None,
         ignore_uids: frozenset[str] = frozenset(),
         limits: ReadLimits | None = None,
+        horizon: int | None = None,
     ) -> None:
         """``expected``: how many feeds :meth:`validate` will see (default: every member's),
         which decides how many worker processes it may start. Events whose UID is in
         ``ignore_uids`` neither free nor block time (see :func:`.rules.free_time`).
-        ``limits``: what one member's reading may cost (default: :meth:`ReadLimits.of`)."""
+        ``limits``: what one member's reading may cost (default: :meth:`ReadLimits.of`).
+        ``horizon``: how many weeks, from ``week`` on, to read each body for (default:
+        :data:`HORIZON_WEEKS`, or 1 with ``ignore_uids``: moving a meeting asks one week once,
+        and its answers are cached under keys no weekly run asks for)."""
         self.community = community
         self.ignore_uids = ignore_uids
+        if horizon is None:
+            horizon = 1 if ignore_uids else HORIZON_WEEKS
+        self.horizon = max(1, horizon)
         self.expected = len(community.members) if expected is None else expected
         self.week = week
         self.limits = limits or ReadLimits.of(community)
@@ -110,6 +127,7 @@ class FreeTimeReader:
         self._known: dict[str, Record] = {}  # this run's results by key, errors included
         self._read: dict[str, FreeTime | FeedError] = {}  # the cache entries read, as results
         self._keys: dict[str, tuple[bytes, str]] = {}  # email -> (body, key) already hashed
+        self._parts: dict[str, list[str]] = {}  # key -> what it hashes, to key the later weeks
         self._pending: dict[str, Future[Record]] = {}  # started by prepare, collected by compute
         self._lock = threading.RLock()  # prepare() submits, and starts the pool, holding it
         self._pool: ProcessPoolExecutor | None = None
@@ -211,11 +229,12 @@ class FreeTimeReader:
     # --- the cache --------------------------------------------------------------------------
 
     def _key(self, body: bytes, member: Member) -> str:
-        """The cache key of ``member``'s free time from ``body``, hashed once per body."""
+        """The cache key of ``member``'s free time from ``body`` in this reader's week, hashed
+        once per body."""
         hashed = self._keys.get(member.email)
         if hashed is not None and hashed[0] is body:
             return hashed[1]
-        parts = (
+        parts = [
             hashlib.sha256(body).hexdigest(),
             member.email,
             getattr(member.timezone, "key", str(member.timezone)),
@@ -224,10 +243,18 @@ class FreeTimeReader:
             getattr(self.community.timezone, "key", str(self.community.timezone)),
             "\x1f".join(sorted(self.ignore_uids)),
             code_version(),
-        )
-        key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        ]
+        key = _hashed(parts)
         self._keys[member.email] = (body, key)
+        self._parts[key] = parts
         return key
+
+    def _later_key(self, key: str, week: IsoWeek) -> str:
+        """The key of the same body and member's free time in ``week``: the key a reader of
+        ``week`` computes (:meth:`_key`)."""
+        parts = list(self._parts[key])
+        parts[_WEEK_PART] = str(week)
+        return _hashed(parts)
 
     def _lookup(self, key: str, member: Member) -> Record | None:
         known = self._known.get(key)
@@ -249,11 +276,26 @@ class FreeTimeReader:
         return record
 
     def _remember(self, key: str, record: Record) -> Record:
+        later = record.pop("weeks", None) or {}
         self._known[key] = record
         if "error" not in record:
+            rows = [(str(self.week), key, json.dumps(record))]
+            for week, entry in self._later_weeks(later):
+                rows.append((str(week), self._later_key(key, week), json.dumps(entry)))
             with self._lock:
-                self._unsaved.append((str(self.week), key, json.dumps(record)))
+                self._unsaved.extend(rows)
         return record
+
+    def _later_weeks(self, later: object) -> list[tuple[IsoWeek, Record]]:
+        """The later weeks a worker read (:func:`._worker.read`), those within the horizon."""
+        weeks = {str(self.week.shifted(k)): k for k in range(1, self.horizon)}
+        if not isinstance(later, dict):
+            return []
+        return [
+            (self.week.shifted(weeks[name]), entry)
+            for name, entry in later.items()
+            if name in weeks and isinstance(entry, dict) and "error" not in entry
+        ]
 
     def _save(self) -> None:
         """Write the new entries in one transaction, and forget weeks long before this one."""
@@ -273,12 +315,21 @@ class FreeTimeReader:
                 self._pool = self._new_pool(self.workers)
             return self._pool
 
-    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+    def _new_pool(self, workers: int, horizon: int | None = None) -> ProcessPoolExecutor:
+        """``horizon``: the reader's unless given (a feed read again alone: only its week)."""
+        horizon = self.horizon if horizon is None else horizon
         return ProcessPoolExecutor(
             workers,
             mp_context=context(),
             initializer=start_worker,
-            initargs=(self.community, self.week, self.ignore_uids, self.limits, os.getpid()),
+            initargs=(
+                self.community,
+                self.week,
+                self.ignore_uids,
+                self.limits,
+                os.getpid(),
+                horizon,
+            ),
         )
 
     def _submit(self, body: bytes, member: Member) -> Future[Record]:
@@ -313,8 +364,9 @@ class FreeTimeReader:
             return failed(member.email, error)
 
     def _alone(self, body: bytes, member: Member) -> Record:
-        """Read ``member``'s feed in a worker of its own: a death there is theirs."""
-        pool = self._new_pool(1)
+        """Read ``member``'s feed in a worker of its own: a death there is theirs. Only the
+        week asked: the later weeks must not turn a good answer into an error."""
+        pool = self._new_pool(1, horizon=1)
         try:
             return pool.submit(work, body, member.email).result()
         except BrokenProcessPool:
@@ -333,6 +385,13 @@ class FreeTimeReader:
             return failed(member.email, error)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WEEK_PART = 4  # where the week is in a key's parts (FreeTimeReader._key)
+
+
+def _hashed(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def _free_time(record: Record, email: str, week: IsoWeek) -> FreeTime | FeedError:

@@ -58,7 +58,12 @@ from calroulette.errors import FeedError
 from calroulette.intervals import Intervals, clip, merge, subtract
 from calroulette.timeutil import IsoWeek, to_utc
 
-from .expansion import Unexpandable, note_guessed_zones, occurrences, unknown_tzid
+from .expansion import (
+    Unexpandable,
+    note_guessed_zones,
+    occurrences,
+    unknown_tzid,
+)
 from .parse import PROBLEM
 from .repairs import event_name
 

@@ -152,5 +152,6 @@ def preview(
             fetch_retries=fetch_retries,
             allow_private_feeds=allow_private_feeds,
         )
-        result = read_calendars(community, week, now, [member], progress=False).free[PREVIEW]
+        reading = read_calendars(community, week, now, [member], progress=False, horizon=1)
+        result = reading.free[PREVIEW]
     return Preview(member, community, week, result, week_check(member, week, community, result))

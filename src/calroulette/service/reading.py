@@ -38,13 +38,18 @@ def read_calendars(
     ignore_uids: frozenset[str] = frozenset(),
     limits: feeds.FetchLimits | None = None,
     progress: bool | None = None,
+    horizon: int | None = None,
 ) -> Calendars:
     """Fetch the feeds of ``members`` (default: everyone) and compute their free time in
     ``week``. Events whose UID is in ``ignore_uids`` neither free nor block time (a meeting
-    being moved, which its members may have accepted into their calendars)."""
+    being moved, which its members may have accepted into their calendars). ``horizon``: how
+    many weeks from ``week`` on each read caches (default: the reader's; 1 for a read that no
+    later run will ask for again, such as a preview)."""
     chosen = None if members is None else list(members)  # None: the cache forgets old feeds
     expected = len(community.members if chosen is None else chosen)
-    with FreeTimeReader(community, week, expected=expected, ignore_uids=ignore_uids) as reader:
+    with FreeTimeReader(
+        community, week, expected=expected, ignore_uids=ignore_uids, horizon=horizon
+    ) as reader:
         fetched = feeds.fetch_feeds(
             community,
             chosen,
