@@ -103,7 +103,7 @@ def test_each_is_from_the_organizer_to_the_person_with_text_and_html(
     assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_content_type() == "multipart/alternative"
     assert "Hi Zed," in _part(message, "plain")
-    assert "<p>Hi Zed,</p>" in _part(message, "html")
+    assert '<p style="margin:0 0 16px">Hi Zed,</p>' in _part(message, "html")
     assert outgoing.key == key and outgoing.ics is None
     assert outgoing.message_id == str(message["Message-ID"]) == key.message_id("example.org")
     # the same delivery, the same bytes (a retry sends what the ledger recorded)
@@ -120,7 +120,10 @@ def test_the_confirmation_carries_its_link_and_what_happens_next(community: Comm
     text, html = _part(message, "plain"), _part(message, "html")
     assert "Confirm your sign-up to Data Folk Coffee" in str(message["Subject"])
     assert LINK in text and "2 days" in text and "ignore this email" in text
-    assert '<a href="https://coffee.example.org/join/confirm/abc.DEF-123_x?y=1&amp;z=2">' in html
+    # a button to it, and the address under it as text to copy (one link, not two)
+    confirm = "https://coffee.example.org/join/confirm/abc.DEF-123_x?y=1&amp;z=2"
+    assert html.count(f'<a href="{confirm}" ') == 1 and ">Confirm my address</a>" in html
+    assert f">{confirm}</p>" in html
     approve = _parsed(
         confirm_email(
             community,

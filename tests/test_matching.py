@@ -8,6 +8,7 @@ recomputed from scratch.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -89,7 +90,7 @@ def test_no_meeting_starts_before_the_minimum_notice() -> None:
     both = [(at(0, 10), at(0, 11)), (at(1, 10), at(1, 11))]
     r = plan_round(c, WEEK, free({"a@x.org": both, "b@x.org": both}), at(-1, 20))
     assert r.meetings[0].start == at(1, 10)
-    assert r.meetings[0].alternatives == ()
+    assert r.meetings[0].alternatives == (Interval(at(1, 10, 30), at(1, 11)),)  # the same day
 
 
 def test_alternatives_are_the_earliest_shared_slot_of_up_to_three_other_days() -> None:
@@ -811,19 +812,32 @@ def _check_payload(rules: Rules, payload: dict[str, object]) -> None:
         assert start == min(rules.starts(*group)), "not the earliest shared slot"
         alternatives = [(_t(a), _t(b)) for a, b in m["alternatives"]]
         assert len(alternatives) <= 3
-        alt_days = [a.astimezone(days_zone).date() for a, _ in alternatives]
-        assert start.astimezone(days_zone).date() not in alt_days
-        assert len(set(alt_days)) == len(alt_days)
         for a, b in alternatives:
             assert a in rules.grid and b - a == rules.duration
             assert all(_inside((a, b), rules.free[e]) for e in group)
-        # one per other day where there is one, the earliest of that day
-        all_days = {t.astimezone(days_zone).date() for t in rules.starts(*group)}
-        expected_days = sorted(all_days - {start.astimezone(days_zone).date()})[:3]
-        assert alt_days == expected_days
-        for a, day in zip(alternatives, alt_days, strict=True):
-            firsts = [t for t in rules.starts(*group) if t.astimezone(days_zone).date() == day]
-            assert a[0] == firsts[0]
+        times = sorted([(start, end), *alternatives])
+        assert all(x[1] <= y[0] for x, y in itertools.pairwise(times)), "alternatives overlap"
+        meeting_day = start.astimezone(days_zone).date()
+        alt_days = [a.astimezone(days_zone).date() for a, _ in alternatives]
+        shared = sorted(rules.starts(*group))
+        # one per other day: the earliest of that day clear of the meeting and those before
+        taken, expected = [start], []
+        for day in sorted({t.astimezone(days_zone).date() for t in shared} - {meeting_day}):
+            clear = [
+                t
+                for t in shared
+                if t.astimezone(days_zone).date() == day
+                and all(abs(t - c) >= rules.duration for c in taken)
+            ]
+            if clear and len(expected) < 3:
+                expected.append(clear[0])
+                taken.append(clear[0])
+        if expected:
+            assert [a for a, _ in alternatives] == expected
+        else:  # only the meeting's day: other starts on it, as many as fit (up to three)
+            assert set(alt_days) <= {meeting_day}
+            apart = [t for t in shared if abs(t - start) >= rules.duration]
+            assert bool(alternatives) == bool(apart)
     assert len(seen) == len(set(seen)), "someone is in two meetings"
     listed = [u["member"] for u in unmatched]
     assert sorted(listed + seen) == sorted(p.email for p in s.people)

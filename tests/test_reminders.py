@@ -157,7 +157,7 @@ def test_each_attendee_is_reminded_in_their_own_zone_with_the_link(tmp_path: Pat
     assert grace["Subject"].startswith("Starting soon: ")
     assert "09:00" in grace["Subject"] and "EST" in grace["Subject"]
     body = text_of(grace)
-    assert "Tuesday 1 December 2026, 09:00–09:30 EST (America/New_York)" in body
+    assert "When: Tuesday 1 December 2026, 09:00–09:30 EST (New York time)" in body
     assert "https://meet.jit.si/data-folk-coffee-" in body
     assert "Ada Lovelace" in body
     # Reply-To reaches both ("running late"); the footer has Grace's own page

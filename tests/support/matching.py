@@ -8,6 +8,7 @@ minute from the definition in the issue and asks networkx for the maximum matchi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterable
 from dataclasses import replace
@@ -210,11 +211,15 @@ def check_round(
                 assert alternative.start in starts[a]
             for b in meeting.members[i + 1 :]:
                 assert graph.has_edge(a, b), "cooldown, avoid or team broken"
+        times = sorted((meeting.start, *(a.start for a in meeting.alternatives)))
+        length = meeting.end - meeting.start
+        assert len(times) <= 4 and all(b - a >= length for a, b in itertools.pairwise(times))
         days = [
             s.astimezone(c.timezone).date()
             for s in (meeting.start, *(a.start for a in meeting.alternatives))
         ]
-        assert len(set(days)) == len(days) and len(days) <= 4
+        # one per other day; the meeting's own day only when it is the only one
+        assert len(set(days)) == len(days) or set(days) == {days[0]}
         seen.extend(meeting.members)
     assert len(seen) == len(set(seen)), "someone is in two meetings"
     if not c.allow_triples:

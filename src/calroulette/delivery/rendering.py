@@ -24,6 +24,7 @@ from typing import Any
 
 from calroulette import invites
 from calroulette.config import Community, DeliveryMethod
+from calroulette.intervals import Interval
 from calroulette.invites import Channel, Kind, Outgoing
 from calroulette.invites.link import MemberLinks
 from calroulette.matching import Meeting, Round
@@ -149,9 +150,11 @@ def render_change(
     kind: Kind,
     now: dt.datetime,
     links: Mapping[str, MemberLinks] | None = None,
+    previous: Interval | None = None,
 ) -> list[Outgoing]:
     """A cancel or an updated request for one meeting (at its new SEQUENCE), to every attendee;
-    ``links``: each attendee's own (see the module's docstring)."""
+    ``links``: each attendee's own (see the module's docstring); ``previous``: the meeting's
+    time before a move (the updated invitation says "moved from … to …")."""
     if channel_of(community) is Channel.DISCORD:
         return [
             invites.discord_post(
@@ -165,5 +168,12 @@ def render_change(
             )
         ]
     return invites.meeting_emails(
-        meeting, community, week, sequence=meeting.sequence, now=now, kind=kind, links=links
+        meeting,
+        community,
+        week,
+        sequence=meeting.sequence,
+        now=now,
+        kind=kind,
+        links=links,
+        previous=previous,
     )

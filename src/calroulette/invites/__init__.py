@@ -8,7 +8,9 @@ Pure: no network, no clock (``now`` comes in), no files. One module per concept:
 - :mod:`.email`: the iMIP emails (RFC 6047) and the note to a member left out (its words:
   :mod:`.notes`);
 - :mod:`.discord`: the webhook post;
-- :mod:`.people`, :mod:`.link`: names, addresses, local times, the meeting link;
+- :mod:`.people`, :mod:`.link`: names, addresses, local times (``14:00 CET``, ``10:00 São
+  Paulo time``), the meeting link;
+- :mod:`.template`: every email's layout, as plain text and as a small HTML page;
 - :mod:`.mime` and :mod:`.headers`: an email as it goes on the wire, every header checked.
 """
 

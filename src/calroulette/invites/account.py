@@ -17,9 +17,10 @@ from calroulette.config import Community
 from calroulette.timeutil import ensure_utc
 
 from . import mime
-from .email import _html, _text
+from .email import _bodies
 from .keys import Channel, DeliveryKey, Kind, Outgoing
 from .people import email_address, first_name, organizer
+from .template import Block, Button, Heading, Para
 
 CONFIRM_DAYS = 2  # what the email promises; calroulette.tokens.Purpose.CONFIRM enforces it
 
@@ -52,14 +53,24 @@ def confirm_email(
         if approve
         else "Once you confirm, you are in: you take part from the next round."
     )
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading("Confirm your sign-up"),
         f"Hi {first_name(name)},",
         f"Someone, we hope you, asked to join {community.name} with this email address. "
         f"{community.name} pairs members who are free at the same time for a "
         f"{community.meeting_minutes}-minute chat every week.",
-        f"To confirm that this address is yours, open this link and press Confirm:\n{link}",
+        Button(
+            "Confirm my address",
+            link,
+            text="To confirm that this address is yours, open this link and press Confirm:\n",
+            lead="To confirm that this address is yours, open this link and press Confirm:",
+            show_url=True,
+        ),
         f"The link works for {CONFIRM_DAYS} days. {after}",
-        "If you did not sign up, ignore this email: nothing happens without the confirmation.",
+        Para(
+            "If you did not sign up, ignore this email: nothing happens without the confirmation.",
+            muted=True,
+        ),
         _questions(community),
     ]
     return _outgoing(
@@ -85,7 +96,8 @@ def welcome_email(
 ) -> Outgoing:
     """You are in: how the rounds work, and the link to the member's page."""
     keyword = community.keyword
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"Welcome to {community.name}"),
         f"Hi {first_name(name)},",
         f"Welcome to {community.name}! Every week calroulette reads your calendar and pairs you "
         "with another member who is free at the same time; you both get an invitation by email. "
@@ -122,7 +134,10 @@ def link_email(
     """The link to the member's page, as asked for (``revokes``: it replaced every earlier
     one); ``already_member``: the answer to a sign-up with a member's address (nothing
     changed)."""
-    blocks: list[str | Sequence[str]] = [f"Hi {first_name(name)},"]
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading("You are already a member" if already_member else "Your page"),
+        f"Hi {first_name(name)},",
+    ]
     if already_member:
         blocks.append(
             f"Someone, we hope you, tried to sign up to {community.name} with this email "
@@ -147,7 +162,8 @@ def waiting_email(
     community: Community, *, name: str, email: str, key: DeliveryKey, now: dt.datetime
 ) -> Outgoing:
     """The answer to a sign-up from an address whose sign-up already waits for approval."""
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading("Your sign-up is waiting for approval"),
         f"Hi {first_name(name)},",
         f"Someone, we hope you, tried to sign up to {community.name} with this email address. "
         "Your earlier sign-up is confirmed and waits for the organizer's approval, so nothing "
@@ -162,7 +178,8 @@ def rejected_email(
     community: Community, *, name: str, email: str, key: DeliveryKey, now: dt.datetime
 ) -> Outgoing:
     """The organizer did not accept the sign-up: a short, kind note."""
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"Your sign-up to {community.name}"),
         f"Hi {first_name(name)},",
         f"Thank you for signing up to {community.name}. The organizer has not added you this "
         "time, and the calendar address you gave has been deleted.",
@@ -175,18 +192,21 @@ def rejected_email(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _page(community: Community, manage_link: str | None) -> list[str]:
+def _page(community: Community, manage_link: str | None) -> list[str | Block]:
     if not manage_link:
         return [f"To pause, change your settings or leave, write to {community.organizer_email}."]
+    lead = (
+        "Your page, to pause, skip a week, change your settings, give a new calendar address "
+        "or leave:"
+    )
     return [
-        "Your page, to pause, skip a week, change your settings, give a new calendar address or "
-        f"leave:\n{manage_link}",
-        "Keep this link to yourself: whoever has it can manage your membership.",
+        Button("Open your page", manage_link, text=f"{lead}\n", lead=lead, show_url=True),
+        Para("Keep this link to yourself: whoever has it can manage your membership.", muted=True),
     ]
 
 
-def _questions(community: Community) -> str:
-    return f"Questions? Write to {community.organizer_email}."
+def _questions(community: Community) -> Para:
+    return Para(f"Questions? Write to {community.organizer_email}.", muted=True)
 
 
 def _outgoing(
@@ -194,7 +214,7 @@ def _outgoing(
     name: str,
     email: str,
     subject: str,
-    blocks: Sequence[str | Sequence[str]],
+    blocks: Sequence[str | Sequence[str] | Block],
     *,
     key: DeliveryKey,
     now: dt.datetime,
@@ -208,6 +228,7 @@ def _outgoing(
     headers["Message-ID"] = key.message_id(community.organizer_email.partition("@")[2])
     headers["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     seed = str(headers["Message-ID"])
-    parts = [mime.text("plain", _text(blocks)), mime.text("html", _html(blocks, links))]
+    text, html_body = _bodies(community, blocks, links=links, title=subject)
+    parts = [mime.text("plain", text), mime.text("html", html_body)]
     message = mime.Email(headers, mime.multipart("alternative", parts, seed=seed, top=True))
     return Outgoing(key, message.as_bytes(), None, message.message_id)

@@ -93,5 +93,6 @@ def _description(community: Community, people: Sequence[Person], link: str) -> s
     return (
         f"A {community.meeting_minutes}-minute coffee chat from {community.name} "
         f"for {names(people)}.\nJoin: {link}\n"
-        "Can't make it? Reply to all on the invitation email to agree another time."
+        "Can't make it? The invitation email says how to pick another time or let the others "
+        "know."
     )

@@ -29,28 +29,40 @@ to the organizer as the fallback (RFC 2369), and ``List-Unsubscribe-Post:
 List-Unsubscribe=One-Click`` (RFC 8058: a mail program POSTs to the https link, no page to
 visit). Without links an email is byte for byte what it was before: the mailto alone.
 
+**What it says.** An invitation names the partner in its heading, gives the time in the
+reader's zone (its abbreviation, or the city where the zone has none: ``10:00 São Paulo
+time``; :mod:`.people`) and each partner's local time, a Join button with the meeting link,
+one line about the partner when members set topics or a team ("You both listed python."), up
+to three other times both are free, and what to do when the time does not suit. An updated
+invitation says what changed ("moved from Tue 8 Dec, 14:00 to Thu 10 Dec, 10:00 CET" when
+the time it had is handed in). The layout, and the plain part that says the same, are
+:mod:`.template`'s.
+
 **Can't make it.** An invitation (first or updated) whose recipient's links carry one
 (:func:`~.link.cant_link`) says "Can't make it? Pick another time or let your partner know:
 <link>": the page shows the other times both are still free and moves the meeting for both,
 or cancels it and offers the partner someone else. Without it, the email says what is true
 then: reply to all to agree another time, and the organizer moves it. With ``[replies]``, it
 also says that declining in the calendar app counts as "can't make it".
+
+**A cancellation** says what is true of calendar apps: most take the event out when the
+cancellation arrives; Thunderbird shows it in a bar above the email, with a Delete button.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Collection, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from calroulette.config import Community
+from calroulette.intervals import Interval
 from calroulette.matching import Meeting, Round, Unmatched
 from calroulette.timeutil import IsoWeek, ensure_utc
 
-from . import mime, notes
+from . import mime, notes, template
 from .calendar import build_calendar, summary
 from .keys import Channel, DeliveryKey, Kind, Outgoing, unmatched_uid
 from .link import MemberLinks, cant_link, meeting_link
@@ -60,12 +72,16 @@ from .people import (
     clock,
     email_address,
     first_name,
+    intro,
+    moved,
     names,
     organizer,
     person,
     short,
     when,
+    when_here,
 )
+from .template import Block, Button, Facts, Heading, Items, Para, Section
 
 MAX_ALTERNATIVES = 3
 ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058 §3.1: the one value of List-Unsubscribe-Post
@@ -124,11 +140,11 @@ def _with_calendar(
     return mime.Email(msg, mime.multipart("mixed", [alternative, attachment], seed=seed, top=True))
 
 
-def _footer(links: MemberLinks | None) -> list[str | Sequence[str]]:
-    """The last paragraph of every email to a member: their page (when we have their links)."""
+def _footer(links: MemberLinks | None) -> list[Button | Para]:
+    """The last line of every email to a member: their page (when we have their links)."""
     if links is None:
         return []
-    return [f"Manage your membership, pause or leave: {links.manage}"]
+    return [Button("Manage your membership, pause or leave", links.manage)]
 
 
 def _ours(links: MemberLinks | None) -> tuple[str, ...]:
@@ -136,41 +152,19 @@ def _ours(links: MemberLinks | None) -> tuple[str, ...]:
     return () if links is None else (links.manage,)
 
 
-def _html(paragraphs: Sequence[str | Sequence[str]], links: Collection[str] = ()) -> str:
-    """Simple HTML from paragraphs (a str) and bullet lists (a sequence); every value escaped,
-    and only ``links`` (addresses of ours, such as the meeting link) made links."""
-    parts = []
-    for block in paragraphs:
-        if isinstance(block, str):
-            lines = "<br>\n".join(_linkify(line, links) for line in block.split("\n"))
-            parts.append(f"<p>{lines}</p>")
-        else:
-            items = "".join(f"<li>{html.escape(item)}</li>" for item in block)
-            parts.append(f"<ul>{items}</ul>")
-    return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
-
-
-def _linkify(line: str, links: Collection[str]) -> str:
-    """Escape ``line``; each of ``links`` in it becomes a link (escaped once, so ``&`` in a
-    query survives). Nothing else does, even when it reads like an address: a member could
-    name themself ``https://evil.example/login``, and their partner's email must not offer it
-    as a link."""
-    if not links:
-        return html.escape(line)
-    ours = re.compile("|".join(re.escape(url) for url in sorted(links, key=len, reverse=True)))
-    out, last = [], 0
-    for match in ours.finditer(line):
-        url = html.escape(match.group(0), quote=True)
-        out += [html.escape(line[last : match.start()]), f'<a href="{url}">{url}</a>']
-        last = match.end()
-    return "".join([*out, html.escape(line[last:])])
-
-
-def _text(paragraphs: Sequence[str | Sequence[str]]) -> str:
-    out = []
-    for block in paragraphs:
-        out.append(block if isinstance(block, str) else "\n".join(f"  - {i}" for i in block))
-    return "\n\n".join(out) + "\n"
+def _bodies(
+    community: Community,
+    blocks: Sequence[str | Sequence[str] | Block],
+    *,
+    footer: Sequence[Button | Para] = (),
+    links: Collection[str] = (),
+    title: str = "",
+    preview: str = "",
+) -> tuple[str, str]:
+    """The plain and the HTML part of one email (:mod:`.template`): every value escaped, and
+    only ``links`` (addresses of ours, such as the meeting link) made links."""
+    written = template.letter(f"☕ {community.name}", blocks, footer, preview)
+    return template.plain(written), template.page(written, links, title=title)
 
 
 def invitation_email(
@@ -184,50 +178,32 @@ def invitation_email(
     now: dt.datetime,
     links: MemberLinks | None = None,
     update: str | None = None,
+    previous: Interval | None = None,
 ) -> mime.Email:
     """The REQUEST (or CANCEL) email for one attendee, in their zone; with ``links``, the
     recipient's page, one-click unsubscribe and "can't make it" (see the module's docstring).
-    ``update``: what changed, for an updated invitation (default: the time)."""
+    ``update``: what changed, for an updated invitation (default: the time, "moved from
+    ``previous`` to …" when the time it had before is given)."""
     people = [person(community, e) for e in meeting.members]
     me = next(p for p in people if p.email == recipient)
     others = [p for p in people if p.email != recipient]
     title = summary(community, people)
-    at = when(meeting.start, meeting.end, me.zone)
     cancel = key.kind is Kind.CANCEL
     updated = key.sequence > 0 and not cancel
+    cant = None if cancel else cant_link(links, meeting.uid)
     if cancel:
         subject = f"Cancelled: {title}"
-        blocks: list[str | Sequence[str]] = [
-            f"Hi {first_name(me.name)},",
-            f"Your {community.name} meeting with {names(others)} on {at} is cancelled.\n"
-            "Your calendar app removes it when you open this email.",
-            f"Questions? Write to {community.organizer_email}.",
-        ]
+        blocks, preview = _cancellation(community, me, others, meeting)
     else:
         subject = f"{'Updated: ' if updated else ''}{title} · {short(meeting.start, me.zone)}"
-        partner_times = [f"{first_name(p.name)}: {clock(meeting.start, p.zone)}" for p in others]
-        blocks = [
-            f"Hi {first_name(me.name)},",
-            (
-                f"This week {community.name} pairs you with {names(others)}"
-                + (f" ({update or 'the time has changed'})." if updated else ".")
-            ),
-            f"When: {at} ({me.zone.key})\nWhere: {link}",
-            "That is, in your partner's zone:",
-            partner_times,
-        ]
-        # A moved meeting keeps the alternatives planned for its first time: never offer one
-        # that overlaps the meeting itself (moved to 10 minutes after an alternative, say).
-        alternatives = [
-            when(a.start, a.end, me.zone)
-            for a in meeting.alternatives
-            if not (a.start < meeting.end and meeting.start < a.end)
-        ]
-        if alternatives:
-            blocks += ["If that time doesn't suit, these also work for both of you:"]
-            blocks += [alternatives[:MAX_ALTERNATIVES]]
-        blocks += _what_if(community, others, cant_link(links, meeting.uid))
-    blocks += _footer(links)
+        change = None
+        if updated:
+            change = update or (
+                moved(previous.start, meeting.start, me.zone)
+                if previous is not None and previous.start != meeting.start
+                else "the time has changed"
+            )
+        blocks, preview = _invitation(community, me, others, meeting, link, cant, change)
     msg = _message(
         community,
         me,
@@ -237,38 +213,122 @@ def invitation_email(
         reply_to=people,
         links=links,
     )
-    cant = cant_link(links, meeting.uid) if not cancel else None
-    html_body = _html(blocks, links=(link, *_ours(links), *([cant] if cant else [])))
-    return _with_calendar(msg, _text(blocks), html_body, ics, "CANCEL" if cancel else "REQUEST")
+    text, html_body = _bodies(
+        community,
+        blocks,
+        footer=_footer(links),
+        links=(link, *_ours(links), *([cant] if cant else [])),
+        title=subject,
+        preview=preview,
+    )
+    return _with_calendar(msg, text, html_body, ics, "CANCEL" if cancel else "REQUEST")
 
 
-def _what_if(community: Community, others: Sequence[Person], cant: str | None) -> list[str]:
+def _invitation(
+    community: Community,
+    me: Person,
+    others: Sequence[Person],
+    meeting: Meeting,
+    link: str,
+    cant: str | None,
+    change: str | None,
+) -> tuple[list[str | Sequence[str] | Block], str]:
+    """The invitation's blocks (first or updated), and its inbox preview."""
+    at = when_here(meeting.start, meeting.end, me.zone)
+    partner = names(others, first=True)
+    opening = f"This week {community.name} pairs you with {names(others)}"
+    opening += f" ({change})." if change else "."
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"{'Updated: c' if change else 'C'}offee with {partner}"),
+        f"Hi {first_name(me.name)},",
+        opening,
+        Facts(
+            (
+                ("When", at),
+                *((first_name(p.name), clock(meeting.start, p.zone)) for p in others),
+            )
+        ),
+        Button("Join the call", link, text="Join:", show_url=True),
+    ]
+    about = intro(me, others)
+    if about:
+        blocks.append(about)
+    # A moved meeting keeps the alternatives planned for its first time: never offer one
+    # that overlaps the meeting itself (moved to 10 minutes after an alternative, say).
+    alternatives = [
+        when(a.start, a.end, me.zone)
+        for a in meeting.alternatives
+        if not (a.start < meeting.end and meeting.start < a.end)
+    ][:MAX_ALTERNATIVES]
+    if alternatives:
+        blocks += [Section("Other times you are both free:"), Items(tuple(alternatives))]
+    blocks += _what_if(community, others, cant)
+    preview = f"{short(meeting.start, me.zone)} with {names(others)}. Join: {link}"
+    return blocks, preview
+
+
+def _cancellation(
+    community: Community, me: Person, others: Sequence[Person], meeting: Meeting
+) -> tuple[list[str | Sequence[str] | Block], str]:
+    """What a cancellation says: what is cancelled, and what happens to the event in the
+    calendar, as it is true in the programs people use."""
+    at = when(meeting.start, meeting.end, me.zone)
+    partner = names(others, first=True)
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"Cancelled: coffee with {partner}"),
+        f"Hi {first_name(me.name)},",
+        f"Your {community.name} meeting with {names(others)} on {at} is cancelled.",
+        "Many calendar apps take the event out by themselves (Google Calendar and Apple "
+        "Calendar do). In Outlook, choose “Remove from Calendar” above this email; in "
+        "Thunderbird, press Delete in the bar above it. If the event is still in your "
+        "calendar, delete it there.",
+        Para(f"Questions? Write to {community.organizer_email}.", muted=True),
+    ]
+    return blocks, f"{at}: cancelled."
+
+
+def _what_if(
+    community: Community, others: Sequence[Person], cant: str | None
+) -> list[str | Sequence[str] | Block]:
     """What to do when the time does not suit, as it is true for this email: the recipient's
     "can't make it" link when they have one, else reply to all and the organizer moves it;
     and, when the organizer's mailbox is read (``[replies]``), what declining does."""
     partner = "partner" if len(others) == 1 else "partners"
+    out: list[str | Sequence[str] | Block] = [Section("Can't make it?", plain=False)]
     if cant is not None:
-        out = [
-            f"Can't make it? Pick another time or let your {partner} know: {cant}",
+        out += [
+            Button(
+                "Pick another time",
+                cant,
+                text=f"Can't make it? Pick another time or let your {partner} know:",
+                lead=f"Pick another time, or let your {partner} know you can't come:",
+                outline=True,
+            ),
             f"To talk it over first, reply to all: your reply reaches {names(others)}.",
         ]
     else:
-        out = [
+        out.append(
             f"To find another time, reply to all: your reply reaches {names(others)}. Once you "
             f"agree, ask the organizer ({community.organizer_email}) to move the meeting for "
-            "both of you.",
-        ]
+            "both of you."
+        )
     if community.replies is not None:
         if len(others) == 1:
             out.append(
-                "Declining in your calendar app counts as not making it: the meeting is "
-                f"cancelled, and {names(others)} is told and offered someone else if anyone "
-                "is free."
+                Para(
+                    "Declining in your calendar app counts as not making it: the meeting is "
+                    f"cancelled, and {names(others)} is told and offered someone else if anyone "
+                    "is free.",
+                    muted=True,
+                )
             )
         else:
             out.append(
-                "Declining in your calendar app counts as not making it: you are taken off "
-                f"the meeting, and {names(others)} are told."
+                Para(
+                    "Declining in your calendar app counts as not making it: you are taken off "
+                    f"the meeting, and {names(others)} are told.",
+                    muted=True,
+                )
             )
     return out
 
@@ -289,8 +349,11 @@ def unmatched_email(
     rounds in a row, who is not written to again while it lasts."""
     me = person(community, unmatched.member)
     written = notes.note(unmatched, community, week, resting=resting)
-    blocks: list[str | Sequence[str]] = [f"Hi {first_name(me.name)},", *written.paragraphs]
-    blocks += _footer(links)
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(written.heading),
+        f"Hi {first_name(me.name)},",
+        *written.paragraphs,
+    ]
     msg = _message(
         community,
         me,
@@ -299,10 +362,15 @@ def unmatched_email(
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
         links=links,
     )
-    parts = [
-        mime.text("plain", _text(blocks)),
-        mime.text("html", _html(blocks, links=_ours(links))),
-    ]
+    text, html_body = _bodies(
+        community,
+        blocks,
+        footer=_footer(links),
+        links=_ours(links),
+        title=written.subject,
+        preview=written.paragraphs[0] if written.paragraphs else "",
+    )
+    parts = [mime.text("plain", text), mime.text("html", html_body)]
     return mime.Email(
         msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
     )
@@ -319,10 +387,13 @@ def meeting_emails(
     links: Mapping[str, MemberLinks] | None = None,
     update: str | None = None,
     recipients: Collection[str] | None = None,
+    previous: Interval | None = None,
 ) -> list[Outgoing]:
     """One :class:`Outgoing` email per attendee of ``meeting``; ``links``: each attendee's own
     (by email; an attendee without is written to without); ``update``: what changed, for an
-    updated invitation; ``recipients``: only these attendees (default: every one)."""
+    updated invitation; ``recipients``: only these attendees (default: every one);
+    ``previous``: the meeting's time before a move (an updated invitation then says "moved
+    from … to …")."""
     link = meeting_link(community, week, meeting.uid)
     calendar = build_calendar(
         meeting, community, link=link, sequence=sequence, dtstamp=now, method=kind
@@ -343,6 +414,7 @@ def meeting_emails(
             now=now,
             links=links.get(recipient) if links else None,
             update=update,
+            previous=previous,
         )
         out.append(Outgoing(key, msg.as_bytes(), ics, msg.message_id))
     return out

@@ -30,6 +30,7 @@ from calroulette.timeutil import IsoWeek
 GUIDE = "the calroulette guide for members"
 FREE_TIME_SECTION = "Mark when you are free"  # docs/members.md, section 1
 ADDRESS_SECTION = "Find your calendar's secret address"  # docs/members.md, section 2
+HEADING = "No meeting for you this week"
 RESTING_WEEKS = 3  # rounds in a row without free time, after which a member is left in peace
 
 
@@ -37,6 +38,7 @@ RESTING_WEEKS = 3  # rounds in a row without free time, after which a member is 
 class Note:
     subject: str
     paragraphs: tuple[str, ...]  # after the greeting
+    heading: str = "No meeting for you this week"  # the HTML part's title (see HEADING)
 
 
 def note(
@@ -49,19 +51,23 @@ def note(
     opening = f"{community.name} has no meeting for you in {week_of(week)}."
     if resting and reason is Reason.NO_FREE_TIME:
         subject += ": paused until you add free time"
-        return Note(subject, (opening, *_resting(unmatched, community)))
+        heading = "Paused until you add free time"
+        return Note(subject, (opening, *_resting(unmatched, community)), heading)
+    heading = HEADING
     if reason is Reason.FEED_ERROR:
         subject += ": we could not read your calendar"
+        heading = "We could not read your calendar"
     elif reason is Reason.NO_FREE_TIME:
         subject += ": no free time in your calendar"
+        heading = "No free time in your calendar"
     contact = f"If your calendar or plans changed, write to {community.organizer_email}."
     if reason.own_choice:  # never sent for a round (they chose it), but written as it is
         chose = "You are paused." if reason is Reason.PAUSED else "You meet less often than weekly."
-        return Note(subject, (f"{opening} {chose}", contact))
+        return Note(subject, (f"{opening} {chose}", contact), heading)
     if reason.tell_once:
-        return Note(subject, (opening, *_until_you_act(unmatched, community)))
+        return Note(subject, (opening, *_until_you_act(unmatched, community)), heading)
     why = _why(unmatched, community)
-    return Note(subject, (f"{opening} {why}", *_next(unmatched, week), contact))
+    return Note(subject, (f"{opening} {why}", *_next(unmatched, week), contact), heading)
 
 
 def week_of(week: IsoWeek) -> str:

@@ -20,10 +20,11 @@ from calroulette.timeutil import IsoWeek
 
 from . import mime
 from .discord import _is_user_id, inert
-from .email import _footer, _html, _message, _ours, _text
+from .email import _bodies, _footer, _message, _ours
 from .keys import Channel, DeliveryKey, Kind, Outgoing
 from .link import MemberLinks
 from .people import first_name, names, person, when
+from .template import Block, Heading, Para
 
 
 def no_rematch(
@@ -64,27 +65,34 @@ def _email(
     others = [person(community, e) for e in cancelled.members if e != recipient]
     who = names(others, first=True) or "Your partner"
     at = when(cancelled.start, cancelled.end, me.zone)
-    blocks: list[str | Sequence[str]] = [
+    subject = f"{community.name}: no new partner this week"
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading("No new partner this week"),
         f"Hi {first_name(me.name)},",
         f"{who} can't make it to your {community.name} meeting on {at} after all, so it is "
-        "cancelled (you got the cancellation; your calendar app removes the event).",
+        "cancelled (you got the cancellation).",
         "We looked for someone else free at one of your times this week, but nobody was. "
         "Sorry about that.",
-        f"Next week's round takes you as usual. Questions? Write to {community.organizer_email}.",
+        "Next week's round takes you as usual.",
+        Para(f"Questions? Write to {community.organizer_email}.", muted=True),
     ]
-    blocks += _footer(links)
     msg = _message(
         community,
         me,
-        f"{community.name}: no new partner this week",
+        subject,
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
         links=links,
     )
-    parts = [
-        mime.text("plain", _text(blocks)),
-        mime.text("html", _html(blocks, links=_ours(links))),
-    ]
+    text, html_body = _bodies(
+        community,
+        blocks,
+        footer=_footer(links),
+        links=_ours(links),
+        title=subject,
+        preview=f"{who} can't make it, and nobody else was free at your times this week.",
+    )
+    parts = [mime.text("plain", text), mime.text("html", html_body)]
     email = mime.Email(
         msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
     )

@@ -33,10 +33,11 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 from . import mime
 from .calendar import summary
 from .discord import _is_user_id, inert
-from .email import _footer, _html, _message, _ours, _text
+from .email import _bodies, _footer, _message, _ours
 from .keys import Channel, DeliveryKey, Kind, Outgoing
 from .link import MemberLinks, meeting_link
-from .people import Person, first_name, names, person, short, when
+from .people import Person, clock, first_name, names, person, short, when, when_here
+from .template import Block, Button, Facts, Heading, Para
 
 WEBHOOK = "webhook"  # the recipient of a Discord post, as in every other post's key
 
@@ -82,12 +83,18 @@ def reminder_email(
     me, others = _me_and_others(people, recipient)
     link = meeting_link(community, week, meeting.uid)
     subject = f"Starting soon: {summary(community, people)} · {short(meeting.start, me.zone)}"
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"Coffee with {names(others, first=True)} starts soon"),
         f"Hi {first_name(me.name)},",
-        f"Your {community.name} chat with {names(others)} starts soon:\n"
-        f"{when(meeting.start, meeting.end, me.zone)} ({me.zone.key})\nJoin: {link}",
-        f"Running late? Reply to this email: your reply reaches {names(others)}.",
-        *_footer(links),
+        f"Your {community.name} chat with {names(others)} starts soon:",
+        Facts(
+            (
+                ("When", when_here(meeting.start, meeting.end, me.zone)),
+                *((first_name(p.name), clock(meeting.start, p.zone)) for p in others),
+            )
+        ),
+        Button("Join the call", link, text="Join:", show_url=True),
+        Para(f"Running late? Reply to this email: your reply reaches {names(others)}.", muted=True),
     ]
     key = DeliveryKey(meeting.uid, me.email, Channel.EMAIL, Kind.REMINDER, meeting.sequence)
     return _email(community, me, subject, blocks, key, now, (link, *_ours(links)), people, links)
@@ -109,14 +116,18 @@ def followup_email(
     people = [person(community, e) for e in meeting.members]
     me, others = _me_and_others(people, recipient)
     partners = names(others, first=True)
-    blocks: list[str | Sequence[str]] = [
+    blocks: list[str | Sequence[str] | Block] = [
+        Heading(f"Did you meet {partners}?"),
         f"Hi {first_name(me.name)},",
         f"You and {names(others)} had a {community.name} chat planned for "
         f"{when(meeting.start, meeting.end, me.zone)}. Did you meet?",
-        f"Yes, we met: {answers.yes}\nNo, we did not meet: {answers.no}",
-        "One click records your answer; the page it opens lets you change it. If you did not "
-        f"meet, {community.name} may pair you with {partners} again sooner.",
-        *_footer(links),
+        Button("Yes, we met", answers.yes),
+        Button("No, we did not meet", answers.no, outline=True),
+        Para(
+            "One click records your answer; the page it opens lets you change it. If you did "
+            f"not meet, {community.name} may pair you with {partners} again sooner.",
+            muted=True,
+        ),
     ]
     key = DeliveryKey(meeting.uid, me.email, Channel.EMAIL, Kind.FOLLOWUP, meeting.sequence)
     ours = (answers.yes, answers.no, *_ours(links))
@@ -186,7 +197,7 @@ def _email(
     community: Community,
     me: Person,
     subject: str,
-    blocks: Sequence[str | Sequence[str]],
+    blocks: Sequence[str | Sequence[str] | Block],
     key: DeliveryKey,
     now: dt.datetime,
     ours: Sequence[str],
@@ -204,7 +215,8 @@ def _email(
         reply_to=reply_to,
         links=links,
     )
-    parts = [mime.text("plain", _text(blocks)), mime.text("html", _html(blocks, links=ours))]
+    text, html_body = _bodies(community, blocks, footer=_footer(links), links=ours, title=subject)
+    parts = [mime.text("plain", text), mime.text("html", html_body)]
     message = mime.Email(
         msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
     )

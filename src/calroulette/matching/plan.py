@@ -278,15 +278,7 @@ def _meeting(
     for i in group:
         shared &= pool.masks[i]
     first = (shared & -shared).bit_length() - 1
-    alternatives: list[Interval] = []
-    for low, high in days:
-        if low <= first <= high:
-            continue
-        window = (shared >> low) & ((1 << (high - low + 1)) - 1)
-        if window:
-            alternatives.append(grid.slot(low + (window & -window).bit_length() - 1))
-            if len(alternatives) == ALTERNATIVES:
-                break
+    alternatives = other_starts(grid, days, shared, first)
     members = tuple(sorted(pool.members[i].email for i in group))
     slot = grid.slot(first)
     return Meeting(
@@ -296,3 +288,44 @@ def _meeting(
         end=slot.end,
         alternatives=tuple(alternatives),
     )
+
+
+def other_starts(
+    grid: SlotGrid, days: list[tuple[int, int]], shared: int, first: int, limit: int = ALTERNATIVES
+) -> tuple[Interval, ...]:
+    """Up to ``limit`` other starts in ``shared`` (the slots everyone is free) for a meeting at
+    slot ``first``, earliest first, none overlapping the meeting or each other.
+
+    Other days first: the earliest start of each other day (``days``: the slot ranges of each
+    local day, :func:`_day_ranges`) that overlaps nothing chosen, for as many days as
+    ``limit``. Only when no other day has one (a pair who share two hours on Tuesday and
+    nothing else), starts on the meeting's own day, the latest first: as far from the meeting
+    (its earliest shared start) as they can be, each a whole meeting from the next, which also
+    fits the most of them in."""
+    gap = -(-grid.duration // grid.step)  # slots a meeting covers: a start closer overlaps it
+    near = (1 << (2 * gap - 1)) - 1  # the starts within gap - 1 slots either side of one
+
+    def clear(mask: int, k: int) -> int:
+        low = k - gap + 1
+        return mask & ~(near << low if low >= 0 else near >> -low)
+
+    free = clear(shared, first)
+    chosen: list[int] = []
+    own: tuple[int, int] | None = None
+    for low, high in days:
+        if low <= first <= high:
+            own = (low, high)
+            continue
+        window = (free >> low) & ((1 << (high - low + 1)) - 1)
+        if window and len(chosen) < limit:
+            k = low + (window & -window).bit_length() - 1
+            chosen.append(k)
+            free = clear(free, k)
+    if not chosen and own is not None:
+        low, high = own
+        free &= ((1 << (high - low + 1)) - 1) << low
+        while free and len(chosen) < limit:
+            k = free.bit_length() - 1
+            chosen.append(k)
+            free = clear(free, k)
+    return tuple(grid.slot(k) for k in sorted(chosen))

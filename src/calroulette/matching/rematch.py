@@ -26,9 +26,10 @@ from calroulette.timeutil import IsoWeek, ensure_utc
 from .compatibility import build_pool, own_choice
 from .grid import SlotGrid, build_grid
 from .model import History
+from .plan import _day_ranges, other_starts
 
 MAX_OPTIONS = 6  # other times the "can't make it" page offers
-ALTERNATIVES = 3  # a new meeting's alternatives, on other days (as a round's)
+ALTERNATIVES = 3  # a new meeting's other times, chosen as a round's (plan.other_starts)
 
 
 class Source(StrEnum):
@@ -174,20 +175,10 @@ def pick_partner(
 
 
 def _alternatives(community: Community, grid: SlotGrid, shared: int) -> tuple[Interval, ...]:
-    """The first shared start of up to :data:`ALTERNATIVES` other days (in the community's
-    zone), as a round's meetings carry them."""
-    starts = [grid.slot(k) for k in grid.starts(shared)]
-    if not starts:
+    """Up to :data:`ALTERNATIVES` other starts, chosen as a round's meetings have them
+    (:func:`.plan.other_starts`: other days first, then the same day, never overlapping)."""
+    if not shared:
         return ()
-    zone = community.timezone
-    first_day = starts[0].start.astimezone(zone).date()
-    seen = {first_day}
-    out: list[Interval] = []
-    for slot in starts[1:]:
-        day = slot.start.astimezone(zone).date()
-        if day not in seen:
-            seen.add(day)
-            out.append(slot)
-            if len(out) == ALTERNATIVES:
-                break
-    return tuple(out)
+    first = (shared & -shared).bit_length() - 1
+    days = _day_ranges(grid, community.timezone)
+    return other_starts(grid, days, shared, first, ALTERNATIVES)

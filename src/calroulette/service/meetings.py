@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from calroulette.config import Community
 from calroulette.delivery import Report, Sending, deliver_pending, render_change
 from calroulette.errors import FeedError, UsageError
+from calroulette.intervals import Interval
 from calroulette.invites import Kind
 from calroulette.matching import Meeting, MeetingStatus, RoundStatus
 from calroulette.matching.grid import build_grid
@@ -123,7 +124,13 @@ def reschedule(
         if sent:
             links = links_for(community, store, moved.members, now=now)
             outgoing = render_change(
-                moved, community, found.week, kind=Kind.REQUEST, now=now, links=links
+                moved,
+                community,
+                found.week,
+                kind=Kind.REQUEST,
+                now=now,
+                links=links,
+                previous=Interval(meeting.start, meeting.end),
             )
         with store.transaction():
             # again, under the write lock: another command may have changed them meanwhile
