@@ -12,11 +12,13 @@ example output and the command reference cannot drift from the code.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shlex
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,31 +70,22 @@ def example(*commands: str) -> None:
     cog.out("```text\n" + "\n".join(lines) + "\n```\n")
 
 
-# The order an organizer meets the commands in: set up, look, plan, send, change, look back.
-ORDER = (
-    "init",
-    "members add",
-    "members list",
-    "members pause",
-    "members resume",
-    "members remove",
-    "members pending",
-    "members approve",
-    "members reject",
-    "preview",
-    "check",
-    "slots",
-    "overlap",
-    "match",
-    "why",
-    "send",
-    "run",
-    "serve",
-    "cancel",
-    "reschedule",
-    "history",
-    "stats",
-)
+def _order() -> tuple[str, ...]:
+    """The commands as `calroulette --help` lists them, panel by panel (cli/app.py's PANELS);
+    the members subcommands in their own panels' order, where `members` stands."""
+    from calroulette.cli.app import MEMBER_PANELS, PANELS
+
+    order: list[str] = []
+    for names in PANELS.values():
+        for name in names:
+            if name == "members":
+                order += [f"members {sub}" for subs in MEMBER_PANELS.values() for sub in subs]
+            else:
+                order.append(name)
+    return tuple(order)
+
+
+ORDER = _order()
 
 
 def _commands() -> list[tuple[str, Any]]:
@@ -142,17 +135,18 @@ def command_reference() -> None:
     commands = _commands()
     out = ["| command | what it does |", "|---|---|"]
     for name, command in commands:
-        first = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+        first = " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())
         anchor = name.replace(" ", "-")
         out.append(f"| [`calroulette {name}`](#calroulette-{anchor}) | {first} |")
     for name, command in commands:
         out += ["", f"### `calroulette {name}`", "", f"`{_synopsis(name, command)}`", ""]
-        paragraphs = (command.help or "").strip().split("\n\n")
-        examples = [p for p in paragraphs if p.startswith("Example:")]
+        paragraphs = inspect.cleandoc(command.help or "").split("\n\n")
+        examples: list[str] = []  # the lines of the code blocks (indented four spaces)
         for paragraph in paragraphs:
-            if paragraph not in examples:
+            if paragraph.startswith("    "):
+                examples += textwrap.dedent(paragraph).splitlines()
+            elif paragraph.strip() not in ("Example:", "Examples:"):
                 out += [" ".join(paragraph.split()), ""]
-        examples = [e for p in examples for e in p.split("Example:") if e.strip()]
         options = [p for p in command.params if not type(p).__name__.endswith("Argument")]
         arguments = [p for p in command.params if type(p).__name__.endswith("Argument")]
         if arguments or options:
@@ -166,5 +160,5 @@ def command_reference() -> None:
                 out.append(f"| {_option(param)} | {param.help or ''}{default} |")
             out.append("")
         if examples:
-            out += ["```sh", *(" ".join(e.split()) for e in examples), "```", ""]
+            out += ["```sh", *(e.rstrip() for e in examples), "```", ""]
     cog.out(re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip() + "\n")

@@ -158,7 +158,10 @@ def test_the_horizon_gives_every_week_what_it_gives_alone(path: Path) -> None:
 
 def test_the_real_exports_are_there_or_the_skip_says_so() -> None:
     if not SHARED:
-        pytest.skip(f"{SHARED_CALENDARS} is absent: the real exports are not compared")
+        pytest.skip(
+            "the shared real-calendar corpus is not checked out beside the repository "
+            "(../shared/calendars): the real exports are not compared"
+        )
     assert len([p for p in FILES if p in SHARED]) == len(SHARED)
 
 

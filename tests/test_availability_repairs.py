@@ -317,7 +317,10 @@ def test_real_exports_with_vendor_quirks_are_read_as_their_apps_mean_them(
 ) -> None:
     path = SHARED_CALENDARS / name
     if not path.is_file():
-        pytest.skip(f"{SHARED_CALENDARS} is absent; real exports not tested")
+        pytest.skip(
+            "the shared real-calendar corpus is not checked out beside the repository "
+            "(../shared/calendars): the real exports are not tested"
+        )
     member = Member("Ada", "ada@example.org", str(path), ZoneInfo("UTC"), keyword=keyword)
     result = plain_free_time(path.read_bytes(), member, IsoWeek.parse(week), _community(member))
     assert isinstance(result, FreeTime), result

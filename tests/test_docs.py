@@ -36,8 +36,9 @@ def test_command_help_has_an_example(command: tuple[str, ...]) -> None:
     result = runner.invoke(app, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     name = " ".join(command)
-    assert re.search(rf"Example: calroulette {re.escape(name)}\b", result.stdout), (
-        f"`calroulette {name} --help` shows no 'Example: calroulette {name} …' line"
+    assert re.search(r"^ Examples?: *$", result.stdout, re.MULTILINE)
+    assert re.search(rf"^\s+calroulette {re.escape(name)}\b", result.stdout, re.MULTILINE), (
+        f"`calroulette {name} --help` shows no example line 'calroulette {name} …'"
     )
 
 
@@ -98,7 +99,7 @@ def test_shell_completion_completes_commands_and_subcommands() -> None:
         return proc.stdout.split()
 
     assert complete("calroulette mem") == ["members"]
-    assert complete("calroulette members re") == ["remove", "resume", "reject"]
+    assert complete("calroulette members re") == ["resume", "remove", "reject"]  # as --help lists
 
 
 @pytest.mark.slow
@@ -129,9 +130,14 @@ def test_the_check_of_generated_blocks_would_notice_a_stale_one(tmp_path: Path) 
     import sys
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "[[[cog" in readme and "(dry run), 4 meetings" in readme
+    assert "[[[cog" in readme and "(dry run: nothing recorded), 4 meetings" in readme
     stale = tmp_path / "README.md"
-    stale.write_text(readme.replace("(dry run), 4 meetings", "(dry run), 5 meetings"), "utf-8")
+    stale.write_text(
+        readme.replace(
+            "(dry run: nothing recorded), 4 meetings", "(dry run: nothing recorded), 5 meetings"
+        ),
+        "utf-8",
+    )
     cog = [sys.executable, "-m", "cogapp", "--check", "-I", str(ROOT / "docs"), str(stale)]
     proc = subprocess.run(cog, cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode != 0, proc.stdout

@@ -91,7 +91,10 @@ def test_all_ok_exits_0_with_free_hours_events_and_feed_age(
     config = write_config(tmp_path, {"ada": serve(httpserver, "/ada.ics", FREE)})
     code, out, _ = run_check(config)
     assert code == 0
-    assert "OK    ada@example.org: 3.0 free hours in 2026-W49, 1 availability event, " in out
+    assert (
+        "OK    ada@example.org: 3.0 free hours in 2026-W49, 1 availability event (once this week), "
+        in out
+    )
     assert "feed fetched now" in out
 
 
@@ -113,11 +116,11 @@ def test_each_problem_gets_its_row_and_fix_and_exit_1(
     rows = {line.split()[1].rstrip(":"): line for line in out.splitlines()[1:]}
     assert rows["ada@example.org"].startswith("OK ")
     assert rows["bob@example.org"] == (
-        f"ERROR bob@example.org: HTTP 404 from http://localhost:{port}/…/basic.ics "
+        f"ERROR bob@example.org: calendar: HTTP 404 from http://localhost:{port}/…/basic.ics "
         "(use the secret iCal address; it may have been reset, so copy it again)"
     )
     assert rows["cy@example.org"].startswith(
-        "ERROR cy@example.org: this looks like a web page, not a calendar, from http://"
+        "ERROR cy@example.org: calendar: this looks like a web page, not a calendar, from http://"
     )
     assert rows["dee@example.org"] == (
         "WARN  dee@example.org: no availability events in 2026-W49 (no event titled 'free') "
@@ -170,7 +173,10 @@ def test_stale_cache_is_a_warning_naming_the_failure(
     monkeypatch.setenv("CALROULETTE_NOW", "2026-11-24T12:00:00Z")
     code, out, _ = run_check(config)
     assert code == 1
-    assert "WARN  ada@example.org: 3.0 free hours in 2026-W49, 1 availability event; " in out
+    assert (
+        "WARN  ada@example.org: 3.0 free hours in 2026-W49, 1 availability event (once this week); "
+        in out
+    )
     assert "stale copy from 3 days ago used: HTTP 404 from" in out
     assert out.rstrip().endswith(
         "(use the secret iCal address; it may have been reset, so copy it again; "
@@ -225,20 +231,23 @@ def test_in_a_pipe_there_is_no_colour_and_no_progress_bar(
     assert proc.returncode == 1
     assert "\x1b[" not in proc.stdout and "\x1b[" not in proc.stderr
     assert "fetching calendars" not in proc.stderr
-    assert "ERROR bob@example.org: HTTP 404" in proc.stdout  # results on stdout
-    assert "WARNING calroulette.feeds: bob@example.org: calendar: HTTP 404" in proc.stderr  # log
+    assert "ERROR bob@example.org: calendar: HTTP 404" in proc.stdout  # results on stdout
+    assert proc.stderr == ""  # the row says it all: the log's record of it only with -v
 
 
-def test_quiet_keeps_warnings_out_of_the_log_but_not_the_results(
+def test_the_log_repeats_a_row_only_with_verbose(
     tmp_path: Path, httpserver: HTTPServer, now_env: str
 ) -> None:
+    """The row says what failed and the fix: the log's record of it only with -v."""
     config = write_config(tmp_path, {"bob": serve(httpserver, "/bob.ics", "", status=404)})
-    loud = runner.invoke(app, ["check", "-c", str(config)])
+    loud = runner.invoke(app, ["-v", "check", "-c", str(config)])
+    plain = runner.invoke(app, ["check", "-c", str(config)])
     quiet = runner.invoke(app, ["-q", "check", "-c", str(config)])
     assert "WARNING calroulette.feeds: bob@example.org: calendar: HTTP 404" in loud.stderr
-    assert quiet.stderr == ""
+    assert plain.stderr == quiet.stderr == ""
+    assert "ERROR bob@example.org: calendar: HTTP 404" in plain.stdout
     assert quiet.exit_code == 1
-    assert "ERROR bob@example.org: HTTP 404" in quiet.stdout
+    assert "ERROR bob@example.org: calendar: HTTP 404" in quiet.stdout
 
 
 @pytest.mark.parametrize("key", [None, "k" * 43])

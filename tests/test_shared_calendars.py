@@ -26,7 +26,8 @@ from .support.freetime import plain_free_time
 
 EMAIL = "ada@example.org"
 MISSING = (
-    f"{SHARED_CALENDARS} is absent (CI puts shared/ beside the clone); real exports not tested"
+    "the shared real-calendar corpus is not checked out beside the repository "
+    "(../shared/calendars): the real exports are not tested"
 )
 FILES = sorted(SHARED_CALENDARS.rglob("*.ics")) if SHARED_CALENDARS.is_dir() else []
 

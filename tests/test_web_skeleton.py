@@ -236,7 +236,7 @@ def test_the_serve_command_serves_the_home_page_and_logs_no_token(
     _, err = process.communicate(timeout=20)
     assert "calroulette: serving Data Folk Coffee at http://127.0.0.1:" in err
     assert token not in err and token[:12] not in err
-    logged = [line for line in err.splitlines() if "calroulette.web" in line]
+    logged = [line for line in err.splitlines() if " GET /" in line]  # the access log
     assert any("GET /me/…" in line or "GET /me/\u2026" in line for line in logged), err
     assert any("GET /unsubscribe/…/confirm" in line for line in logged), err
     assert any("GET /join/confirm/…" in line for line in logged), err

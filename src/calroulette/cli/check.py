@@ -10,7 +10,17 @@ import typer
 from calroulette.errors import ConfigError
 from calroulette.redact import SECRETS
 
-from .app import ConfigOption, JsonOption, WeekOption, app, handle_errors, load, now, parse_week
+from .app import (
+    ConfigOption,
+    JsonOption,
+    WeekOption,
+    app,
+    feed_states_shown,
+    handle_errors,
+    load,
+    now,
+    parse_week,
+)
 from .app import stdout as stdout_console
 
 
@@ -26,13 +36,16 @@ def check(
     Exit code 0 when everything is OK, 1 when anything needs attention, 2 when members.toml is
     invalid.
 
-    Example: calroulette check --config members.toml --week 2026-W49
+    Example:
+
+        calroulette check --config members.toml --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.health import health_lines
     from calroulette.render.json import health_json
     from calroulette.service.health import Level
 
+    feed_states_shown()  # each member's row says when a stale copy is used
     at = now()
     try:
         community = load(config)

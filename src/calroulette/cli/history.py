@@ -8,14 +8,25 @@ from typing import Annotated
 
 import typer
 
-from .app import ConfigOption, JsonOption, app, handle_errors, load, now, stderr, stdout
+from .app import (
+    ConfigOption,
+    JsonOption,
+    app,
+    handle_errors,
+    load,
+    member_key,
+    now,
+    stderr,
+    stdout,
+)
 
 
 @app.command()
 @handle_errors
 def history(
     member: Annotated[
-        str | None, typer.Option("--member", "-m", help="Only this member's rounds (email).")
+        str | None,
+        typer.Option("--member", "-m", help="Only this member's rounds (email or name)."),
     ] = None,
     config: ConfigOption = Path("members.toml"),
     as_json: JsonOption = False,
@@ -32,8 +43,10 @@ def history(
     written as one calendar the organizer can import or subscribe to (a new file is readable
     only by you).
 
-    Example: calroulette history --member ada@example.org
-    Example: calroulette history --ics meetings.ics
+    Examples:
+
+        calroulette history --member ada@example.org
+        calroulette history --ics meetings.ics
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.atomicfile import write_atomically
@@ -42,6 +55,8 @@ def history(
     from calroulette.render.rounds import delivery_lines, history_table
 
     community = load(config, members=False)
+    if member is not None:
+        member = member_key(community, member)
     result = service.history(community, member)
     if ics is not None:
         text = history_ics(

@@ -19,18 +19,21 @@ def init(
     name: Annotated[str | None, typer.Option(help="The community's name.")] = None,
     organizer: Annotated[
         str | None,
-        typer.Option(help="Who sends the invitations: 'Name <address>' (a monitored address)."),
+        typer.Option(help="Who sends the invitations: `Name <address>` (a monitored address)."),
     ] = None,
     timezone: Annotated[
         str | None, typer.Option(help="The community's IANA time zone, like Europe/Berlin.")
     ] = None,
 ) -> None:
-    """Write a commented members.toml with every setting and one example member.
+    """Write a commented members.toml with every setting, and no members yet.
 
     Never overwrites an existing file. Every setting is explained in the file itself, with
-    its default.
+    its default, and so is a member's entry (commented out: add members with `calroulette
+    members add`, which reads each one's calendar first).
 
-    Example: calroulette init coffee --name "Data Folk Coffee" --timezone Europe/Berlin
+    Example:
+
+        calroulette init coffee --name "Data Folk Coffee" --timezone Europe/Berlin
     """
     from calroulette import service  # deferred: see cli/__init__.py
 

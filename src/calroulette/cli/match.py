@@ -50,12 +50,14 @@ def match(
     The week already under way is not planned unless --force (--dry-run shows it): its round
     would leave out most members, and tell them so, in a week they are already in.
 
-    Example: calroulette match --week 2026-W49 --dry-run
+    Example:
+
+        calroulette match --week 2026-W49 --dry-run
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.matching import RoundStatus
     from calroulette.render.json import round_json
-    from calroulette.render.rounds import round_text
+    from calroulette.render.rounds import errors_not_shown, round_text
 
     if seed is not None and not 0 <= seed < 2**63:
         raise UsageError("--seed: must be a whole number from 0 to 2**63 - 1")
@@ -78,11 +80,13 @@ def match(
             f"{target}: a round is already {result.round.status.value}; showing it unchanged{hint}",
             markup=False,
         )
-    elif not result.saved:
+    elif not result.saved and as_json:  # the text's heading says so
         err.print(f"{target}: dry run, nothing recorded", markup=False)
+    errors = result.round.errors
     if as_json:
         typer.echo(json.dumps(round_json(result.round), indent=2))
     else:
         stdout().print(round_text(community, result.round, saved=result.saved), markup=False)
-    for error in result.round.errors:
+        errors = errors_not_shown(result.round)  # the others are in its "left out" table
+    for error in errors:
         err.print(f"warning: {error.member}: {error.error}", markup=False)

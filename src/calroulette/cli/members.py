@@ -14,22 +14,38 @@ import typer
 
 from calroulette.errors import UsageError
 
-from .app import ConfigOption, JsonOption, app, handle_errors, now, stderr, stdout
+from .app import (
+    App,
+    ConfigOption,
+    JsonOption,
+    MembersGroup,
+    app,
+    handle_errors,
+    load,
+    member_key,
+    now,
+    stderr,
+    stdout,
+)
 from .preview import ADDRESS_HELP, secret_calendar
 
 if TYPE_CHECKING:
     from calroulette.config import Community
     from calroulette.service.members import Departure
 
-members_app = typer.Typer(
+members_app = App(
     name="members",
+    cls=MembersGroup,
+    rich_markup_mode="markdown",
     help="Add, remove, pause, resume and list members (edits members.toml, keeping comments); "
     "approve or reject sign-ups from the web page.",
     no_args_is_help=True,
 )
 app.add_typer(members_app, name="members")
 
-EmailArgument = Annotated[str, typer.Argument(help="The member's email address.")]
+EmailArgument = Annotated[
+    str, typer.Argument(help='The member\'s email, or a name only they have ("Grace").')
+]
 
 
 @members_app.command("add")
@@ -64,8 +80,10 @@ def add(
     (events titled with the community's keyword, "free" by default). Without --calendar it asks
     for the address, and does not show it as it is pasted.
 
-    Example: calroulette members add --name "Grace Hopper" --email grace@example.org
-    --timezone America/New_York
+    Example:
+
+        calroulette members add --name "Grace Hopper" --email grace@example.org \\
+            --timezone America/New_York
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.config.roster import NewMember
@@ -114,11 +132,14 @@ def remove(
     dropped (nobody was told); one already sent is cancelled for every attendee with
     --cancel-meetings, else listed with the command that cancels it.
 
-    Example: calroulette members remove grace@example.org --cancel-meetings
+    Example:
+
+        calroulette members remove grace@example.org --cancel-meetings
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
+    email = _email(config, email)
     departure = service.members_remove(config, email, now=at, cancel_meetings=cancel_meetings)
     member = departure.member
     stdout().print(f"Removed {member.name} <{member.email}> from {config}.", markup=False)
@@ -147,12 +168,15 @@ def pause(
     if already sent, cancelled with --cancel-meetings, else listed with the command that
     cancels them.
 
-    Example: calroulette members pause grace@example.org --until 2027-01-10
+    Example:
+
+        calroulette members pause grace@example.org --until 2027-01-10
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
     at = now()
     day = _parse_date(until) if until is not None else None
+    email = _email(config, email)
     departure = service.members_pause(config, email, day, now=at, cancel_meetings=cancel_meetings)
     when = f"until {day.isoformat()}" if day else "until `calroulette members resume`"
     stdout().print(f"Paused {departure.member.email} {when}.", markup=False)
@@ -211,10 +235,13 @@ def _people(community: Community, emails: list[str]) -> str:
 def resume(email: EmailArgument, config: ConfigOption = Path("members.toml")) -> None:
     """Take a paused member back into the next round.
 
-    Example: calroulette members resume grace@example.org
+    Example:
+
+        calroulette members resume grace@example.org
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
+    email = _email(config, email)
     address = email.strip().lower()
     if not service.members_resume(config, email):
         stdout().print(f"{address} was not paused; nothing changed.", markup=False)
@@ -229,7 +256,9 @@ def list_members(config: ConfigOption = Path("members.toml"), as_json: JsonOptio
 
     --json adds frequency, topics and team.
 
-    Example: calroulette members list --json
+    Example:
+
+        calroulette members list --json
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.json import member_json
@@ -266,7 +295,9 @@ def pending(config: ConfigOption = Path("members.toml"), as_json: JsonOption = F
     Approve one with `calroulette members approve`, turn it down with `calroulette members
     reject`.
 
-    Example: calroulette members pending --json
+    Example:
+
+        calroulette members pending --json
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.signups import pending_json, pending_table
@@ -304,7 +335,9 @@ def approve(
     Their calendar is read first, as `members add` reads it: approving refuses (unless --force)
     when it cannot be read or holds no availability events next week.
 
-    Example: calroulette members approve grace@example.org
+    Example:
+
+        calroulette members approve grace@example.org
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
@@ -343,7 +376,9 @@ def reject(
     A confirmed sign-up gets a short, kind note (unless --no-email); an unconfirmed one never
     does.
 
-    Example: calroulette members reject grace@example.org --no-email
+    Example:
+
+        calroulette members reject grace@example.org --no-email
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
@@ -355,6 +390,13 @@ def reject(
         stderr().print(
             "warning: the note is not sent yet; `calroulette send` sends it", markup=False
         )
+
+
+def _email(config: Path, given: str) -> str:
+    """The email of the member ``given`` names (see :func:`.app.member_key`)."""
+    if "@" in given:
+        return given  # no need to read members.toml twice
+    return member_key(load(config, members=False), given)
 
 
 def _parse_date(text: str) -> dt.date:

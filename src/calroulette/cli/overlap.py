@@ -27,7 +27,7 @@ def overlap(
     html_file: Annotated[
         Path | None,
         typer.Option(
-            "--html", help="Also write the heat map as one self-contained web page to this file."
+            "--html", help="Write the heat map as one self-contained web page to this file instead."
         ),
     ] = None,
     config: ConfigOption = Path("members.toml"),
@@ -38,9 +38,12 @@ def overlap(
     week, the meetings are marked on the map and listed: who meets whom when.
 
     Members who are paused that week, and members whose calendar failed, are not counted; the
-    failures are listed on stderr and make the exit code 1.
+    failures are listed on stderr and make the exit code 1. With --html FILE, the map is
+    written to FILE only, and one line says so.
 
-    Example: calroulette overlap --week 2026-W49 --html overlap.html
+    Example:
+
+        calroulette overlap --week 2026-W49 --html overlap.html
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.atomicfile import write_atomically
@@ -57,16 +60,7 @@ def overlap(
     errors = result.errors
     out = stdout()
     unread = f", {len(errors)} calendar{'s' if len(errors) != 1 else ''} not read" if errors else ""
-    out.print(
-        literal(
-            f"{community.name}: members free in {result.week} ({len(result.free)} counted, "
-            f"{result.paused} paused{unread})"
-        )
-    )
-    out.print(heat_grid(heat, meeting_starts=[m.start for m in result.meetings]))
-    if result.meetings:
-        title = f"The round for {result.week}: who meets whom ({community.timezone})"
-        out.print(round_table(result.meetings, names, community.timezone, title))
+    counted = f"{len(result.free)} counted, {result.paused} paused{unread}"
     if html_file is not None:
         page = overlap_page(
             heat,
@@ -77,7 +71,13 @@ def overlap(
             generated=at,
         )
         write_atomically(html_file, page)  # 0600 when new: who is free when; a file keeps its mode
-        stderr().print(f"Wrote {html_file}", markup=False)
+        out.print(literal(f"Wrote {html_file}: members free in {result.week} ({counted})"))
+    else:
+        out.print(literal(f"{community.name}: members free in {result.week} ({counted})"))
+        out.print(heat_grid(heat, meeting_starts=[m.start for m in result.meetings]))
+        if result.meetings:
+            title = f"The round for {result.week}: who meets whom ({community.timezone})"
+            out.print(round_table(result.meetings, names, community.timezone, title))
     for error in errors:
         stderr().print(literal(f"error: {error}"))
     if errors:

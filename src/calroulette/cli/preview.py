@@ -72,7 +72,9 @@ def preview(
     a warning or an error. Without CALENDAR it asks for the address, and does not show it as it
     is pasted.
 
-    Example: calroulette preview --timezone Europe/Berlin --week 2026-W49
+    Example:
+
+        calroulette preview --timezone Europe/Berlin --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.members import member_week, week_problems

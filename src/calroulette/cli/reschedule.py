@@ -40,7 +40,9 @@ def reschedule(
     names the rule and the member. A short id that starts more than one UID is refused: type
     more of the UID.
 
-    Example: calroulette reschedule 3f2a1b4c --to 2026-12-02T15:00Z
+    Example:
+
+        calroulette reschedule 3f2a1b4c --to 2026-12-02T15:00Z
     """
     from calroulette import service  # deferred: see cli/__init__.py
 

@@ -54,8 +54,10 @@ def run(
     Exit code 0 when everything went out; 75 while messages wait to be retried; 1 when a step
     failed (the others still ran) or a message was refused for good.
 
-    Example: calroulette run -q --config members.toml
-    Example: calroulette run --week 2026-W49
+    Examples:
+
+        calroulette run -q --config members.toml
+        calroulette run --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
 
@@ -72,13 +74,15 @@ def run(
     outcome = result.round
     out, err = stdout(), stderr()
     if outcome is not None and outcome.round is not None:
+        errors = outcome.round.errors
         if result.planned and not as_json and not quiet:  # cron's mail says who meets whom
-            from calroulette.render.rounds import round_text
+            from calroulette.render.rounds import errors_not_shown, round_text
 
             out.print(round_text(community, outcome.round), markup=False)
             out.print("", markup=False)
+            errors = errors_not_shown(outcome.round)  # the others are in its "left out" table
         if result.planned or result.explicit:
-            for error in outcome.round.errors:
+            for error in errors:
                 err.print(f"warning: {error.member}: {error.error}", markup=False)
     if as_json:
         typer.echo(json.dumps(run_json(result), indent=2))

@@ -53,8 +53,10 @@ def send(
     retried (run it again later); 1 when one was refused for good (the week is partly sent) or
     sending needs you (login refused, certificate, webhook missing).
 
-    Example: calroulette send --week 2026-W49 --config members.toml
-    Example: calroulette send --retry-failed
+    Examples:
+
+        calroulette send --week 2026-W49 --config members.toml
+        calroulette send --retry-failed
     """
     from calroulette import service  # deferred: see cli/__init__.py
 

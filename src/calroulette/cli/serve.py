@@ -30,7 +30,9 @@ def serve(
     Needs CALROULETTE_SECRET_KEY (signs every link) and, for /admin,
     CALROULETTE_ADMIN_PASSWORD. Run it behind a reverse proxy with TLS (docs/organizer.md).
 
-    Example: calroulette serve --config members.toml --port 8000
+    Example:
+
+        calroulette serve --config members.toml --port 8000
     """
     from calroulette import service  # deferred: see cli/__init__.py
 

@@ -15,8 +15,10 @@ from .app import (
     JsonOption,
     WeekOption,
     app,
+    feed_states_shown,
     handle_errors,
     load,
+    member_key,
     now,
     parse_week,
     stderr,
@@ -35,16 +37,21 @@ def slots(
 ) -> None:
     """Show when a member is free in a week, read from their calendar.
 
-    Example: calroulette slots ada@example.org --week 2026-W49
+    Example:
+
+        calroulette slots ada@example.org --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.json import error_json, free_time_json
     from calroulette.render.text import free_time_list, week_grid
 
+    feed_states_shown()  # each member's row says when a stale copy is used
     at = now()
     community = load(config)
     if all_members == (member is not None):
         raise UsageError("give a MEMBER (email or name) or --all, not both")
+    if member is not None:
+        member = member_key(community, member)
     result = service.slots(community, member, parse_week(week), now=at)
     if as_json:
         entries = [

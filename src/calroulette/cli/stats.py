@@ -41,7 +41,9 @@ def stats(
     round / meetings that went ahead) and left-out (left out / paired + left out). "–" (null
     in --json): nothing to divide by. The notes under the tables define every figure.
 
-    Example: calroulette stats --weeks 8 --html stats.html
+    Example:
+
+        calroulette stats --weeks 8 --html stats.html
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.atomicfile import write_atomically

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from .app import ConfigOption, WeekOption, app, handle_errors, load, now, parse_week, stdout
+from .app import (
+    ConfigOption,
+    WeekOption,
+    app,
+    handle_errors,
+    load,
+    member_key,
+    now,
+    parse_week,
+    stdout,
+)
 
 
 @app.command()
@@ -22,12 +32,14 @@ def why(
     Reads the recorded round; when the week has none yet, shows what `calroulette match` would
     decide now (and records nothing).
 
-    Example: calroulette why ada@example.org --week 2026-W49
+    Example:
+
+        calroulette why ada@example.org --week 2026-W49
     """
     from calroulette import service  # deferred: see cli/__init__.py
     from calroulette.render.rounds import explain
 
     at = now()
     community = load(config, members=False)
-    result = service.why(community, member, parse_week(week), now=at)
+    result = service.why(community, member_key(community, member), parse_week(week), now=at)
     stdout().print(explain(community, result), markup=False)

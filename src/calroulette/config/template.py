@@ -86,9 +86,9 @@ def next_steps(
     )
     return [
         first,
-        f"Replace the example member: calroulette members add{flag} --name … --email … "
-        f"--calendar URL --timezone ZONE, then calroulette members remove{flag} ada@example.org "
-        "(docs/members.md tells members how to find their calendar's secret address).",
+        f"Add the members, one by one: calroulette members add{flag} --name … --email … "
+        "--timezone ZONE (it asks for the calendar's secret address, reads the calendar and "
+        "shows the member's next week; docs/members.md tells members how to find the address).",
         f"Check every calendar, then plan a round: calroulette check{flag}, "
         f"then calroulette match{flag} --dry-run.",
     ]

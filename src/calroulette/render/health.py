@@ -25,7 +25,8 @@ def health_lines(health: Health, community_name: str) -> list[Text]:
     for row in rows:
         line = Text()
         line.append(f"{row.level.upper():<5}", style=_STYLE[row.level])
-        line.append(printable(f" {row.member}: {row.message}"))
+        stage = f"{row.stage}: " if row.stage else ""  # member: stage: what (how to fix)
+        line.append(printable(f" {row.member}: {stage}{row.message}"))
         if row.fix:
             line.append(printable(f" ({row.fix})"))
         lines.append(line)

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from calroulette.config import Community, MemberStatus
 from calroulette.invites import Kind
-from calroulette.matching import MeetingStatus, Round
+from calroulette.matching import MeetingStatus, Reason, Round, RoundError
 from calroulette.service.planning import HistoryResult, Why
 from calroulette.store import (
     AnswerSource,
@@ -51,7 +51,7 @@ def round_text(community: Community, round_: Round, *, saved: bool = True) -> Te
                 alternatives or "—",
             ]
         )
-    state = round_.status.value if saved else "dry run"
+    state = round_.status.value if saved else "dry run: nothing recorded"
     title = (
         f"{community.name}: {round_.week} ({state}), "
         f"{len(round_.meetings)} meetings (times in {community.timezone})"
@@ -67,6 +67,14 @@ def round_text(community: Community, round_: Round, *, saved: bool = True) -> Te
         ]
         text += ["", "left out", "", plain_table(["member", "why"], left)]
     return Text("\n".join(text))  # each name and reason made printable above: one per line
+
+
+def errors_not_shown(round_: Round) -> tuple[RoundError, ...]:
+    """The feed errors :func:`round_text` does not show: a member left out for their feed
+    error is listed in its table with the error and its fix already (a paused member whose
+    calendar failed is not)."""
+    shown = {u.member for u in round_.unmatched if u.reason is Reason.FEED_ERROR}
+    return tuple(e for e in round_.errors if e.member not in shown)
 
 
 def history_table(community: Community, result: HistoryResult) -> Table:

@@ -8,13 +8,14 @@ member's free time in the week and turns what it finds into an OK, WARN or ERROR
 from __future__ import annotations
 
 import datetime as dt
+import re
 import stat
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from calroulette import feeds
-from calroulette.availability import FreeTime, skipped_events
+from calroulette.availability import FreeTime, keyword_pattern, skipped_events
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
 from calroulette.feedformat import looks_free_busy_only
@@ -43,9 +44,11 @@ class MemberHealth:
     message: str
     fix: str = ""
     kind: str = ""  # ERROR: http, timeout, too-large, not-icalendar, parse, timezone …
+    stage: str = ""  # ERROR: where it failed (calendar, fetch, timezone …), as every error says
     source: str = ""  # the redacted address or the path
     free_hours: float | None = None
-    availability_events: int | None = None
+    availability_events: int | None = None  # events (a repeating one counts once)
+    availability_times: int | None = None  # their occurrences in the week
     busy_events: int | None = None
     feed_status: str | None = None  # fresh, not-modified, stale, local
     feed_age_hours: float | None = None
@@ -163,6 +166,10 @@ def _verdict(
 ) -> MemberHealth:
     hours = total(free.free).total_seconds() / 3600
     age = feed.age(now)
+    n = free.availability_events
+    # each event that touches the week occurs in it at least once: at most n events, 1 at least
+    series = availability_series(feed.body, community.keyword_for(member)) if n else 0
+    events = max(1, min(n, series)) if n else 0
 
     def row(level: Level, message: str, fix: str = "", kind: str = "") -> MemberHealth:
         return MemberHealth(
@@ -174,7 +181,8 @@ def _verdict(
             kind=kind,
             source=feed.source,
             free_hours=round(hours, 2),
-            availability_events=free.availability_events,
+            availability_events=events,
+            availability_times=free.availability_events,
             busy_events=free.busy_events,
             feed_status=str(feed.status),
             feed_age_hours=round(age.total_seconds() / 3600, 1),
@@ -214,8 +222,11 @@ def _verdict(
             "move the availability, or mark the overlapping events 'show as free'",
             "all-blocked",
         )
-    n = free.availability_events
-    summary = f"{hours:.1f} free hours in {free.week}, {n} availability event{'s' * (n != 1)}"
+    times = "once" if n == 1 else f"{n} times"
+    summary = (
+        f"{hours:.1f} free hours in {free.week}, {events} availability "
+        f"event{'s' * (events != 1)} ({times} this week)"
+    )
     if feed.stale:
         what, fix = hints.split_fix(feed.problem or "the fetch failed")
         limit = f"the copy is used for up to {community.stale_days} days"
@@ -231,6 +242,38 @@ def _verdict(
     )
 
 
+def availability_series(body: bytes, keyword: str) -> int:
+    """How many events of the calendar are availability events: distinct UIDs of the VEVENTs
+    whose title holds the keyword (not cancelled). :class:`FreeTime` counts occurrences in the
+    week: a daily "free" event is five of them, but the member made one event. A plain scan
+    of the lines (unfolded), not a parse: the reader has parsed the calendar already.
+    """
+    pattern = keyword_pattern(keyword)
+    text = body.decode("utf-8", "replace").replace("\r\n", "\n")
+    text = re.sub(r"\n[ \t]", "", text)  # unfold (RFC 5545 3.1)
+    uids: set[str] = set()
+    uid = summary = status = ""
+    inside = 0
+    for line in text.split("\n"):
+        name, _, value = line.partition(":")
+        name = name.split(";", 1)[0].upper()
+        if name == "BEGIN" and value.strip().upper() == "VEVENT":
+            inside, uid, summary, status = 1, "", "", ""
+        elif inside and name == "BEGIN":
+            inside += 1  # a VALARM inside the event: its lines are not the event's
+        elif inside > 1 and name == "END":
+            inside -= 1
+        elif inside == 1 and name == "END":
+            inside = 0
+            if pattern.search(summary) and status.strip().upper() != "CANCELLED":
+                uids.add(uid.strip() or f"#{len(uids)}")
+        elif inside == 1 and name in ("UID", "SUMMARY", "STATUS"):
+            uid = value if name == "UID" else uid
+            summary = value if name == "SUMMARY" else summary
+            status = value if name == "STATUS" else status
+    return len(uids)
+
+
 def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None) -> MemberHealth:
     if isinstance(error, feeds.FetchError):
         what, fix, kind = error.what, error.fix, str(error.kind)
@@ -244,6 +287,7 @@ def _error_row(member: Member, error: FeedError, feed: feeds.Feed | None = None)
         message=what,
         fix=fix,
         kind=kind,
+        stage=error.stage,
         source=feed.source if feed else "",
         feed_status=str(feed.status) if feed else None,
     )
