@@ -61,4 +61,4 @@ def stats(
     out = stdout()
     if not out.is_terminal:  # a file, a pipe, cron's mail: no need to squeeze into 80 columns
         out.width = max(out.width, 140)
-    out.print(stats_text(result))
+    out.print(stats_text(result), soft_wrap=False)  # tables fit the terminal: headers wrap

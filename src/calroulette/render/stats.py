@@ -7,6 +7,7 @@ percentages shown. A rate with nothing to divide by is "–" (``null`` in JSON),
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from rich import box
@@ -142,7 +143,11 @@ def stats_text(result: Stats) -> Group:
     if result.often_left_out:
         parts.append(_often_table(result))
     parts.append(Text("Notes", style="bold"))
-    parts += [Text(f"  {term}: {words}") for term, words in DEFINITIONS]
+    # wrapped here, not by the console: the same 80 columns in a terminal, a pipe or a cron mail
+    parts += [
+        Text(textwrap.fill(f"{term}: {words}", 78, initial_indent="  ", subsequent_indent="    "))
+        for term, words in DEFINITIONS
+    ]
     return Group(*parts)
 
 
@@ -165,10 +170,18 @@ def _members_line(result: Stats) -> str:
     )
 
 
-def _table(title: str, columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_footer=False)
+def _table(title: str, columns: tuple[str, ...], *, left: int = 2) -> Table:
+    """The first ``left`` columns (the week, the round) to the left, the figures to the right."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_footer=False,
+        collapse_padding=True,
+        pad_edge=False,
+    )
     for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i < 2 else "right", no_wrap=True)
+        table.add_column(column, justify="left" if i < left else "right", no_wrap=True)
     return table
 
 
@@ -206,13 +219,25 @@ def meeting_cells(f: Figures) -> list[str]:
     return [str(n) for n in counts]
 
 
-def _meetings_table(result: Stats) -> Table:
-    table = _table("Members and meetings per week", MEETING_COLUMNS)
+_SPLIT = 6  # the members' columns, then the meetings': two tables that fit 80 columns
+
+
+def _meetings_table(result: Stats) -> Group:
+    """ "Members and meetings per week" as two tables (the page has one): members, then what
+    became of the meetings, each within an 80-column terminal."""
+    members = _table("Members per week", MEETING_COLUMNS[:_SPLIT])
+    meetings = _table("Meetings per week", ("week", *MEETING_COLUMNS[_SPLIT:]), left=1)
+    cut = _SPLIT - 2
     for w in result.weeks:
-        table.add_row(str(w.week), w.status.value, *meeting_cells(w.figures))
-    table.add_section()
-    table.add_row("all", str(result.total.rounds), *meeting_cells(result.total))
-    return table
+        cells = meeting_cells(w.figures)
+        members.add_row(str(w.week), w.status.value, *cells[:cut])
+        meetings.add_row(str(w.week), *cells[cut:])
+    total = meeting_cells(result.total)
+    members.add_section()
+    members.add_row("all", str(result.total.rounds), *total[:cut])
+    meetings.add_section()
+    meetings.add_row("all", *total[cut:])
+    return Group(members, meetings)
 
 
 RATE_COLUMNS = ("week", "reply", "attendance", "cross-zone", "repeat", "left out")
