@@ -333,3 +333,106 @@ def test_kill_9_while_a_corrected_email_is_sent_never_doubles_the_update(tmp_pat
     with open_store(tmp_path / "history.sqlite") as store:
         stored = store.rounds.load(WEEK)
     assert stored is not None and stored.meetings[0].members == tuple(sorted((fixed, emails[1])))
+
+
+# A `send` to the outbox that SIGKILLs itself at a chosen step of its batched flush: the step's
+# name and the how-many-th time it is reached, from the environment (see the cases below).
+_KILLING_SEND = """
+import os, signal, sys
+from calroulette import atomicfile
+from calroulette.delivery import dispatch, outbox
+
+point, nth = os.environ["KILL_AT"].split(":")
+seen = {"n": 0}
+
+def reached(name):
+    if name == point:
+        seen["n"] += 1
+        if seen["n"] == int(nth):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+def wrap(owner, attribute, name, after=False):
+    inner = getattr(owner, attribute)
+    def step(*args, **kwargs):
+        if not after:
+            reached(name)
+        result = inner(*args, **kwargs)
+        if after:
+            reached(name)
+        return result
+    setattr(owner, attribute, step)
+
+wrap(atomicfile.StagedWrite, "sync", "sync")
+wrap(atomicfile.StagedWrite, "commit", "rename", after=True)
+wrap(outbox, "flush_folder", "folder")
+wrap(dispatch.Deliveries, "mark_sent", "mark")
+sys.argv = ["calroulette", *sys.argv[1:]]
+from calroulette.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kill_at",
+    [
+        "sync:1",  # the first batch staged, nothing on disk yet
+        "sync:200",  # half of the first batch's files flushed, none renamed
+        "rename:1",  # one file in place
+        "rename:150",  # in the middle of the renames (an .ics or an .eml)
+        "rename:384",  # every file of the first batch in place, the folder not yet flushed
+        "folder:1",  # the same, as the folder's flush starts
+        "mark:1",  # the batch durable, the ledger not yet told
+        "rename:500",  # the second batch, after the first was marked
+    ],
+)
+def test_kill_9_inside_a_batched_outbox_flush_leaves_one_file_per_delivery(
+    tmp_path: Path, kill_at: str
+) -> None:
+    """The outbox stages a batch, flushes every file's data, renames them all, flushes the folder,
+    then the ledger marks the batch: a SIGKILL at each of those steps, then a run to the end,
+    leaves one whole .eml per recipient (what the ledger recorded), every row sent, and nothing
+    written twice: the files in place before the kill are counted as already delivered."""
+    config, emails = write_community(
+        tmp_path, {"method": "outbox", "outbox": "outbox"}, members=600
+    )
+    plan(tmp_path, emails, every=dt.timedelta(minutes=1))
+    env = {**os.environ, "CALROULETTE_NOW": "2026-11-24T12:00:00Z"}
+    args = ["send", "--config", str(config), "--week", str(WEEK)]
+    folder = tmp_path / "outbox" / str(WEEK)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLING_SEND, *args],
+        env={**env, "KILL_AT": kill_at},
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    in_place = {p.name: p.read_bytes() for p in folder.glob("*.eml")}
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*")}
+    before = {r.key: r.status for r in ledger(tmp_path)}
+    marked = sum(s is DeliveryStatus.SENT for s in before.values())
+    assert marked == (256 if kill_at == "rename:500" else 0)
+    step = kill_at.split(":")[0]
+    if step == "sync":  # no file is renamed before every file of its batch is on disk
+        assert in_place == {}
+    elif step in ("folder", "mark") or kill_at == "rename:384":
+        assert len(in_place) == 256  # the whole first batch, and nothing of the second
+    assert len(in_place) >= marked
+
+    final = subprocess.run([str(CALROULETTE), *args], env=env, capture_output=True, check=False)
+    assert final.returncode == 0, final.stderr.decode()
+
+    rows = ledger(tmp_path)
+    assert len(rows) == 600 and {r.status for r in rows} == {DeliveryStatus.SENT}
+    emls = sorted(folder.glob("*.eml"))
+    assert len(emls) == 600 and len(list(folder.glob("*.ics"))) == 300
+    assert {path.read_bytes() for path in emls} == {r.payload for r in rows}
+    # what was in place before the kill was not written again: same bytes, same file
+    for name, data in in_place.items():
+        assert (folder / name).read_bytes() == data
+    for path in folder.iterdir():
+        if path.name in stamps and path.suffix == ".eml":
+            assert path.stat().st_mtime_ns == stamps[path.name]
+    # the killed run's temporary files are young: left for a later run to remove, never counted
+    assert all(p.name.startswith(".") and p.name.endswith(".tmp") for p in folder.glob(".*"))

@@ -45,7 +45,8 @@ class Transport(Protocol):
 
     def send(self, row: DeliveryRow) -> None:
         """Deliver ``row.payload``; raise :class:`SendError` on failure. Returns only once the
-        receiving side has taken responsibility (SMTP 250 after DATA, HTTP 2xx, file renamed)."""
+        receiving side has taken responsibility (SMTP 250 after DATA, HTTP 2xx), or, for a
+        transport that batches (the outbox), once it is staged: :meth:`flush` makes it final."""
         ...
 
     def flush(self) -> None:
