@@ -354,21 +354,44 @@ def unmatched_email(
         f"Hi {first_name(me.name)},",
         *written.paragraphs,
     ]
+    preview = written.paragraphs[0] if written.paragraphs else ""
+    return letter_email(
+        community, me, written.subject, blocks, key=key, now=now, links=links, preview=preview
+    )
+
+
+def letter_email(
+    community: Community,
+    me: Person,
+    subject: str,
+    blocks: Sequence[str | Sequence[str] | Block],
+    *,
+    key: DeliveryKey,
+    now: dt.datetime,
+    links: MemberLinks | None,
+    ours: Collection[str] | None = None,
+    reply_to: Sequence[Person] = (),
+    preview: str = "",
+) -> mime.Email:
+    """An email to a member that carries no calendar (a note, a reminder, "did you meet?"):
+    plain text and HTML alternatives, the headers every email to a member has, the footer with
+    their links. Only ``ours`` (default: the member's own links) are made links."""
     msg = _message(
         community,
         me,
-        written.subject,
+        subject,
         now=now,
         message_id=key.message_id(community.organizer_email.partition("@")[2]),
+        reply_to=reply_to,
         links=links,
     )
     text, html_body = _bodies(
         community,
         blocks,
         footer=_footer(links),
-        links=_ours(links),
-        title=written.subject,
-        preview=written.paragraphs[0] if written.paragraphs else "",
+        links=_ours(links) if ours is None else ours,
+        title=subject,
+        preview=preview,
     )
     parts = [mime.text("plain", text), mime.text("html", html_body)]
     return mime.Email(

@@ -18,9 +18,8 @@ from calroulette.config import Community
 from calroulette.matching import Meeting
 from calroulette.timeutil import IsoWeek
 
-from . import mime
 from .discord import _is_user_id, inert
-from .email import _bodies, _footer, _message, _ours
+from .email import letter_email
 from .keys import Channel, DeliveryKey, Kind, Outgoing
 from .link import MemberLinks
 from .people import first_name, names, person, when
@@ -76,25 +75,9 @@ def _email(
         "Next week's round takes you as usual.",
         Para(f"Questions? Write to {community.organizer_email}.", muted=True),
     ]
-    msg = _message(
-        community,
-        me,
-        subject,
-        now=now,
-        message_id=key.message_id(community.organizer_email.partition("@")[2]),
-        links=links,
-    )
-    text, html_body = _bodies(
-        community,
-        blocks,
-        footer=_footer(links),
-        links=_ours(links),
-        title=subject,
-        preview=f"{who} can't make it, and nobody else was free at your times this week.",
-    )
-    parts = [mime.text("plain", text), mime.text("html", html_body)]
-    email = mime.Email(
-        msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
+    preview = f"{who} can't make it, and nobody else was free at your times this week."
+    email = letter_email(
+        community, me, subject, blocks, key=key, now=now, links=links, preview=preview
     )
     return Outgoing(key, email.as_bytes(), None, email.message_id)
 

@@ -30,10 +30,9 @@ from calroulette.config import Community
 from calroulette.matching import Meeting
 from calroulette.timeutil import IsoWeek, ensure_utc
 
-from . import mime
 from .calendar import summary
 from .discord import _is_user_id, inert
-from .email import _bodies, _footer, _message, _ours
+from .email import _ours, letter_email
 from .keys import Channel, DeliveryKey, Kind, Outgoing
 from .link import MemberLinks, meeting_link
 from .people import Person, clock, first_name, names, person, short, when, when_here
@@ -206,18 +205,7 @@ def _email(
 ) -> Outgoing:
     """Plain text with an HTML alternative (every value escaped, only ``ours`` made links),
     headers as every email to a member has them."""
-    msg = _message(
-        community,
-        me,
-        subject,
-        now=now,
-        message_id=key.message_id(community.organizer_email.partition("@")[2]),
-        reply_to=reply_to,
-        links=links,
-    )
-    text, html_body = _bodies(community, blocks, footer=_footer(links), links=ours, title=subject)
-    parts = [mime.text("plain", text), mime.text("html", html_body)]
-    message = mime.Email(
-        msg, mime.multipart("alternative", parts, seed=str(msg["Message-ID"]), top=True)
+    message = letter_email(
+        community, me, subject, blocks, key=key, now=now, links=links, ours=ours, reply_to=reply_to
     )
     return Outgoing(key, message.as_bytes(), None, message.message_id)

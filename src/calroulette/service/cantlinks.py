@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from os import PathLike
 
 from calroulette.config import Community
+from calroulette.errors import UsageError
 from calroulette.invites.link import MemberLinks
 from calroulette.matching import Meeting
 from calroulette.store import Store
 from calroulette.timeutil import UTC
-from calroulette.tokens import Purpose, TokenError, sign, verify
+from calroulette.tokens import Purpose, sign
 
-from .memberlinks import LinkError, LinkProblem
+from .memberlinks import LinkError, LinkProblem, verified
 from .web import secret_key
 
 Config = str | PathLike[str]
@@ -161,21 +162,14 @@ def read_token(
     """The member and meeting a valid "can't make it" token names, or :class:`LinkError`:
     ``invalid`` (forged, damaged, for another purpose or key), ``expired`` (too old, or older
     than the member's latest link)."""
-    keys = list(dict.fromkeys(k for k in (key, secret_key(community)) if k))
-    problems: list[LinkProblem] = []
-    for secret in keys:
-        try:
-            claim = verify(secret, Purpose.CANT, token, now=now)
-        except TokenError as error:
-            problems.append(LinkProblem(error.code))
-            continue
-        email, _, uid = claim.subject.partition(" ")
-        if not email or not uid:
-            raise LinkError(LinkProblem.INVALID)
-        version = store.links.version(email) if store is not None else 0
-        if claim.version != version:
-            raise LinkError(LinkProblem.EXPIRED)
-        return CantClaim(email, uid)
-    if not problems:
+    try:
+        claim = verified(community, key, Purpose.CANT, token, now)
+    except UsageError:  # no key at all: no link of ours can be valid
+        raise LinkError(LinkProblem.INVALID) from None
+    email, _, uid = claim.subject.partition(" ")
+    if not email or not uid:
         raise LinkError(LinkProblem.INVALID)
-    raise LinkError(min(problems, key=[LinkProblem.EXPIRED, LinkProblem.INVALID].index))
+    version = store.links.version(email) if store is not None else 0
+    if claim.version != version:
+        raise LinkError(LinkProblem.EXPIRED)
+    return CantClaim(email, uid)

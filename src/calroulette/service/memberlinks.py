@@ -55,7 +55,7 @@ def claim(
     """The community, the email a valid link of ``purpose`` names, and that member (None when
     they are no longer in members.toml). ``key``: the signing key (default: the environment's)."""
     community = load(config, members=False)
-    found = _verified(community, key, purpose, token, now)
+    found = verified(community, key, purpose, token, now)
     email = found.subject
     version = 0
     if community.database.exists():  # no history yet: every link is of version 0
@@ -66,11 +66,13 @@ def claim(
     return community, email, by_email(community, email)
 
 
-def _verified(
+def verified(
     community: Community, key: str | None, purpose: Purpose, token: str, now: dt.datetime
 ) -> Claim:
     """The claim of ``token`` under ``key`` (the web app's) or the environment's key: the same
-    key when ``serve`` runs, but links in emails are signed by ``send`` with the environment's."""
+    key when ``serve`` runs, but links in emails are signed by ``send`` and ``run`` with the
+    environment's. :class:`LinkError` (``expired`` before ``invalid``) when neither key signed
+    it; :class:`UsageError` when there is no key at all."""
     keys = list(dict.fromkeys(k for k in (key, secret_key(community)) if k))
     if not keys:
         raise UsageError(f"serve: {community.web.secret_key_env} is not set")

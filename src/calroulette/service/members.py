@@ -148,7 +148,9 @@ def members_remove(
         roster.remove(email)
         member = community.member(email)
         assert member is not None  # roster.remove refused anyone else
-        meetings = _settle(community, member, now=now, cancel_meetings=cancel_meetings, how=how)
+        meetings = settle_meetings(
+            community, member, now=now, cancel_meetings=cancel_meetings, how=how
+        )
         roster.save()
     return Departure(member, community, meetings)
 
@@ -179,24 +181,26 @@ def members_pause(
         member = community.member(email)
         assert member is not None  # roster.pause refused anyone else
         before = to_utc(until, community.timezone) if until is not None else None
-        meetings = _settle(
+        meetings = settle_meetings(
             community, member, now=now, before=before, cancel_meetings=cancel_meetings, how=how
         )
         roster.save()
     return Departure(member, community, meetings)
 
 
-def _settle(
+def settle_meetings(
     community: Community,
     member: Member,
     *,
     now: dt.datetime,
+    since: dt.datetime | None = None,
     before: dt.datetime | None = None,
     cancel_meetings: bool,
     how: Sending | None,
 ) -> tuple[Upcoming, ...]:
-    """Drop ``member``'s meetings still to come from unsent rounds; cancel the sent ones when
-    ``cancel_meetings`` (each through :func:`.meetings.cancel`: one CANCEL per attendee)."""
+    """Drop ``member``'s meetings still to come (from ``since``, default ``now``, to
+    ``before``) from unsent rounds; cancel the sent ones when ``cancel_meetings`` (each through
+    :func:`.meetings.cancel`: one CANCEL per attendee)."""
     if not community.database.exists():
         return ()  # nothing was ever planned (and opening would create the database)
     # the history database and delivery: only when there is one (`list`, `resume` need neither)
@@ -206,7 +210,7 @@ def _settle(
     from .meetings import cancel, typed_id, upcoming
 
     with open_store(community.database, readonly=True) as store:
-        found = upcoming(store, member.email, now=now, before=before)
+        found = upcoming(store, member.email, now=max(now, since or now), before=before)
         typed = {f.meeting.uid: typed_id(store, f.meeting.uid) for f in found}
     settled = []
     for f in found:

@@ -31,9 +31,10 @@ from calroulette.errors import CalrouletteError, UsageError
 from calroulette.invites.reminders import MetLinks
 from calroulette.matching import Meeting, MeetingStatus, RoundStatus
 from calroulette.store import Met, Store, open_store
-from calroulette.tokens import Claim, Purpose, TokenError, sign, verify
+from calroulette.tokens import Claim, Purpose, sign
 
 from .community import load
+from .memberlinks import LinkError, verified
 from .web import secret_key
 
 Config = str | PathLike[str]
@@ -149,18 +150,12 @@ def met_answer(
 
 
 def _verified(community: Community, key: str | None, token: str, now: dt.datetime) -> Claim:
-    """The claim of ``token`` under the web app's key or the environment's (the same key when
-    ``serve`` runs; the follow-ups are signed by ``run`` with the environment's)."""
-    keys = list(dict.fromkeys(k for k in (key, secret_key(community)) if k))
-    if not keys:
-        raise UsageError(f"serve: {community.web.secret_key_env} is not set")
-    problems = []
-    for secret in keys:
-        try:
-            return verify(secret, Purpose.MET, token, now=now)
-        except TokenError as error:
-            problems.append(MetProblem(error.code))
-    raise MetError(MetProblem.EXPIRED if MetProblem.EXPIRED in problems else MetProblem.INVALID)
+    """The claim of ``token`` (:func:`.memberlinks.verified`: the web app's key or the
+    environment's, with which ``run`` signs the follow-ups), as a :class:`MetError`."""
+    try:
+        return verified(community, key, Purpose.MET, token, now)
+    except LinkError as error:
+        raise MetError(MetProblem(error.problem.value)) from None
 
 
 def _first(community: Community, email: str, *, former: str = "a former member") -> str:

@@ -67,7 +67,13 @@ from .memberlinks import (
     signed_links,
     signing_key,
 )
-from .members import Upcoming, members_pause, members_remove, members_resume
+from .members import (
+    Upcoming,
+    members_pause,
+    members_remove,
+    members_resume,
+    settle_meetings,
+)
 from .resting import status_of
 
 if TYPE_CHECKING:
@@ -252,8 +258,6 @@ def member_skip(
 ) -> Change:
     """Leave the member out of the next round only (see the module's docstring); nothing
     changes when they are paused through it already."""
-    from .meetings import cancel, typed_id, upcoming
-
     _, member = identify(config, token, Purpose.MANAGE, now=now, key=key)
     with Roster.locked(config) as roster:
         community = roster.community()
@@ -265,20 +269,12 @@ def member_skip(
             return Change(current, Action.SKIPPED, False, until=current.paused_until)
         register_secrets(community)
         roster.pause(current.email, until)
-        settled = []
-        if community.database.exists():
-            start, end = week.bounds(community.timezone)
-            with open_store(community.database, readonly=True) as store:
-                found = upcoming(store, current.email, now=max(now, start), before=end)
-                typed = {f.meeting.uid: typed_id(store, f.meeting.uid) for f in found}
-            for (
-                f
-            ) in found:  # as members pause --cancel-meetings: sent ones cancelled, others dropped
-                outcome = cancel(community, f.meeting.uid, now=now, how=how)
-                sent = f.round_status is RoundStatus.SENT
-                settled.append(Upcoming(f.week, f.meeting, sent, typed[f.meeting.uid], outcome))
+        start, end = week.bounds(community.timezone)
+        settled = settle_meetings(  # that week's only, as members pause --cancel-meetings
+            community, current, now=now, since=start, before=end, cancel_meetings=True, how=how
+        )
         roster.save()
-    return Change(current, Action.SKIPPED, True, until=until, meetings=tuple(settled))
+    return Change(current, Action.SKIPPED, True, until=until, meetings=settled)
 
 
 def _skip(community: Community, now: dt.datetime) -> tuple[IsoWeek, dt.date]:
