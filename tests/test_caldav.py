@@ -6,10 +6,6 @@ never hide one)."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import requests
 from calroulette.feeds import Feed, FeedStatus, FetchLimits, fetch_feeds
 from calroulette.timeutil import UTC
 
+from .support.caldav import radicale_server
 from .support.feeds import NOW, WEEK, community_of
 from .support.freetime import plain_free_time
 
@@ -27,46 +24,12 @@ LIMITS = FetchLimits(read_timeout=5.0, deadline=10.0, retries=0)
 AUTH = ("ada", "app-password-123")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Radicale on a free loopback port; any user name and password is accepted (auth: none)."""
     storage = tmp_path_factory.mktemp("radicale")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--config=",
-            f"--storage-filesystem-folder={storage}",
-            "--auth-type=none",
-            f"--server-hosts=127.0.0.1:{port}",
-            "--logging-level=error",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                requests.get(base + "/.web/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("Radicale did not start")
-                time.sleep(0.1)
+    with radicale_server(storage) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def vcalendar(start: str, end: str, exdate: str = "") -> str:

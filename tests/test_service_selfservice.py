@@ -9,8 +9,6 @@ On the demo community (outbox delivery), the clock at Tuesday 2026-11-24 12:00Z:
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import re
 import sqlite3
 import threading
@@ -32,7 +30,7 @@ from calroulette.store import open_store
 from calroulette.tokens import Purpose, sign
 
 from .support import ROOT, write_demo_config
-from .support.web import set_base_url
+from .support.web import outbox, plain_text, planned_and_sent, set_base_url, signed_link
 
 KEY = "service-test-signing-key-" + "y" * 32
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
@@ -51,33 +49,9 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def token(config: Path, who: str = ADA, purpose: Purpose = Purpose.MANAGE, **kw: object) -> str:
-    database = config.parent / "calroulette.sqlite"
-    version = 0
-    if database.exists():
-        with open_store(database, readonly=True) as store:
-            version = store.links.version(who)
     at = kw.get("now", NOW)
     assert isinstance(at, dt.datetime)
-    return sign(KEY, purpose, who, now=at, version=version)
-
-
-def planned_and_sent(config: Path) -> None:
-    community = service.load(config)
-    service.match(community, now=NOW)
-    service.send(community, now=NOW)
-
-
-def outbox(config: Path) -> dict[str, email.message.EmailMessage]:
-    return {
-        p.name: email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-        for p in sorted((config.parent / "outbox").rglob("*.eml"))
-    }
-
-
-def body(message: email.message.EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+    return signed_link(config, who, purpose, key=KEY, now=at)
 
 
 def member(config: Path, who: str = ADA) -> object:
@@ -127,7 +101,7 @@ def test_a_link_request_revokes_older_links_and_emails_a_working_one(config: Pat
     (name,) = [n for n in outbox(config) if "account-link" in n]
     message = outbox(config)[name]
     assert message["To"].addresses[0].addr_spec == ADA
-    (link,) = [u for u in re.findall(r"https?://\S+", body(message)) if "/me/" in u]
+    (link,) = [u for u in re.findall(r"https?://\S+", plain_text(message)) if "/me/" in u]
     new = link.rsplit("/me/", 1)[1]
     assert service.member_page(config, new, now=NOW).member.email == ADA
     with pytest.raises(LinkError) as refused:
@@ -153,7 +127,7 @@ def test_a_link_request_for_a_stranger_sends_nothing_and_changes_nothing(config:
 
 
 def test_the_page_shows_the_meeting_to_come_in_the_members_zone(config: Path) -> None:
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     page = service.member_page(config, token(config), now=NOW)
     (meeting,) = page.upcoming
     assert meeting.partners == ("Alan",)
@@ -181,7 +155,7 @@ def test_the_page_redacts_a_calendar_address(config: Path) -> None:
 
 
 def test_a_pause_cancels_the_sent_meeting_in_it_and_tells_the_partner(config: Path) -> None:
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     change = service.member_pause(config, token(config), dt.date(2026, 12, 10), now=NOW)
     assert [u.outcome is not None for u in change.meetings] == [True]
     ada = load_community(config).member(ADA)
@@ -208,7 +182,7 @@ def test_a_pause_until_resumed_then_resume(config: Path) -> None:
 def test_skip_pauses_until_the_monday_after_next_week_and_cancels_that_weeks_meeting(
     config: Path,
 ) -> None:
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     change = service.member_skip(config, token(config), now=NOW)
     assert change.changed and change.until == dt.date(2026, 12, 7)  # W49 skipped, W50 back
     ada = load_community(config).member(ADA)
@@ -220,7 +194,7 @@ def test_skip_pauses_until_the_monday_after_next_week_and_cancels_that_weeks_mee
 
 
 def test_skip_keeps_a_meeting_still_to_come_this_week(config: Path) -> None:
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     monday = dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)  # in W49: its meeting is tomorrow
     change = service.member_skip(config, token(config, now=monday), now=monday)
     assert change.until == dt.date(2026, 12, 14) and change.meetings == ()
@@ -346,7 +320,7 @@ def test_leaving_cancels_the_meeting_removes_the_member_and_their_cached_calenda
         text = re.sub(rf'calendar = ".*/{who}\.ics"', f'calendar = "{url}"', text)
     text = text.replace("[community]\n", "[community]\nallow_private_feeds = true\n")
     config.write_text(text, encoding="utf-8")
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     cache = config.parent / "cache"
 
     def rows(file: str, sql: str, *args: str) -> int:
@@ -392,7 +366,7 @@ def test_unsubscribe_pauses_once_and_says_so_the_second_time(config: Path) -> No
 
 
 def test_unsubscribe_removes_a_member_who_chose_leave(config: Path) -> None:
-    planned_and_sent(config)
+    planned_and_sent(config, NOW)
     with Roster.locked(config) as roster:
         roster.update(ADA, unsubscribe="leave")
         roster.save()

@@ -15,9 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -36,6 +33,7 @@ from calroulette.timeutil import IsoWeek
 
 from .support import write_demo_config
 from .support.browser import PHONE, Browser, chromium
+from .support.caldav import radicale_server
 from .support.feeds import ICS
 from .support.web import SECRET_KEY, Site, links_in, serving
 
@@ -334,45 +332,11 @@ def test_one_click_unsubscribe_from_an_invitation_pauses_the_member(
 # --- the same sign-up with the calendar on a CalDAV server ----------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[str]:
     """Radicale on a free loopback port (any user name and password is accepted)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--config=",
-            f"--storage-filesystem-folder={tmp_path / 'radicale'}",
-            "--auth-type=none",
-            f"--server-hosts=127.0.0.1:{port}",
-            "--logging-level=error",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/.web/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("Radicale did not start")
-                time.sleep(0.1)
+    with radicale_server(tmp_path / "radicale") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # A weekly free Tuesday afternoon as a calendar app PUTs it: 15:00-18:00 in Berlin (CET) is

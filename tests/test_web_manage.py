@@ -9,8 +9,6 @@ Lovelace (Europe/London) meets Alan Turing on Tue 01 Dec at 14:00Z.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import logging
 import re
 import threading
@@ -22,14 +20,21 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from calroulette import service
 from calroulette.config import load_community
 from calroulette.config.roster import NewMember, Roster
-from calroulette.store import open_store
 from calroulette.tokens import Purpose, sign
 
 from .support import ROOT, write_demo_config
-from .support.web import SECRET_KEY, Site, links_in, serving
+from .support.web import (
+    SECRET_KEY,
+    Site,
+    links_in,
+    outbox,
+    plain_text,
+    planned_and_sent,
+    serving,
+    signed_link,
+)
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 ADA, ALAN = "ada@example.org", "alan@example.org"
@@ -58,31 +63,7 @@ def site(config: Path) -> Iterator[Site]:
 
 
 def token(site: Site, who: str = ADA, purpose: Purpose = Purpose.MANAGE) -> str:
-    database = site.config.parent / "calroulette.sqlite"
-    version = 0
-    if database.exists():
-        with open_store(database, readonly=True) as store:
-            version = store.links.version(who)
-    return sign(SECRET_KEY, purpose, who, now=site.clock.now, version=version)
-
-
-def planned_and_sent(config: Path) -> None:
-    community = service.load(config)
-    service.match(community, now=NOW)
-    service.send(community, now=NOW)
-
-
-def outbox(config: Path) -> dict[str, email.message.EmailMessage]:
-    return {
-        p.name: email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-        for p in sorted((config.parent / "outbox").rglob("*.eml"))
-    }
-
-
-def text_of(message: email.message.EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+    return signed_link(site.config, who, purpose, key=SECRET_KEY, now=site.clock.now)
 
 
 def cancels_to(config: Path, who: str) -> list[str]:
@@ -93,7 +74,7 @@ def cancels_to(config: Path, who: str) -> list[str]:
 
 
 def test_the_page_shows_the_meeting_to_come_after_match_and_send(site: Site) -> None:
-    planned_and_sent(site.config)
+    planned_and_sent(site.config, NOW)
     visitor = site.visitor()
     page = visitor.get(f"/me/{token(site)}")
     assert page.status_code == 200, page.text
@@ -106,12 +87,12 @@ def test_the_page_shows_the_meeting_to_come_after_match_and_send(site: Site) -> 
 
 
 def test_the_link_in_a_round_email_opens_the_page(site: Site) -> None:
-    planned_and_sent(site.config)
+    planned_and_sent(site.config, NOW)
     links = [
         u
         for name, message in outbox(site.config).items()
         if f".{ADA}.request-" in name
-        for u in links_in(text_of(message))
+        for u in links_in(plain_text(message))
         if "/me/" in u
     ]
     if not links:
@@ -318,7 +299,7 @@ def test_a_new_calendar_is_previewed_then_saved_and_never_shown_or_logged(
 def test_leaving_cancels_the_sent_meeting_for_the_partner_and_the_link_dies(
     site: Site,
 ) -> None:
-    planned_and_sent(site.config)
+    planned_and_sent(site.config, NOW)
     visitor = site.visitor()
     me = f"/me/{token(site)}"
     visitor.get(me)
@@ -356,7 +337,7 @@ def test_asking_for_a_link_emails_a_working_one_and_the_old_one_dies(site: Site)
     assert main(stranger.text) == main(sent.text)
     mails = [m for n, m in outbox(site.config).items() if "account-link" in n]
     assert [m["To"].addresses[0].addr_spec for m in mails] == [ADA]
-    (link,) = [u for u in links_in(text_of(mails[0])) if "/me/" in u]
+    (link,) = [u for u in links_in(plain_text(mails[0])) if "/me/" in u]
     assert link.startswith(site.base_url + "/me/")
     assert site.visitor().get(link).status_code == 200
     refused = site.visitor().get(old)
@@ -376,7 +357,7 @@ def test_asking_for_links_is_rate_limited_per_address(site: Site) -> None:
 
 
 def test_one_click_unsubscribe_without_cookies_pauses_once(site: Site) -> None:
-    planned_and_sent(site.config)
+    planned_and_sent(site.config, NOW)
     url = site.url(f"/unsubscribe/{token(site, purpose=Purpose.UNSUBSCRIBE)}")
     shown = requests.get(url, timeout=30)
     assert shown.status_code == 200 and "Pause my invitations" in shown.text

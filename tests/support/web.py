@@ -5,6 +5,8 @@ as a browser would, CSRF field included."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import re
 import socket
 import threading
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -149,3 +152,40 @@ class Visitor:
 def links_in(text: str) -> list[str]:
     """Every http(s) address in ``text`` (an email body)."""
     return re.findall(r"https?://[^\s<>\"')]+", text)
+
+
+def signed_link(config: Path, who: str, purpose: Any, *, key: str, now: dt.datetime) -> str:
+    """A token for ``who`` and ``purpose`` as calroulette signs it: with the member's current
+    link version from the history database beside ``config``."""
+    from calroulette.store import open_store
+    from calroulette.tokens import sign
+
+    database = config.parent / "calroulette.sqlite"
+    version = 0
+    if database.exists():
+        with open_store(database, readonly=True) as store:
+            version = store.links.version(who)
+    return str(sign(key, purpose, who, now=now, version=version))
+
+
+def planned_and_sent(config: Path, now: dt.datetime) -> None:
+    """Next week's round planned and sent, as `match` and `send` do."""
+    from calroulette import service
+
+    community = service.load(config)
+    service.match(community, now=now)
+    service.send(community, now=now)
+
+
+def outbox(config: Path) -> dict[str, EmailMessage]:
+    """Every email in the outbox beside ``config``, by file name."""
+    return {
+        p.name: email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for p in sorted((config.parent / "outbox").rglob("*.eml"))
+    }
+
+
+def plain_text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
