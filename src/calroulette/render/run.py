@@ -223,6 +223,9 @@ def _rematches(report: RematchReport) -> list[str]:
     return parts
 
 
+SKIPPED_LISTED = 3  # meetings named one by one in a skipped reminder's note; more are counted
+
+
 def _reminders(report: DueReport) -> list[str]:
     from calroulette.service.reminders import Skip
 
@@ -231,10 +234,17 @@ def _reminders(report: DueReport) -> list[str]:
         parts.append(f"{_count(len(report.reminders), 'reminder')} recorded")
     if report.followups:
         parts.append(f"{_count(len(report.followups), 'did-you-meet message')} recorded")
+    groups: dict[tuple[Kind, Skip], list[str]] = {}
     for skipped in report.skipped:
-        what = "reminder" if skipped.kind is Kind.REMINDER else '"did you meet?"'
-        why = "the meeting had begun" if skipped.reason is Skip.STARTED else "too late"
-        parts.append(f"{what} of meeting {short_id(skipped.uid)} not sent ({why})")
+        groups.setdefault((skipped.kind, skipped.reason), []).append(short_id(skipped.uid))
+    for (kind, reason), ids in groups.items():
+        what = "reminder" if kind is Kind.REMINDER else '"did you meet?"'
+        why = "the meeting had begun" if reason is Skip.STARTED else "too late"
+        if len(ids) <= SKIPPED_LISTED:
+            meetings = f"meeting{'' if len(ids) == 1 else 's'} {', '.join(ids)}"
+        else:  # after a long stop: a count, not a line of hundreds of ids
+            meetings = f"{len(ids)} meetings"
+        parts.append(f"{what} of {meetings} not sent ({why})")
     if report.withdrawn:
         parts.append(f"{len(report.withdrawn)} withdrawn (no longer useful)")
     return parts
