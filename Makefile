@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The benchmarks of docs/benchmarks.md, one command each: `make bench` (end to end, 100 to 10,000
-# members with the naive baseline, ~45 min on two cores; ARGS="--sizes 100,1000" for a quick
+# members with the naive baseline, ~15 min on two cores; ARGS="--sizes 100,1000" for a quick
 # one), `make bench-phases` (where a `run`'s CPU goes), `make bench-fetch`, `make bench-matching`,
 # `make bench-startup`; the generator and the baseline alone: `make bench-community
 # ARGS="1000 --out DIR"`, `make bench-naive ARGS=FILE`.
