@@ -276,8 +276,21 @@ def _reap_orphans(timeout: float = 30.0) -> None:
 
 def tree_memory(root: int) -> int:
     """The memory of ``root`` and all its descendants, in bytes: the sum of their proportional
-    set sizes (Linux /proc/PID/smaps_rollup; the resident set size where that is missing)."""
+    set sizes (Linux /proc/PID/smaps_rollup; the resident set size where that is missing).
+
+    The processes are read one after another, so a fork or an exit between two reads would
+    count the pages it shares or frees once too often or too few (a parent read before it
+    forks its workers holds all its pages; each child read after holds its share of them
+    again). A sample during which the set of processes changed is not taken: 0 is returned,
+    and the caller keeps the largest of the samples that were."""
     page = os.sysconf("SC_PAGE_SIZE")
+    before = _descendants(root)
+    total = sum(_pss(pid, page) for pid in before)
+    return total if _descendants(root) == before else 0
+
+
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it."""
     parent: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -287,14 +300,14 @@ def tree_memory(root: int) -> int:
         except OSError:
             continue
         parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    total = 0
+    found = set()
     for pid in parent:
         p = pid
         while p > 1 and p != root:
             p = parent.get(p, 0)
         if p == root:
-            total += _pss(pid, page)
-    return total
+            found.add(pid)
+    return found
 
 
 def _pss(pid: int, page: int) -> int:
@@ -337,7 +350,10 @@ def timed(args: list[str], cwd: Path, log: str, now: str = NOW) -> Timed:
     _reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Timed(seconds, process.returncode, max(peak, usage.ru_maxrss * 1024), cpu, load)
+    # The samples only: the command's own ru_maxrss counts the bench's pages too (subprocess
+    # starts it with vfork, and Linux keeps the largest RSS of the address space it had before
+    # exec), so it is the fall-back only for a command too short to be sampled.
+    return Timed(seconds, process.returncode, peak or usage.ru_maxrss * 1024, cpu, load)
 
 
 def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
