@@ -195,6 +195,7 @@ def workdir(base: Path, port: int, *, fresh_cache: bool) -> Path:
     )
     (run / "members.toml").chmod(0o600)
     shutil.copyfile(base / "history.sqlite", run / "calroulette.sqlite")
+    os.sync()  # the copies written back before the command starts, not while it runs
     return run
 
 
@@ -408,6 +409,7 @@ def next_week(base: Path, server: Server, runs: int) -> tuple[Timed, list[Timed]
             cwd = workdir(base, server.port, fresh_cache=False)
             shutil.rmtree(cwd / "cache", ignore_errors=True)
             shutil.copytree(saved, cwd / "cache")
+            os.sync()  # written back before the command starts, not while it runs
             args = [sys.executable, "-m", "calroulette", "run", "--week", str(NEXT_WEEK)]
             results.append(timed(args, cwd, "run-next", NEXT_NOW))
             if results[-1].exit_code != 0:

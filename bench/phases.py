@@ -157,6 +157,7 @@ def _workdir(base: Path, work: Path, port: int, *, cache: Path | None) -> Path:
     shutil.copyfile(base / "history.sqlite", work / "calroulette.sqlite")
     if cache is not None:
         shutil.copytree(cache, work / "cache")
+    os.sync()  # the copies written back before the run starts, not while it runs
     return work
 
 
