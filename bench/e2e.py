@@ -179,10 +179,10 @@ def load_history(base: Path) -> None:
                 store.rounds.mark_sent(week, start - dt.timedelta(days=2))
 
 
-def workdir(base: Path, port: int, *, fresh_cache: bool) -> Path:
-    """base/run with members.toml pointing at the server, a fresh copy of the history database,
-    no outbox, and the cache emptied when ``fresh_cache``."""
-    run = base / "run"
+def workdir(base: Path, port: int, *, fresh_cache: bool, name: str = "run") -> Path:
+    """base/``name`` with members.toml pointing at the server, a fresh copy of the history
+    database, no outbox, and the cache emptied when ``fresh_cache``."""
+    run = base / name
     if fresh_cache:
         shutil.rmtree(run, ignore_errors=True)
     run.mkdir(exist_ok=True)
@@ -257,16 +257,7 @@ def _reap_orphans(timeout: float = 30.0) -> None:
     me = os.getpid()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        orphans = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in SERVERS:
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                orphans.append(int(entry.name))
+        orphans = [p for p, up in _parents().items() if up == me and p not in SERVERS]
         if not orphans:
             return
         for pid in orphans:
@@ -290,8 +281,8 @@ def tree_memory(root: int) -> int:
     return total if _descendants(root) == before else 0
 
 
-def _descendants(root: int) -> set[int]:
-    """``root`` and every process below it."""
+def _parents() -> dict[int, int]:
+    """Each running process's parent, by pid (Linux /proc)."""
     parent: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -301,6 +292,12 @@ def _descendants(root: int) -> set[int]:
         except OSError:
             continue
         parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parent
+
+
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it."""
+    parent = _parents()
     found = set()
     for pid in parent:
         p = pid

@@ -119,24 +119,22 @@ def measure(n: int, runs: int) -> dict[str, list[dict[str, Any]]]:
     import e2e
 
     base = e2e.prepare(n)
-    work = base / "phases"
-    shutil.rmtree(work, ignore_errors=True)
     results: dict[str, list[dict[str, Any]]] = {"first": [], "same": [], "next": []}
     saved = base / "phases-cache"
     server = e2e.Server(base)
     try:
         for i in range(runs):
-            cwd = _workdir(base, work, server.port, cache=None)
+            cwd = _workdir(base, server.port, cache=None)
             results["first"].append(_one(cwd, e2e.NOW, str(e2e.WEEK)))
             if i == 0:
                 shutil.rmtree(saved, ignore_errors=True)
                 shutil.copytree(cwd / "cache", saved)
         for _ in range(runs):
-            cwd = _workdir(base, work, server.port, cache=saved)
+            cwd = _workdir(base, server.port, cache=saved)
             results["same"].append(_one(cwd, e2e.NOW, str(e2e.WEEK)))
         server.serve(e2e.next_week_feeds(base))
         for _ in range(runs):
-            cwd = _workdir(base, work, server.port, cache=saved)
+            cwd = _workdir(base, server.port, cache=saved)
             results["next"].append(_one(cwd, e2e.NEXT_NOW, str(e2e.NEXT_WEEK)))
     finally:
         server.__exit__()
@@ -144,21 +142,15 @@ def measure(n: int, runs: int) -> dict[str, list[dict[str, Any]]]:
     return results
 
 
-def _workdir(base: Path, work: Path, port: int, *, cache: Path | None) -> Path:
+def _workdir(base: Path, port: int, *, cache: Path | None) -> Path:
+    """bench/e2e.py's folder for a run, in base/phases, with a copy of ``cache`` (or none)."""
     import e2e
 
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    text = (base / "members.toml").read_text(encoding="utf-8")
-    (work / "members.toml").write_text(
-        text.replace(e2e.PLACEHOLDER, f"http://127.0.0.1:{port}"), encoding="utf-8"
-    )
-    (work / "members.toml").chmod(0o600)
-    shutil.copyfile(base / "history.sqlite", work / "calroulette.sqlite")
+    cwd = e2e.workdir(base, port, fresh_cache=True, name="phases")
     if cache is not None:
-        shutil.copytree(cache, work / "cache")
-    os.sync()  # the copies written back before the run starts, not while it runs
-    return work
+        shutil.copytree(cache, cwd / "cache")
+        os.sync()  # the copy written back before the run starts, not while it runs
+    return cwd
 
 
 def _one(cwd: Path, now: str, week: str) -> dict[str, Any]:

@@ -34,11 +34,10 @@ from .support.cant import (
     meeting,
     notes,
     outbox,
-    parse,
     record_and_send,
-    text_of,
     write_config,
 )
+from .support.mail import parse, text_of
 from .support.web import SECRET_KEY
 
 ADA, GRACE = "ada@example.org", "grace@example.org"

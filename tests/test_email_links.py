@@ -7,8 +7,6 @@ links followed on the app served for real."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 import re
 from dataclasses import replace
@@ -28,7 +26,7 @@ from calroulette.timeutil import IsoWeek
 from calroulette.tokens import Purpose, verify
 
 from .support import write_demo_config
-from .support.mail import PEOPLE, make_community
+from .support.mail import PEOPLE, make_community, parse, text_of
 from .support.web import SECRET_KEY, links_in, serving, set_base_url
 
 UTC = dt.UTC
@@ -45,18 +43,6 @@ MEETING = Meeting(
 MAILTO = "<mailto:coffee@example.org?subject=unsubscribe>"
 BASE = "https://coffee.example.org"
 FOOTER = "Manage your membership, pause or leave:"
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def text_of(msg: EmailMessage, subtype: str = "plain") -> str:
-    part = next(p for p in msg.walk() if p.get_content_type() == f"text/{subtype}")
-    assert isinstance(part, EmailMessage)
-    return str(part.get_content())
 
 
 def header_block(raw: bytes) -> bytes:

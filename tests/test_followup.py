@@ -23,6 +23,7 @@ from calroulette.invites import Kind
 from calroulette.service.reminders import FOLLOWUP_DAYS, Skip, followup_at, send_due
 from calroulette.store import Met, open_store
 
+from .support.mail import text_of
 from .support.remind import (
     ADA,
     ALAN,
@@ -38,7 +39,6 @@ from .support.remind import (
     outbox_messages,
     sent_round,
     serving_met,
-    text_of,
     write_config,
 )
 from .support.web import SECRET_KEY, links_in

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -22,10 +21,9 @@ from calroulette.invites import Kind
 from calroulette.matching import Meeting
 from calroulette.timeutil import IsoWeek
 
-from .support import ROOT
+from .support.icaljs import JS, ical_js_node
 from .support.mail import make_community
 
-JS = ROOT / "tests" / "js"
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -35,17 +33,7 @@ START_UNIX = (dt.date(2026, 12, 1) - dt.date(1970, 1, 1)).days * 86400 + 14 * 36
 
 @pytest.fixture(scope="module")
 def ical_js() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run Mozilla's ical.js (install Node.js)")
-    if not (JS / "node_modules" / "ical.js" / "package.json").exists():
-        subprocess.run(
-            [npm, "ci", "--prefix", str(JS), "--no-audit", "--no-fund"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return Path(node)
+    return ical_js_node()
 
 
 def parse_all(node: Path, paths: list[Path]) -> list[dict[str, Any]]:

@@ -12,8 +12,6 @@ sideways scrolling, the Join button on the first screen, no console error, every
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import os
 import re
 import shutil
@@ -33,7 +31,7 @@ from calroulette.matching import Meeting, Round, reasons
 from calroulette.timeutil import IsoWeek
 
 from .support.browser import PHONE, Browser, chromium
-from .support.mail import make_community
+from .support.mail import make_community, parse
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -91,12 +89,6 @@ def community(tmp_path: Path) -> Community:
             )
         members.append(m)
     return replace(base, members=tuple(members))
-
-
-def parse(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 def part(message: EmailMessage, subtype: str) -> str:

@@ -25,6 +25,7 @@ from calroulette.matching import MeetingStatus, Round
 from calroulette.service.reminders import Skip, send_due
 from calroulette.store import AnswerSource, DeliveryStatus, PartStat, open_store
 
+from .support.mail import text_of
 from .support.remind import (
     ADA,
     ALAN,
@@ -40,7 +41,6 @@ from .support.remind import (
     meeting,
     outbox_messages,
     sent_round,
-    text_of,
 )
 from .support.web import SECRET_KEY
 

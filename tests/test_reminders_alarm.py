@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,11 +15,10 @@ import pytest
 from calroulette import invites
 from calroulette.invites import Kind
 
-from .support import ROOT
+from .support.icaljs import JS, ical_js_node
 from .support.remind import ADA, GRACE, WEEK, make, meeting
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
-JS = ROOT / "tests" / "js"
 
 
 def calendars(tmp_path: Path, kind: Kind = Kind.REQUEST, **settings: object) -> list[bytes]:
@@ -86,16 +84,7 @@ process.stdout.write(JSON.stringify(out));
 
 @pytest.mark.slow
 def test_ical_js_reads_the_alarm(tmp_path: Path) -> None:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run Mozilla's ical.js (install Node.js)")
-    if not (JS / "node_modules" / "ical.js" / "package.json").exists():
-        subprocess.run(
-            [npm, "ci", "--prefix", str(JS), "--no-audit", "--no-fund"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    node = ical_js_node()
     paths = []
     for i, ics in enumerate(
         [
@@ -107,7 +96,7 @@ def test_ical_js_reads_the_alarm(tmp_path: Path) -> None:
         path.write_bytes(ics)
         paths.append(str(path))
     result = subprocess.run(
-        [node, "--input-type=module", "-e", _READ_ALARMS, *paths],
+        [str(node), "--input-type=module", "-e", _READ_ALARMS, *paths],
         cwd=JS,  # where ical.js is installed
         capture_output=True,
         text=True,

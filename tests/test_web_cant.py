@@ -31,11 +31,10 @@ from .support.cant import (
     meeting,
     mount_cant,
     outbox,
-    parse,
     record_and_send,
-    text_of,
     write_config,
 )
+from .support.mail import parse, text_of
 from .support.web import SECRET_KEY, Site, serving
 
 pytestmark = pytest.mark.slow  # a uvicorn server per test

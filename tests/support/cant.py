@@ -6,8 +6,6 @@ the outbox read back as a mail program reads it."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -22,6 +20,8 @@ from calroulette.config import Community
 from calroulette.matching import Meeting, Round, Unmatched
 from calroulette.store import open_store
 from calroulette.timeutil import UTC, IsoWeek
+
+from .mail import parse
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=UTC)  # the Tuesday before 2026-W49
 WEEK = IsoWeek(2026, 49)  # Mon 30 Nov - Sun 6 Dec 2026
@@ -145,18 +145,6 @@ def outbox(config: Path, week: IsoWeek = WEEK) -> dict[str, bytes]:
     """Every file of the week's outbox folder, by name."""
     folder = config.parent / "outbox" / str(week)
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.eml"))} if folder.exists() else {}
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def text_of(msg: EmailMessage, subtype: str = "plain") -> str:
-    part = next(p for p in msg.walk() if p.get_content_type() == f"text/{subtype}")
-    assert isinstance(part, EmailMessage)
-    return str(part.get_content())
 
 
 def calendar_of(msg: EmailMessage) -> icalendar.Calendar:

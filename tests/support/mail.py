@@ -239,3 +239,17 @@ def smtp_server(
         yield port, box
     finally:
         controller.stop()
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """An email as the mail program reads it (the modern policy)."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def text_of(msg: EmailMessage, subtype: str = "plain") -> str:
+    """The decoded text of the first text/``subtype`` part."""
+    part = next(p for p in msg.walk() if p.get_content_type() == f"text/{subtype}")
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())

@@ -102,12 +102,6 @@ def outbox_messages(community: Community, kind: str) -> dict[str, list[EmailMess
     return found
 
 
-def text_of(msg: EmailMessage, subtype: str = "plain") -> str:
-    part = next(p for p in msg.walk() if p.get_content_type() == f"text/{subtype}")
-    assert isinstance(part, EmailMessage)
-    return str(part.get_content())
-
-
 @contextmanager
 def serving_met(config: Path, **kwargs: Any) -> Iterator[web_support.Site]:
     """:func:`.web.serving` with the ``/met`` routes in the app (until web/app.py mounts them
