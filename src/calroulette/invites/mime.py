@@ -15,6 +15,12 @@ Pure: no I/O. :mod:`calroulette.invites` decides what a message says; this modul
   tree, again on every read while generating, and folded it again on the way out: most of
   rendering a round (~5 ms a message; a 10,000-member community sends ~10,000 a week). The bodies
   are encoded as ``set_content`` encodes them: quoted-printable UTF-8 text, base64 bytes.
+- **The tree is written by us** (:func:`_tree_bytes`), as the ``compat32`` generator writes it:
+  each part's headers (folded once per round, see :class:`_Tree`), a blank line, then its lines
+  with CRLF ends, or its parts between boundary lines. The generator dispatched every part by
+  type, buffered it and copied it up the tree: a third of rendering a message, for a tree of at
+  most five leaves whose shape is ours. tests/test_mime_bytes.py holds it to the generator's
+  bytes for every kind of message.
 - **Boundaries are derived** from the message's Message-ID rather than drawn at random, so a
   message rendered twice is the same bytes. A boundary starts with ``=_``, which neither
   quoted-printable (``=`` is always ``=3D`` or a soft line break) nor base64 can produce, so it can
@@ -25,14 +31,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy, quoprimime
-from email.generator import BytesGenerator
 from email.headerregistry import Address, AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from functools import lru_cache
-from io import BytesIO
 from typing import Any
 
 from .headers import URL_LISTS, check_folded, check_value, fold_addresses, fold_urls, is_url_list
@@ -131,11 +136,31 @@ class Email:
         """The message as sent: 7-bit headers (RFC 2047 for names), or raw UTF-8 headers when an
         address needs SMTPUTF8 (RFC 2047 is not allowed inside an address); CRLF line ends."""
         utf8 = needs_smtputf8(self.headers)
-        out = BytesIO()
-        for name, value in self.headers.raw_items():
-            out.write(_folded(utf8, name, value))
-        BytesGenerator(out, mangle_from_=False, policy=_TREE).flatten(self.body)
-        return out.getvalue()
+        out = [_folded(utf8, name, value) for name, value in self.headers.raw_items()]
+        return b"".join(_tree_bytes(self.body, out))
+
+
+def _tree_bytes(part: Message, out: list[bytes]) -> list[bytes]:
+    """``part`` (a tree built by :func:`text`, :func:`binary` and :func:`multipart`) appended
+    to ``out`` as :class:`email.generator.BytesGenerator` writes it under :data:`_TREE`: its
+    headers, a blank line, then its payload's lines joined by CRLF (the last one as it ends), or
+    each part after a boundary line and a closing boundary line (no preamble, no epilogue)."""
+    for name, value in part.raw_items():
+        out.append(_tree_folded(name, value))
+    out.append(b"\r\n")
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        mark = f"--{part.get_boundary()}".encode("ascii")
+        for index, child in enumerate(payload):
+            out.append(mark + b"\r\n" if index == 0 else b"\r\n" + mark + b"\r\n")
+            _tree_bytes(child, out)
+        out.append(b"\r\n" + mark + b"--\r\n")
+    elif isinstance(payload, str) and payload:
+        out.append("\r\n".join(_LINE_END.split(payload)).encode("ascii", "surrogateescape"))
+    return out
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")  # email.generator's NLCRE
 
 
 _FOLDED: dict[tuple[bool, str, type, str], bytes] = {}
