@@ -85,6 +85,17 @@ class CacheDB:
 
         self._run("write", write, None)
 
+    def write_each(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """Each ``(sql, params)`` in order, in one transaction (all or none)."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("BEGIN")
+                for sql, params in statements:
+                    conn.execute(sql, params)
+
+        self._run("write", write, None)
+
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
