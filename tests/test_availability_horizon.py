@@ -69,6 +69,12 @@ def _horizon(first: IsoWeek, n: int = HORIZON) -> list[IsoWeek]:
     return [first.shifted(k) for k in range(n)]
 
 
+def _weeks_read(community: Community, body: bytes, first: IsoWeek) -> list[IsoWeek]:
+    """The weeks a reader of ``first`` reads the first member's ``body`` for: its horizon."""
+    with FreeTimeReader(community, first) as free:
+        return _horizon(first, free.horizon_for(body, community.members[0]))
+
+
 def _starts(body: bytes) -> list[IsoWeek]:
     """Where horizons start for a file: around its first, middle and last event (each week
     then read both as a horizon's first week and as a later one), across the clock changes of
@@ -500,7 +506,8 @@ def test_errors_in_a_later_week_are_not_cached_and_cost_the_asked_week_nothing(
     answer, _ = _read(community, feeds, W49)
     assert isinstance(answer["a@example.org"], FreeTime)
     weeks = [w for w, _ in _rows(community)]
-    assert weeks == [str(w) for w in _horizon(W49) if w != W49.shifted(2)]
+    read = _weeks_read(community, BROKEN_LATER, W49)
+    assert weeks == [str(w) for w in read if w != W49.shifted(2)]
     refused, free = _read(community, feeds, W49.shifted(2))
     assert isinstance(refused["a@example.org"], FeedError)
     assert "Dentist" in refused["a@example.org"].message
@@ -526,9 +533,11 @@ def test_cleaning_old_weeks_keeps_the_later_weeks_just_read(tmp_path: Path) -> N
     _read(community, {"a@example.org": changed}, late)
     weeks = Counter(w for w, _ in _rows(community))
     assert str(W49) not in weeks
-    assert all(weeks[str(w)] == 1 for w in _horizon(W49)[1:] if w not in (W49.shifted(2), late))
-    assert all(weeks[str(w)] == 1 for w in _horizon(late)[1:])  # the new body's later weeks
-    assert weeks[str(late)] == 2  # the old body's and the new one's
+    old = _weeks_read(community, BROKEN_LATER, W49)
+    new = _weeks_read(community, changed, late)
+    assert all(weeks[str(w)] == 1 for w in old[1:] if w not in (W49.shifted(2), *new))
+    assert all(weeks[str(w)] == 1 + (w in old) for w in new[1:])  # the new body's later weeks
+    assert weeks[str(late)] == 1 + (late in old)  # the new body's (and the old one's)
 
 
 def test_a_worker_that_died_is_read_again_without_later_weeks(tmp_path: Path) -> None:
@@ -684,3 +693,29 @@ def _event(uid: str, summary: str, *lines: str) -> str:
 
 def _calendar(*events: str) -> bytes:
     return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", *events, "END:VCALENDAR", ""]).encode()
+
+
+def test_horizons_end_in_different_weeks_and_keep_doing_so(tmp_path: Path) -> None:
+    """The bodies of a first run do not all run out in the same week (that week's run would
+    cost a first run's): their horizons are 6 to 11 weeks long, about a sixth each; and as each
+    is read again for a new week, with a new length, no later week reads again more than a
+    fraction of them."""
+    community = _community(tmp_path, ["a@example.org"], ("UTC",), "UTC")
+    member = community.members[0]
+    bodies = [b"BEGIN:VCALENDAR\r\nX-N:%d\r\nEND:VCALENDAR\r\n" % n for n in range(600)]
+    longest = HORIZON + reader.STAGGER_WEEKS - 1
+    lengths: dict[IsoWeek, list[int]] = {}
+    for k in range(40):
+        with FreeTimeReader(community, W49.shifted(k)) as free:
+            lengths[W49.shifted(k)] = [free.horizon_for(body, member) for body in bodies]
+    first = Counter(lengths[W49])
+    assert set(first) == set(range(HORIZON, longest + 1))
+    assert max(first.values()) < len(bodies) / 4
+
+    read_again: Counter[IsoWeek] = Counter()  # each body read at W49, then when it runs out
+    for n in range(len(bodies)):
+        week = W49
+        while week < W49.shifted(40 - longest):
+            week = week.shifted(lengths[week][n])
+            read_again[week] += 1
+    assert max(read_again.values()) < len(bodies) / 4  # one length for all: every body at once

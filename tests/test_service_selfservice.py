@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from calroulette import service
-from calroulette.availability.reader import HORIZON_WEEKS
+from calroulette.availability.reader import HORIZON_WEEKS, STAGGER_WEEKS, FreeTimeReader
 from calroulette.config import load_community
 from calroulette.config.roster import NewMember, Roster
 from calroulette.errors import UsageError
 from calroulette.feeds.cache import cache_key
 from calroulette.matching import MeetingStatus
+from calroulette.service.community import week_or_next
 from calroulette.service.memberfields import Settings
 from calroulette.service.memberlinks import LinkError, LinkProblem
 from calroulette.store import open_store
@@ -330,6 +331,12 @@ def test_leaving_cancels_the_meeting_removes_the_member_and_their_cached_calenda
     feeds = "SELECT count(*) FROM feeds WHERE key = ?"
     assert rows("feeds.sqlite", feeds, cache_key(urls["ada"])) == 1
     free_before = rows("free.sqlite", "SELECT count(*) FROM free")
+    community = load_community(config)
+    member = community.member(ADA)
+    assert member is not None
+    with FreeTimeReader(community, week_or_next(None, community, NOW)) as reader:
+        weeks = reader.horizon_for((DEMO / "ada.ics").read_bytes(), member)
+    assert HORIZON_WEEKS <= weeks < HORIZON_WEEKS + STAGGER_WEEKS
 
     change = service.member_leave(config, token(config), now=NOW)
 
@@ -340,7 +347,7 @@ def test_leaving_cancels_the_meeting_removes_the_member_and_their_cached_calenda
     assert rows("feeds.sqlite", feeds, cache_key(urls["ada"])) == 0
     assert rows("feeds.sqlite", feeds, cache_key(urls["alan"])) == 1  # the others' stay
     # every week read from that body: the one asked for and the horizon after it
-    assert rows("free.sqlite", "SELECT count(*) FROM free") == free_before - HORIZON_WEEKS
+    assert rows("free.sqlite", "SELECT count(*) FROM free") == free_before - weeks
     with open_store(config.parent / "calroulette.sqlite", readonly=True) as store:
         (found,) = store.rounds.find(ADA)  # the history keeps the meeting, cancelled
     assert found.meeting.status is MeetingStatus.CANCELLED

@@ -91,7 +91,9 @@ def start_worker(
     _WORKER["horizon"] = horizon
 
 
-def work(body: bytes, email: str) -> Record:
+def work(body: bytes, email: str, horizon: int | None = None) -> Record:
+    """``email``'s free time from ``body``, in this worker's week and ``horizon`` weeks from it
+    (default: the worker's)."""
     member = _WORKER["members"][email]
     limits: ReadLimits = _WORKER["limits"]
     return read(
@@ -101,7 +103,7 @@ def work(body: bytes, email: str) -> Record:
         _WORKER["week"],
         _WORKER["ignore_uids"],
         limits,
-        _WORKER["horizon"],
+        _WORKER["horizon"] if horizon is None else horizon,
     )
 
 

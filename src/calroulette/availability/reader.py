@@ -19,8 +19,9 @@ which changes a result:
   no address, the file is readable by the owner only, and an entry that cannot be read is
   computed again. Errors are not cached: they are cheap to find again, and the message should
   come from the current code.
-- **A horizon of weeks**: a body read for one week is also read for the ``horizon - 1`` weeks
-  after it (:data:`HORIZON_WEEKS` in all), from one parse and one expansion across them
+- **A horizon of weeks**: a body read for one week is also read for the weeks after it
+  (:data:`HORIZON_WEEKS` in all, and 0 to :data:`STAGGER_WEEKS` - 1 more chosen by the body's
+  key), from one parse and one expansion across them
   (:func:`.horizon.free_times`, which gives each week exactly :func:`.rules.free_time`'s answer),
   and each week's answer is cached under that week's key. Next week's run on an unchanged body
   finds its week cached: it parses nothing and starts no worker. The asked week is read first,
@@ -28,6 +29,14 @@ which changes a result:
   budget: they can never cost more than the bounds allow, nor turn an answer into an error
   (:mod:`._worker`). Weeks more than ``KEEP_WEEKS`` before the week read leave the cache; the
   later weeks just computed are after it, so they stay.
+
+  The extra weeks are staggered so that horizons do not all end together: with one length for
+  every body, the bodies of a first run (most of a community) all ran out in the same week, six
+  weeks later, and that week's run cost a first run's. With lengths of 6 to 11 weeks spread by
+  the key (:meth:`FreeTimeReader.horizon_for`), about a sixth of them end in each of those
+  weeks, and as each is read again with a new key its next end falls elsewhere. A later week
+  costs ~0.45 ms of a reading's ~11 ms, so the longer horizons cost a first run about a tenth
+  more and save later runs a read every 8.5 weeks instead of every 6.
 
 **Bounds.** A feed decides how much work reading it takes (an event repeating every second
 with no end, a time zone changing every minute): so every feed is read in a worker process,
@@ -80,7 +89,8 @@ from .rules import FreeTime
 log = logging.getLogger(__name__)
 
 KEEP_WEEKS = 4  # cached weeks older than this before the one computed are removed
-HORIZON_WEEKS = 6  # weeks read from one body: the week asked and the 5 after it
+HORIZON_WEEKS = 6  # weeks read from one body at least: the week asked and the 5 after it
+STAGGER_WEEKS = 6  # and 0 to 5 more, by the body's key, so that horizons end in different weeks
 CACHE_VERSION = 1
 _SCHEMA = """
 CREATE TABLE free (
@@ -280,15 +290,27 @@ class FreeTimeReader:
         self._known[key] = record
         if "error" not in record:
             rows = [(str(self.week), key, json.dumps(record))]
-            for week, entry in self._later_weeks(later):
+            for week, entry in self._later_weeks(key, later):
                 rows.append((str(week), self._later_key(key, week), json.dumps(entry)))
             with self._lock:
                 self._unsaved.extend(rows)
         return record
 
-    def _later_weeks(self, later: object) -> list[tuple[IsoWeek, Record]]:
+    def horizon_for(self, body: bytes, member: Member) -> int:
+        """How many weeks, from this reader's on, ``member``'s free time is read for from
+        ``body``: :data:`HORIZON_WEEKS` and up to :data:`STAGGER_WEEKS` - 1 more, by the cache
+        key (which holds the week: a body read again draws its next length afresh). One week
+        when the reader reads one only."""
+        return self._horizon_of(self._key(body, member))
+
+    def _horizon_of(self, key: str) -> int:
+        if self.horizon <= 1:
+            return self.horizon
+        return self.horizon + int(key[:8], 16) % STAGGER_WEEKS
+
+    def _later_weeks(self, key: str, later: object) -> list[tuple[IsoWeek, Record]]:
         """The later weeks a worker read (:func:`._worker.read`), those within the horizon."""
-        weeks = {str(self.week.shifted(k)): k for k in range(1, self.horizon)}
+        weeks = {str(self.week.shifted(k)): k for k in range(1, self._horizon_of(key))}
         if not isinstance(later, dict):
             return []
         return [
@@ -336,7 +358,8 @@ class FreeTimeReader:
         for _ in range(2):  # a pool a worker died in is broken: the second try starts a new one
             pool = self._started_pool()
             try:
-                return pool.submit(work, body, member.email)
+                horizon = self.horizon_for(body, member)
+                return pool.submit(work, body, member.email, horizon)
             except (BrokenProcessPool, RuntimeError):
                 self._forget(pool)
         future: Future[Record] = Future()
