@@ -91,3 +91,28 @@ def test_mime_tree_is_the_classic_generators_bytes_whatever_was_folded_before(
     after = theirs.getvalue().split(b"Content-Disposition:", 1)[1]
     assert after.split(b"\r\n", 1)[1].startswith(b" ")  # the long name was folded
     assert mime._tree_folded.cache_info().hits > 0
+
+
+@pytest.mark.parametrize("field", ["From", "To", "Reply-To"])
+def test_address_fields_set_from_addresses_are_the_standard_fields(field: str) -> None:
+    """From, To and Reply-To set from Address objects build their parse tree only when folded:
+    the same text, addresses, groups, defects and folding (each policy) as the package's own."""
+    for value in [*([p] for p in PEOPLE), PEOPLE[:3], PEOPLE[1:]]:
+        ours = mime.new_headers()
+        ours[field] = value
+        stock = EmailMessage(policy=policy.SMTP)
+        stock[field] = value
+        mine, theirs = ours[field], stock[field]
+        assert vars(mine)["_parse_tree"] is None  # not built: nothing has folded it yet
+        assert str(mine) == str(theirs)
+        assert (mine.addresses, mine.groups, mine.defects) == (
+            theirs.addresses,
+            theirs.groups,
+            theirs.defects,
+        )
+        for each in (policy.SMTP, policy.SMTPUTF8, policy.default):
+            assert mine.fold(policy=each) == theirs.fold(policy=each)
+        assert fold_addresses(field, mine) == fold_addresses(field, theirs)
+    text = mime.new_headers()
+    text[field] = "Ada <ada@example.org>"  # set as text: parsed at once, as before
+    assert vars(text[field])["_parse_tree"] is not None

@@ -52,6 +52,11 @@ class _Headers(HeaderRegistry):
     Parsed headers are also kept, the last :data:`_REUSED` of them: every message of a round has
     the same From, Date, List-Unsubscribe and Auto-Submitted. A header is immutable (a ``str``
     with its parse tree), so sharing it between messages changes no byte.
+
+    An address field set from :class:`Address` objects (as :mod:`.email` sets From, To and
+    Reply-To) builds its parse tree when it is folded (:class:`_LazyAddresses`): the package
+    builds it by parsing the field's text again, a tenth of rendering a message, and nothing
+    reads it but the package's own folding, which :func:`fold_addresses` stands in for.
     """
 
     def __init__(self) -> None:
@@ -63,7 +68,10 @@ class _Headers(HeaderRegistry):
         key = name.lower()
         cls = self._classes.get(key)
         if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
+            cls = super().__getitem__(name)
+            if issubclass(cls, AddressHeader):
+                cls = type(cls.__name__, (_LazyAddresses, cls), {})
+            self._classes[key] = cls
         return cls
 
     def __call__(self, name: str, value: Any) -> BaseHeader:
@@ -76,6 +84,27 @@ class _Headers(HeaderRegistry):
                 self._parsed.clear()
             self._parsed[key] = header
         return header
+
+
+class _LazyAddresses(AddressHeader):
+    """An address header whose parse tree is built when it is first folded, when it was set from
+    :class:`Address` objects: the same text, addresses, groups and defects (none: the package
+    records none for objects), and the same folding, as :class:`AddressHeader`."""
+
+    @classmethod
+    def parse(cls, value: Any, kwds: dict[str, Any]) -> None:
+        if not isinstance(value, str):
+            kwds["parse_tree"] = None  # AddressHeader.parse then leaves it unbuilt
+        super().parse(value, kwds)
+
+    def fold(self, *, policy: Any) -> str:
+        state = vars(self)  # BaseHeader.init's attribute, which typeshed does not declare
+        if state["_parse_tree"] is None:
+            state["_parse_tree"] = self.value_parser(str(self))
+        # BaseHeader's, which the registry puts after this class (typeshed's AddressHeader is a
+        # mixin without it)
+        folded: str = super().fold(policy=policy)  # type: ignore[misc]
+        return folded
 
 
 def _identity(value: Any) -> object:
