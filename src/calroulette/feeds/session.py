@@ -1,9 +1,14 @@
 """The HTTP session every fetch of a run shares: its headers, retries, connection pool, the
-address guard on every connection (:mod:`.guard`) and the masking of what urllib3 logs."""
+address guard on every connection (:mod:`.guard`) and the masking of what urllib3 logs.
+
+It keeps no cookies: a session's cookie jar would send a cookie that one member's calendar host
+set with every later member's request to that host. Within one fetch, a cookie set by a
+redirect still goes with the request it redirects to (requests keeps those per request)."""
 
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import logging
 import socket
 import sys
@@ -42,6 +47,7 @@ def make_session(
     urllib3's retries (connect/read errors, 429 and 5xx; Retry-After honoured) and the address
     guard (``allow_private``: loopback and private networks may be fetched from)."""
     session = _Session()
+    session.cookies.set_policy(_NoCookies())
     session.headers["User-Agent"] = f"calroulette/{__version__}"
     session.headers["Accept"] = "text/calendar, text/plain;q=0.5, */*;q=0.1"
     session.max_redirects = limits.max_redirects
@@ -77,6 +83,13 @@ def _mask_urllib3_logs() -> None:
         logger = logging.getLogger(f"urllib3.{name}")
         if not any(isinstance(f, SecretFilter) for f in logger.filters):
             logger.addFilter(SecretFilter())
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session's jar accepts nothing: each fetch stands alone (see the module's docstring)."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
 class _Session(requests.Session):
