@@ -12,9 +12,8 @@ without it.
 
 Writes are kept and written :data:`BATCH` at a time, in one transaction (and whatever is left
 when the cache is closed): one commit per feed was a transaction, a WAL frame of the row's pages
-and the lock's hand-over per feed, 1,000 of them in a weekly run where most feeds answer 304,
-and those frames were the dirty pages that the outbox's flushes then had to write out. A run
-killed before a batch is written loses those rows only: a body not kept is downloaded again next
+and the lock's hand-over per feed, 1,000 of them in a weekly run where most feeds answer 304. A
+run killed before a batch is written loses those rows only: a body not kept is downloaded again next
 run (its old validators no longer match), a confirmation not kept leaves the older
 ``confirmed_at``; nothing a member sees depends on either.
 """

@@ -18,7 +18,7 @@ Pure: no I/O. :mod:`calroulette.invites` decides what a message says; this modul
 - **The tree is written by us** (:func:`_tree_bytes`), as the ``compat32`` generator writes it:
   each part's headers (folded once per round, see :class:`_Tree`), a blank line, then its lines
   with CRLF ends, or its parts between boundary lines. The generator dispatched every part by
-  type, buffered it and copied it up the tree: a third of rendering a message, for a tree of at
+  type, buffered it and copied it up the tree: a fifth of rendering a message, for a tree of at
   most five leaves whose shape is ours. tests/test_mime_bytes.py holds it to the generator's
   bytes for every kind of message.
 - **Boundaries are derived** from the message's Message-ID rather than drawn at random, so a
