@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import re
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,7 +31,7 @@ from calroulette.matching import Meeting, Round, reasons
 from calroulette.timeutil import IsoWeek
 
 from .support.browser import PHONE, Browser, chromium
-from .support.mail import make_community, parse
+from .support.mail import Links, make_community, parse
 
 UTC = dt.UTC
 WEEK = IsoWeek(2026, 49)
@@ -49,15 +49,6 @@ MEETING = Meeting(
         Interval(START + dt.timedelta(days=2, hours=-5), START + dt.timedelta(days=2, hours=-4.5)),
     ),
 )
-
-
-@dataclass(frozen=True)
-class Links:
-    """A member's signed links as the service hands them in (here: fixed strings)."""
-
-    manage: str
-    unsubscribe: str
-    cant: dict[str, str] = field(default_factory=dict)
 
 
 def links_for(*emails: str) -> dict[str, Links]:

@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.generator import BytesGenerator
+from email.message import EmailMessage, Message
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +241,25 @@ def smtp_server(
         yield port, box
     finally:
         controller.stop()
+
+
+@dataclass(frozen=True)
+class Links:
+    """A member's signed links as the service hands them in (here: fixed strings)."""
+
+    manage: str
+    unsubscribe: str
+    cant: dict[str, str] = field(default_factory=dict)
+
+
+def generated(body: Message) -> bytes:
+    """A MIME tree as the standard library's generator writes it (plain compat32, CRLF): the
+    bytes calroulette's own writer must match."""
+    out = BytesIO()
+    BytesGenerator(
+        out, mangle_from_=False, policy=email.policy.compat32.clone(linesep="\r\n")
+    ).flatten(body)
+    return out.getvalue()
 
 
 def parse(raw: bytes) -> EmailMessage:

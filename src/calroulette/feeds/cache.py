@@ -167,6 +167,11 @@ class FeedCache:
         if full:
             self.flush()
 
+    def forget(self, address: str) -> None:
+        """Delete the copy of ``address``, with any write of it not made yet."""
+        self.flush()  # a kept row written after the delete would bring the copy back
+        self.db.write("DELETE FROM feeds WHERE key = ?", [(cache_key(address),)])
+
     def prune(self, keep: set[str], before: dt.datetime) -> int:
         """Delete entries of addresses not in ``keep`` last confirmed before ``before``.
 

@@ -149,7 +149,7 @@ def forget_calendar(community: Community, member: Member) -> None:
     if any(m.calendar == calendar for m in community.members if m.email != member.email):
         return
     from calroulette.availability import FreeTimeReader
-    from calroulette.feeds.cache import FeedCache, cache_key
+    from calroulette.feeds.cache import FeedCache
 
     body: bytes | None = None
     if is_url(calendar):
@@ -157,7 +157,7 @@ def forget_calendar(community: Community, member: Member) -> None:
             with FeedCache(community.cache_dir) as feeds:
                 cached = feeds.load(calendar)
                 body = cached.body if cached is not None else None
-                feeds.db.write("DELETE FROM feeds WHERE key = ?", [(cache_key(calendar),)])
+                feeds.forget(calendar)
     else:
         try:
             body = Path(calendar).read_bytes()
