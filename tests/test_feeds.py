@@ -195,7 +195,8 @@ def test_connection_refused_names_the_host_only(tmp_path: Path) -> None:
         fetch_one(tmp_path, f"http://127.0.0.1:{port}{secret_path('ada')}", limits=limits)
     )
     assert error.kind is ErrorKind.CONNECTION
-    assert error.what == f"cannot connect to http://127.0.0.1:{port}/…/basic.ics (ConnectionError)"
+    shown = f"http://127.0.0.1:{port}/…/basic.ics"
+    assert error.what == f"cannot connect to {shown} (connection refused)"
 
 
 def test_webcal_is_fetched_as_https(tmp_path: Path, httpserver: HTTPServer) -> None:

@@ -104,9 +104,9 @@ def test_urllib3_records_are_masked_even_without_the_cli_logging(
 ) -> None:
     """The filters that making a feed session puts on urllib3's loggers mask a record on their
     own, for a program that configures logging its own way."""
-    from calroulette.feeds import FetchLimits, make_session
+    from calroulette.feeds import FetchLimits, make_client
 
-    make_session(FetchLimits(), pool=1).close()  # installs the filters
+    make_client(FetchLimits(), pool=1).close()  # installs the filters
     # Without the CLI's handlers: a CLI test earlier in this process leaves its masking handlers
     # on the "urllib3" logger, and they would mask the record before caplog's root handler.
     for name in ("urllib3", "urllib3.connectionpool"):

@@ -5,7 +5,7 @@ never lets a read timeout of 30 s expire, and the whole response takes as long a
 So each feed's fetch runs under a :class:`Deadline` and one :class:`Watchdog` thread per run
 shuts down the sockets of every feed whose deadline has passed (``shutdown`` wakes a thread
 blocked reading it). Resolving and connecting are bounded by the time left
-(:mod:`.session`), retries stop when it is spent (:mod:`.retry`), and the body loop checks it
+(:mod:`.client`), retries stop when it is spent (:mod:`.retry`), and the body loop checks it
 too (:mod:`.fetch`).
 
 The deadline a connection belongs to is the one of the thread that opens it

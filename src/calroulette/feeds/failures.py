@@ -1,48 +1,61 @@
 """What went wrong with a fetch, said as it is: one :class:`FetchError` per way it fails.
 
-Never ``str(exc)``: requests and urllib3 quote the full (secret) URL in their messages, so each
+Never ``str(exc)``: urllib3 and requests quote the full (secret) URL in their messages, so each
 message is written here from the kind of failure and the redacted address.
 """
 
 from __future__ import annotations
 
-import requests
+import socket
+import ssl
+
+import requests.exceptions
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
+    LocationValueError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
+    ProxyError,
     ReadTimeoutError,
+    ResponseError,
+    SSLError,
 )
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from calroulette.redact import redact_url
 
+from .client import NoSocks, NotHTTP
 from .deadline import Deadline
 from .guard import AddressRefused
 from .model import ErrorKind, FetchError, FetchLimits
 
 
-def failure(
-    email: str, shown: str, exc: requests.RequestException | Urllib3Error, limits: FetchLimits
-) -> FetchError:
-    """What went wrong, said as it is; never ``str(exc)``: requests and urllib3 quote the
-    full URL in their messages."""
-    if isinstance(exc, requests.TooManyRedirects):
+def failure(email: str, shown: str, exc: Exception, limits: FetchLimits) -> FetchError:
+    """What went wrong, said as it is; never ``str(exc)``: urllib3's and requests' exceptions
+    quote the full URL in their messages."""
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
         return FetchError(
             email,
             f"more than {limits.max_redirects} redirects from {shown}",
             "a redirect loop: open the address in a browser, then copy the final iCal address",
             kind=ErrorKind.REDIRECTS,
         )
-    if isinstance(exc, requests.exceptions.SSLError):
+    if any(isinstance(e, SSLError | ssl.SSLError) for e in _chain(exc)):
         return FetchError(
             email,
             f"TLS error with {shown}",
             "the server's certificate is not trusted, or it does not speak https",
             kind=ErrorKind.CONNECTION,
         )
-    if isinstance(exc, requests.exceptions.InvalidSchema):
+    if isinstance(exc, NoSocks):
+        return FetchError(
+            email,
+            f"cannot fetch {shown} through a SOCKS proxy",
+            "set http_proxy and https_proxy to an http proxy, or unset the SOCKS one",
+            kind=ErrorKind.CONNECTION,
+        )
+    if isinstance(exc, NotHTTP):
         # the member's own address is checked when members.toml loads: this is a redirect
         return FetchError(
             email,
@@ -50,11 +63,12 @@ def failure(
             "open the address in a browser, then copy the final iCal address",
             kind=ErrorKind.REDIRECTS,
         )
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+    if isinstance(exc, requests.exceptions.RequestException | LocationValueError):
+        # requests' InvalidURL, MissingSchema or InvalidSchema when the address is prepared
         return FetchError(
             email, f"invalid address {shown}", "copy the iCal address again", kind=ErrorKind.HTTP
         )
-    if isinstance(exc, requests.Timeout | ReadTimeoutError) or timed_out(exc):
+    if timed_out(exc):
         return FetchError(
             email,
             f"timed out fetching {shown}",
@@ -63,10 +77,44 @@ def failure(
         )
     return FetchError(
         email,
-        f"cannot connect to {shown} ({type(exc).__name__})",
+        f"cannot connect to {shown} ({_why(exc)})",
         "check the address's host; the server may be down",
         kind=ErrorKind.CONNECTION,
     )
+
+
+def _why(exc: BaseException) -> str:
+    """What a connection failure was, in words, from the innermost cause that says."""
+    for cause in _chain(exc):
+        if isinstance(cause, NameResolutionError | socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError | ProtocolError):
+            return "the connection broke"
+        if isinstance(cause, ProxyError):
+            return "the proxy failed"
+        if isinstance(cause, ResponseError):
+            return "the server kept failing"
+    return "the connection failed"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: urllib3's ``reason``, the first argument, the cause."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        reason = getattr(current, "reason", None)
+        nested = current.args[0] if current.args else None
+        current = (
+            reason
+            if isinstance(reason, BaseException)
+            else nested
+            if isinstance(nested, BaseException)
+            else current.__cause__
+        )
+    return seen
 
 
 def too_slow(email: str, shown: str, due: Deadline) -> FetchError:
@@ -110,20 +158,12 @@ def broken(email: str, shown: str, exc: DecodeError | ProtocolError) -> FetchErr
 
 
 def timed_out(exc: BaseException) -> bool:
-    """requests wraps a read timeout that outlived the retries in a ConnectionError."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError):  # a subclass of ConnectTimeoutError
+    """A timeout, however deep urllib3 wrapped it (a read timeout that outlived the retries
+    comes inside a MaxRetryError); a refused connection is not one, though urllib3 makes
+    NewConnectionError a subclass of ConnectTimeoutError."""
+    for cause in _chain(exc):
+        if isinstance(cause, NewConnectionError):
             return False
-        if isinstance(current, requests.Timeout | ReadTimeoutError | ConnectTimeoutError):
+        if isinstance(cause, ReadTimeoutError | ConnectTimeoutError | TimeoutError):
             return True
-        reason = getattr(current, "reason", None)
-        nested = current.args[0] if current.args else None
-        current = (
-            reason
-            if isinstance(reason, BaseException)
-            else (nested if isinstance(nested, BaseException) else None)
-        )
     return False

@@ -1,16 +1,16 @@
 """Fetch every member's calendar feed: http(s)://, webcal:// (as https) or a local path.
 
-One shared :class:`requests.Session` (its connection pool sized to ``fetch_concurrency``) and a
-thread pool fetch the feeds concurrently. Retries are urllib3's :class:`~urllib3.util.Retry` on
-the session's adapter (timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
-other 4xx), bounded in time by the feed's deadline (:mod:`.retry`). Everything requests cannot do
-by itself is here: one deadline per feed from the first connection to the last byte
-(:mod:`.deadline`), a size cap enforced while the body streams, the address guard's refusals
-(:mod:`.guard`), conditional requests from the validators in the cache, and the fall-back to
-the last good copy.
+One shared client (:mod:`.client`: urllib3's pools sized to ``fetch_concurrency``, redirects,
+the environment's proxies) and a thread pool fetch the feeds concurrently. Retries are urllib3's
+:class:`~urllib3.util.Retry` (timeouts, connection errors, 429 and 5xx, honouring Retry-After;
+never other 4xx), bounded in time by the feed's deadline (:mod:`.retry`). The rest is here: one
+deadline per feed from the first connection to the last byte (:mod:`.deadline`), a size cap
+enforced while the body streams, the address guard's refusals (:mod:`.guard`), conditional
+requests from the validators in the cache, and the fall-back to the last good copy.
 
 A failure is a :class:`FetchError` value for that member; it never stops the others. Messages
-show addresses only through :func:`redact_url`, never requests' own text (it holds the full URL).
+show addresses only through :func:`redact_url`, never an exception's own text (urllib3's and
+requests' hold the full URL).
 
 **What counts as a good copy.** Only a body that passes :func:`calroulette.feedformat.sniff`
 (a VCALENDAR from BEGIN to END) is stored as the last good copy, and a body that fails it is a
@@ -31,12 +31,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TypeVar
 
-import requests
+import requests.exceptions
 from urllib3.exceptions import (
     DecodeError,
     ProtocolError,
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.response import BaseHTTPResponse
 
 from calroulette.config import Community, Member
 from calroulette.errors import FeedError
@@ -45,10 +46,10 @@ from calroulette.redact import SECRETS, is_url, redact_url
 
 from . import failures, hints
 from .cache import CachedFeed, FeedCache
+from .client import BadRedirect, Client, keep_alive, make_client
 from .deadline import Deadline, Watchdog
 from .guard import AddressRefused
 from .model import ErrorKind, Feed, FeedStatus, FetchError, FetchLimits
-from .session import BadRedirect, make_session
 
 log = logging.getLogger("calroulette.feeds")
 
@@ -82,7 +83,7 @@ def fetch_feeds(
     limits = limits or FetchLimits.of(community)
     workers = max(1, min(community.fetch_concurrency, len(chosen)))
     fetcher = _Fetcher(
-        make_session(limits, pool=workers, allow_private=community.allow_private_feeds),
+        make_client(limits, pool=workers, allow_private=community.allow_private_feeds),
         FeedCache(community.cache_dir),
         limits,
         Watchdog(),
@@ -92,7 +93,7 @@ def fetch_feeds(
     )
     results: dict[str, Feed | FetchError] = {}
     pool = ThreadPoolExecutor(workers, thread_name_prefix="fetch")
-    with fetcher.watchdog, fetcher.cache, fetcher.session, pool:
+    with fetcher.watchdog, fetcher.cache, fetcher.client, pool:
         # The last good copies are read here, one after another, before the threads start:
         # read in the threads, each call into the cache handed the interpreter lock to another
         # thread, and on an all-304 run of 10,000 feeds the cache reads cost more than the
@@ -118,7 +119,7 @@ def fetch_feeds(
 class _Fetcher:
     def __init__(
         self,
-        session: requests.Session,
+        client: Client,
         cache: FeedCache,
         limits: FetchLimits,
         watchdog: Watchdog,
@@ -127,7 +128,7 @@ class _Fetcher:
         stale_after: dt.timedelta,
         validate: Validate | None,
     ) -> None:
-        self.session = session
+        self.client = client
         self.cache = cache
         self.limits = limits
         self.watchdog = watchdog
@@ -206,16 +207,11 @@ class _Fetcher:
                 headers["If-Modified-Since"] = cached.last_modified
         limits = self.limits
         try:
-            response = self.session.get(
-                url,
-                headers=headers,
-                timeout=(limits.connect_timeout, limits.read_timeout),
-                stream=True,
-            )
-            with response:
-                status = response.status_code
+            with self.client.get(url, headers) as fetched:
+                response = fetched.response
+                status = response.status
                 if status == 304 and cached is not None:
-                    _keep_alive(response)
+                    keep_alive(response)
                     self.cache.confirm(source, cached, self.now)
                     return Feed(
                         email,
@@ -236,7 +232,7 @@ class _Fetcher:
                 body = _read_body(response, email, shown, limits, due)
                 if isinstance(body, FetchError):
                     return body
-                _keep_alive(response)
+                keep_alive(response)
                 etag = response.headers.get("ETag")
                 last_modified = response.headers.get("Last-Modified")
         except AddressRefused as refused:
@@ -248,7 +244,7 @@ class _Fetcher:
                 "open the address in a browser, then copy the final iCal address",
                 kind=ErrorKind.REDIRECTS,
             )
-        except (requests.RequestException, Urllib3Error) as exc:
+        except (requests.exceptions.RequestException, Urllib3Error) as exc:
             if due.expired:
                 return failures.too_slow(email, shown, due)
             return failures.failure(email, shown, exc, limits)
@@ -272,20 +268,8 @@ class _Fetcher:
         return Feed(email, body, shown, self.now, FeedStatus.FRESH, etag=etag)
 
 
-def _keep_alive(response: requests.Response) -> None:
-    """Hand a fully read connection back to the pool before ``close()``: requests closes the
-    socket of a streamed response it did not read itself, and a new TCP connection per feed
-    costs more than the whole 304.
-
-    A 304's empty body is read first: until it is, http.client keeps the response open on the
-    connection, and the next request sent on it fails with ResponseNotReady (a retry on a new
-    connection: 19 of 100 feeds of an all-304 run)."""
-    response.raw.drain_conn()
-    response.raw.release_conn()
-
-
 def _read_body(
-    response: requests.Response, email: str, shown: str, limits: FetchLimits, due: Deadline
+    response: BaseHTTPResponse, email: str, shown: str, limits: FetchLimits, due: Deadline
 ) -> bytes | FetchError:
     """Stream the (decompressed) body, enforcing the size cap and the feed's deadline as it
     comes.
@@ -307,7 +291,7 @@ def _read_body(
     size = 0
     while True:
         try:
-            chunk = response.raw.read1(_CHUNK, decode_content=True)
+            chunk = response.read1(_CHUNK, decode_content=True)
         except (DecodeError, ProtocolError, OSError) as exc:
             if due.expired:
                 return failures.too_slow(email, shown, due)

@@ -7,7 +7,7 @@ metadata service (``http://169.254.169.254/``), and the member's "no meeting" no
 ``check`` line would tell them what answered: a server-side request forgery. So every host is
 resolved with the system resolver and each address is checked (:func:`refusal`); the connection
 is then made to the address that was checked (:func:`resolve` gives it, and
-:mod:`.session`'s connections use it), never by a second lookup, so a name whose DNS answer
+:mod:`.client`'s connections use it), never by a second lookup, so a name whose DNS answer
 changes between the check and the connect (DNS rebinding) cannot slip through. Redirects are
 new connections and are checked the same way.
 
