@@ -17,7 +17,8 @@ three commands run as subprocesses with CALROULETTE_NOW=2026-11-24T12:00:00Z (ta
   week is otherwise returned as it is, and a sent round cannot be planned again);
 - after each, `run` alone (what cron runs: fetch, plan and send in one process) on a fresh copy
   of the history database, with an empty cache after a first run and the same unchanged cache
-  after a second;
+  after a second; after the second, `run` again 15 minutes later, as cron starts it every 15
+  minutes all week: the round is sent, nothing is due, and it must send nothing;
 - next week: what cron's `run` really meets most weeks. `run` for 2026-W49 on an empty cache,
   then the same community one week later (CALROULETTE_NOW a week on, `run --week 2026-W50`)
   with 5% of the feeds changed (a new meeting added: served with a new ETag, so downloaded;
@@ -89,6 +90,7 @@ END = "<!-- bench/e2e.py: end -->"
 NOW = "2026-11-24T12:00:00Z"
 WEEK = IsoWeek(2026, 49)
 NEXT_NOW = "2026-12-01T12:00:00Z"  # a week later: cron's next run
+LATER_NOW = "2026-11-24T12:15:00Z"  # cron's next tick the same day: the round is already sent
 NEXT_WEEK = IsoWeek(2026, 50)
 CHANGED_SHARE = 0.05  # of the feeds changed between the two weeks
 COMMANDS = (("check", "--json"), ("match",), ("send",))
@@ -110,6 +112,7 @@ class Run:
     feed_statuses: dict[str, int] = field(default_factory=dict)
     meetings: int = 0
     cron: Timed | None = None  # `run` alone: fetch, plan and send in one process
+    later: Timed | None = None  # `run` again 15 minutes after `cron`: nothing is due
 
     @property
     def total(self) -> float:
@@ -384,7 +387,21 @@ def run_once(base: Path, port: int, *, fresh_cache: bool) -> Run:
         cron_round = store.rounds.load(WEEK)
     assert cron_round is not None and cron_round.status is RoundStatus.SENT, cron_round
     assert len(cron_round.meetings) == result.meetings, (cron_round, result.meetings)
+    if not fresh_cache:
+        result.later = later_run(cwd)
     return result
+
+
+def later_run(cwd: Path) -> Timed:
+    """`run` as cron starts it every 15 minutes, the next tick after the round was sent: it
+    must send nothing (the outbox keeps its files) and says what it would cost all week."""
+    sent = sorted(p.name for p in (cwd / "outbox").rglob("*") if p.is_file())
+    later = timed([sys.executable, "-m", "calroulette", "run"], cwd, "run-later", LATER_NOW)
+    if later.exit_code != 0:
+        raise SystemExit(f"run exited {later.exit_code}: see {cwd}")
+    after = sorted(p.name for p in (cwd / "outbox").rglob("*") if p.is_file())
+    assert after == sent, "a later run of the same week sent again"
+    return later
 
 
 def next_week(base: Path, server: Server, runs: int) -> tuple[Timed, list[Timed]]:
@@ -570,6 +587,14 @@ def main() -> None:
                 f"{n:,} 304",
             )
         )
+        cron.append(
+            cron_row(
+                n,
+                "later that week, nothing due",
+                [r.later for r in seconds if r.later],
+                "none fetched",
+            )
+        )
         ratio = ""
         if naive_s is not None and cold is not None:
             first_total = statistics.median(r.total for r in firsts)
@@ -603,11 +628,14 @@ def main() -> None:
             "",
             *notes,
             "",
-            "`run` alone, what cron runs, in the three situations it meets: wall time, and CPU "
+            "`run` alone, what cron runs, in the situations it meets: wall time, and CPU "
             "time of the command with every worker it started (median, range of the runs; "
             "the CPU time is what holds on a shared machine). Next week: `run --week "
             f"{NEXT_WEEK}` a week after a `run` of {WEEK} on an empty cache, with 5% of the feeds "
-            "changed. Load: the 1-minute load average as each run started."
+            "changed. Same week again: the round fetched, planned and sent again from a fresh "
+            "history database with the caches the last run left. Later that week: `run` 15 "
+            "minutes after the round was sent, as cron starts it all week (it sends nothing). "
+            "Load: the 1-minute load average as each run started."
             + ("" if SUBREAPER else " (CPU: not subreaper, workers may be missing)"),
             "",
             "| members | `run` | wall | CPU (command + workers) | CPU a member | peak memory "
