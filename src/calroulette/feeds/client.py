@@ -94,10 +94,9 @@ def make_client(limits: FetchLimits, *, pool: int, allow_private: bool = False) 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """The last response of a fetch (a redirect's is never returned) and its address."""
+    """The last response of a fetch (a redirect's is never returned)."""
 
     response: BaseHTTPResponse
-    url: str
 
     def __enter__(self) -> Fetched:
         return self
@@ -186,9 +185,9 @@ class Client:
             response = self._send(route, url, sent)
             location = response.headers.get("Location")
             if response.status not in REDIRECTS or not location:
-                return Fetched(response, url)
+                return Fetched(response)
+            _discard(response)  # first: a bad Location must not keep the connection
             target = _target(url, location)
-            _discard(response)
             if hops >= self.max_redirects:
                 raise TooManyRedirects("too many redirects")
             hops += 1
