@@ -4,9 +4,11 @@ keeps its member in the round for ``stale_days``, and the cache never holds an a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import stat
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -92,6 +94,32 @@ def test_feed_down_with_a_cache_3_days_old_uses_it_with_a_warning(
     assert feed.age(later) == dt.timedelta(days=3)
     assert feed.problem is not None and feed.problem.startswith("HTTP 503 from")
     assert free_of(feed) == TUESDAY_FREE
+
+
+@pytest.mark.parametrize(
+    ("offset", "said"),
+    [
+        (dt.timedelta(minutes=10), "less than an hour"),
+        (dt.timedelta(hours=5), "5 hours"),
+        (dt.timedelta(days=-7), "less than an hour"),  # the clock went back: never "-168 hours"
+    ],
+)
+def test_the_warning_says_how_old_the_copy_is_in_words(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+    offset: dt.timedelta,
+    said: str,
+) -> None:
+    httpserver.expect_oneshot_request(secret_path("ada")).respond_with_data(ICS)
+    httpserver.expect_request(secret_path("ada")).respond_with_data("down", status=503)
+    url = httpserver.url_for(secret_path("ada"))
+    assert isinstance(fetch(tmp_path, url), Feed)
+    with caplog.at_level(logging.WARNING, logger="calroulette.feeds"):
+        feed = fetch(tmp_path, url, NOW + offset)
+    assert isinstance(feed, Feed) and feed.stale
+    (warning,) = [r.getMessage() for r in caplog.records if "last good copy" in r.getMessage()]
+    assert warning.endswith(f"using the last good copy from {said} ago"), warning
 
 
 def test_feed_down_with_a_cache_20_days_old_is_an_error(

@@ -345,9 +345,14 @@ def _size(limit: int) -> str:
 
 
 def _days(age: dt.timedelta) -> str:
+    """``3 days``, ``5 hours``, ``less than an hour``: also for a copy whose time is after now
+    (the clock went back), never a negative age."""
     days = age.total_seconds() / 86400
+    if age < dt.timedelta(hours=1):
+        return "less than an hour"
     if days < 1:
-        return f"{age.total_seconds() / 3600:.0f} hours"
+        hours = round(age.total_seconds() / 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{days:.0f} day{'s' if round(days) != 1 else ''}"
 
 
