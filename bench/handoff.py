@@ -64,10 +64,6 @@ def handed(bodies: list[bytes], workers: int) -> float:
         return _own() + sum(_process(pid) for pid in pids) - started
 
 
-def baseline(count: int, workers: int) -> float:
-    return handed([b""] * count, workers)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=Path, help="a folder of .ics bodies (default: 1,000)")
@@ -85,7 +81,7 @@ def main() -> None:
     started_at = dt.datetime.now(dt.UTC)
     with_bodies, empty = [], []
     for _ in range(args.runs):
-        empty.append(baseline(len(bodies), args.workers))
+        empty.append(handed([b""] * len(bodies), args.workers))
         with_bodies.append(handed(bodies, args.workers))
     full, none = statistics.median(with_bodies), statistics.median(empty)
     per = (full - none) / len(bodies) * 1000

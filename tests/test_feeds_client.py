@@ -20,7 +20,7 @@ from werkzeug import Request, Response
 
 from calroulette.feeds import ErrorKind, Feed, FeedStatus
 
-from .support.feeds import ICS, RawServer, error_of, fetch_one, secret_path
+from .support.feeds import ICS, RawServer, error_of, fetch_one, secret_path, serve_ics
 from .support.mail import make_cert, server_context
 
 _CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -187,19 +187,11 @@ def _endless_redirect(target: str) -> Callable[[BaseHTTPRequestHandler], None]:
     return handle
 
 
-def _serve(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/calendar")
-    handler.send_header("Content-Length", str(len(ICS)))
-    handler.end_headers()
-    handler.wfile.write(ICS)
-
-
 def test_a_redirect_whose_body_never_ends_is_followed_without_reading_it(
     tmp_path: Path, raw_server: Callable[..., RawServer]
 ) -> None:
     target = secret_path("final")
-    server = raw_server({secret_path("ada"): _endless_redirect(target), target: _serve})
+    server = raw_server({secret_path("ada"): _endless_redirect(target), target: serve_ics})
     feed = fetch_one(tmp_path, server.url(secret_path("ada")))
     assert isinstance(feed, Feed) and feed.body == ICS
 
@@ -216,7 +208,7 @@ def test_a_utf8_location_is_followed_quoted(
     tmp_path: Path, raw_server: Callable[..., RawServer]
 ) -> None:
     quoted = "/calendar/private-0f9e8d7c6b5a4321/kalender-%C3%A4.ics"
-    server = raw_server({secret_path("ada"): _utf8_redirect, quoted: _serve})
+    server = raw_server({secret_path("ada"): _utf8_redirect, quoted: serve_ics})
     feed = fetch_one(tmp_path, server.url(secret_path("ada")))
     assert isinstance(feed, Feed) and feed.body == ICS
 

@@ -25,7 +25,17 @@ from calroulette.errors import FeedError
 from calroulette.feeds import ErrorKind, Feed, FetchError, FetchLimits, fetch_feeds
 
 from .support.calendars import FREE_TUESDAYS
-from .support.feeds import FAST, ICS, NOW, WEEK, RawServer, community_of, error_of, secret_path
+from .support.feeds import (
+    FAST,
+    ICS,
+    NOW,
+    WEEK,
+    RawServer,
+    community_of,
+    error_of,
+    secret_path,
+    serve_ics,
+)
 
 runner = CliRunner()
 
@@ -319,14 +329,6 @@ def _one(tmp_path: Path, url: str, **settings: object) -> object:
 # --- the address guard ---------------------------------------------------------------------------
 
 
-def _serve_ics(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/calendar")
-    handler.send_header("Content-Length", str(len(ICS)))
-    handler.end_headers()
-    handler.wfile.write(ICS)
-
-
 def _fetch(tmp_path: Path, url: str, *, allow: bool) -> Feed | FetchError:
     community = community_of(tmp_path, {"ada": url}, allow_private_feeds=allow)
     return fetch_feeds(community, now=NOW, limits=FetchLimits(retries=0, deadline=2.0))[
@@ -350,7 +352,7 @@ REFUSED = {
 def test_private_addresses_are_refused_without_connecting(
     tmp_path: Path, raw_server: Callable[..., RawServer], address: str, what: str
 ) -> None:
-    server = raw_server({f"{secret_path('ada')}": _serve_ics})
+    server = raw_server({f"{secret_path('ada')}": serve_ics})
     port = server.server.server_port
     url = address.format(port=port) + secret_path("ada").lstrip("/")
     error = error_of(_fetch(tmp_path, url, allow=False))
@@ -363,7 +365,7 @@ def test_private_addresses_are_refused_without_connecting(
 def test_private_addresses_are_fetched_when_the_organizer_allows_them(
     tmp_path: Path, raw_server: Callable[..., RawServer], host: str
 ) -> None:
-    server = raw_server({f"{secret_path('ada')}": _serve_ics})
+    server = raw_server({f"{secret_path('ada')}": serve_ics})
     url = f"http://{host}:{server.server.server_port}{secret_path('ada')}"
     feed = _fetch(tmp_path, url, allow=True)
     assert isinstance(feed, Feed) and feed.body == ICS
@@ -415,7 +417,7 @@ def test_a_redirect_to_loopback_is_followed_when_the_organizer_allows_it(
 ) -> None:
     member_url = "http://calendar.example/ical/private-0a1b2c3d4e/basic.ics"
     target = "http://127.0.0.1:9/private-9f8e7d6c5b/cal.ics"  # asked of the proxy, like the first
-    proxy = raw_server({member_url: _redirector(target), target: _serve_ics})
+    proxy = raw_server({member_url: _redirector(target), target: serve_ics})
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "all_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", proxy.url(""))

@@ -174,6 +174,15 @@ def endless(handler: BaseHTTPRequestHandler) -> None:
         handler.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
 
 
+def serve_ics(handler: BaseHTTPRequestHandler) -> None:
+    """The calendar, with its length."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/calendar")
+    handler.send_header("Content-Length", str(len(ICS)))
+    handler.end_headers()
+    handler.wfile.write(ICS)
+
+
 def silent(handler: BaseHTTPRequestHandler) -> None:
     """Accepts the request and never answers."""
     handler.stop.wait(5)  # type: ignore[attr-defined]

@@ -35,15 +35,17 @@ import socket
 import ssl
 import sys
 import threading
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import certifi
+import requests
+import requests.cookies
 import requests.exceptions
 import requests.models
+import requests.sessions
 import requests.utils
 from urllib3 import PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -66,6 +68,7 @@ _URLLIB3_LOGGERS = ("connection", "connectionpool", "poolmanager", "response", "
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECT_BODY = 65536  # what is read of a redirect's body so its connection can be kept
+_REDIRECTING = requests.sessions.SessionRedirectMixin()  # its should_strip_auth: requests' rule
 
 
 class BadRedirect(requests.exceptions.InvalidURL):
@@ -193,19 +196,20 @@ class Client:
             hops += 1
             if urlsplit(target).scheme.lower() not in _DEFAULT_PORTS:
                 raise NotHTTP("a redirect to an address that is not http(s)")
+            # requests' own rules for a redirect's cookies and Authorization (untyped in its
+            # stubs, hence the ignores)
             if response.headers.get("Set-Cookie") or cookies is not None:
                 cookies = cookies or http.cookiejar.CookieJar()
-                # urllib's Request only carries the address here: nothing is opened with it
-                asked = urllib.request.Request(url)  # noqa: S310
-                cookies.extract_cookies(_CookieResponse(response), asked)  # type: ignore[arg-type]
+                came = requests.Request("GET", url)
+                requests.cookies.extract_cookies_to_jar(cookies, came, response)  # type: ignore[no-untyped-call]
             sent.pop("Cookie", None)
             if cookies is not None:
-                request = urllib.request.Request(target)  # noqa: S310
-                cookies.add_cookie_header(request)
-                cookie = request.get_header("Cookie")
+                going = requests.Request("GET", target)
+                cookie = requests.cookies.get_cookie_header(cookies, going)  # type: ignore[no-untyped-call]
                 if cookie:
                     sent["Cookie"] = cookie
-            if "Authorization" in sent and _strip_auth(url, target):
+            strip = _REDIRECTING.should_strip_auth(url, target)  # type: ignore[no-untyped-call]
+            if strip and "Authorization" in sent:
                 del sent["Authorization"]
             url = target
             route = self._route(url)
@@ -326,34 +330,6 @@ def _basic(user: str, password: str) -> str:
     except UnicodeEncodeError:
         raw = f"{user}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _strip_auth(old: str, new: str) -> bool:
-    """Whether a redirect from ``old`` to ``new`` loses the Authorization: a different host,
-    scheme or port, except http on port 80 to https on 443 (requests' rule)."""
-    before, after = urlsplit(old), urlsplit(new)
-    if before.hostname != after.hostname:
-        return True
-    upgrade = before.scheme == "http" and after.scheme == "https"
-    if upgrade and before.port in (80, None) and after.port in (443, None):
-        return False
-    if before.scheme != after.scheme:
-        return True
-    default = _DEFAULT_PORTS.get(before.scheme)
-    return (before.port or default) != (after.port or default)
-
-
-class _CookieResponse:
-    """What :meth:`http.cookiejar.CookieJar.extract_cookies` reads of a response."""
-
-    def __init__(self, response: BaseHTTPResponse) -> None:
-        self.headers = response.headers
-
-    def info(self) -> _CookieResponse:
-        return self
-
-    def get_all(self, name: str, default: list[str] | None = None) -> list[str]:
-        return self.headers.getlist(name) or (default or [])
 
 
 def _tls_context() -> ssl.SSLContext:

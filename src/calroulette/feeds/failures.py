@@ -63,8 +63,7 @@ def failure(email: str, shown: str, exc: Exception, limits: FetchLimits) -> Fetc
             "open the address in a browser, then copy the final iCal address",
             kind=ErrorKind.REDIRECTS,
         )
-    if isinstance(exc, requests.exceptions.RequestException | LocationValueError):
-        # requests' InvalidURL, MissingSchema or InvalidSchema when the address is prepared
+    if isinstance(exc, _UNPREPARED | LocationValueError):  # the address could not be prepared
         return FetchError(
             email, f"invalid address {shown}", "copy the iCal address again", kind=ErrorKind.HTTP
         )
@@ -81,6 +80,13 @@ def failure(email: str, shown: str, exc: Exception, limits: FetchLimits) -> Fetc
         "check the address's host; the server may be down",
         kind=ErrorKind.CONNECTION,
     )
+
+
+_UNPREPARED = (
+    requests.exceptions.InvalidURL
+    | requests.exceptions.MissingSchema
+    | requests.exceptions.InvalidSchema
+)
 
 
 def _why(exc: BaseException) -> str:
