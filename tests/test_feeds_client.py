@@ -96,14 +96,22 @@ def test_a_netrc_login_for_the_host_is_sent(
     assert request.headers.get("Authorization") == _basic("ada", "from-netrc")
 
 
-def test_a_socks_proxy_is_said_to_be_unsupported_not_used(
-    tmp_path: Path, httpserver: HTTPServer, clean_env: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("proxy", "what"),
+    [
+        ("socks5://127.0.0.1:9", "through a SOCKS proxy"),
+        ("ftp://127.0.0.1:9", "through that proxy"),
+    ],
+)
+def test_a_proxy_that_is_not_http_is_said_to_be_unsupported_not_used(
+    tmp_path: Path, httpserver: HTTPServer, clean_env: pytest.MonkeyPatch, proxy: str, what: str
 ) -> None:
-    clean_env.setenv("http_proxy", "socks5://127.0.0.1:9")
+    """Before, an ftp:// proxy was told as the member's "invalid address"."""
+    clean_env.setenv("http_proxy", proxy)
     httpserver.expect_request(secret_path("ada")).respond_with_data(ICS)
     error = error_of(fetch_one(tmp_path, httpserver.url_for(secret_path("ada"))))
     assert error.kind is ErrorKind.CONNECTION
-    assert "through a SOCKS proxy" in error.what and "http_proxy" in error.fix
+    assert what in error.what and "http_proxy" in error.fix
     assert len(httpserver.log) == 0
 
 

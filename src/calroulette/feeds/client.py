@@ -83,8 +83,13 @@ class NotHTTP(requests.exceptions.InvalidSchema):
     """A redirect to an address that is not http(s); holds nothing of it."""
 
 
-class NoSocks(requests.exceptions.InvalidSchema):
-    """The environment names a SOCKS proxy, which this client does not speak."""
+class UnusableProxy(requests.exceptions.InvalidSchema):
+    """The environment names a proxy that is not http(s):// (SOCKS, ftp:// …), which this
+    client does not speak; ``kind`` says which, for the message."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 def make_client(limits: FetchLimits, *, pool: int, allow_private: bool = False) -> Client:
@@ -259,8 +264,9 @@ class Client:
             return _Route(self._direct, False, auth)
         if "://" not in proxy:  # requests' rule: a proxy without a scheme is http
             proxy = f"http://{proxy}"
-        if proxy.lower().startswith("socks"):
-            raise NoSocks("a SOCKS proxy")
+        scheme = proxy.split("://", 1)[0].lower()
+        if scheme not in _DEFAULT_PORTS:  # urllib3 would raise a ValueError of its own
+            raise UnusableProxy("a SOCKS proxy" if scheme.startswith("socks") else "that proxy")
         with self._lock:
             manager = self._proxies.get(proxy)
             if manager is None:

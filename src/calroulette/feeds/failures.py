@@ -25,7 +25,7 @@ from urllib3.exceptions import (
 
 from calroulette.redact import redact_url
 
-from .client import NoSocks, NotHTTP
+from .client import NotHTTP, UnusableProxy
 from .deadline import Deadline
 from .guard import AddressRefused
 from .model import ErrorKind, FetchError, FetchLimits
@@ -48,11 +48,11 @@ def failure(email: str, shown: str, exc: Exception, limits: FetchLimits) -> Fetc
             "the server's certificate is not trusted, or it does not speak https",
             kind=ErrorKind.CONNECTION,
         )
-    if isinstance(exc, NoSocks):
+    if isinstance(exc, UnusableProxy):  # the organizer's environment, not the member's address
         return FetchError(
             email,
-            f"cannot fetch {shown} through a SOCKS proxy",
-            "set http_proxy and https_proxy to an http proxy, or unset the SOCKS one",
+            f"cannot fetch {shown} through {exc.kind}: only http:// and https:// proxies work",
+            "set http_proxy and https_proxy to an http:// proxy, or unset them",
             kind=ErrorKind.CONNECTION,
         )
     if isinstance(exc, NotHTTP):
